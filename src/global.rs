@@ -1,0 +1,82 @@
+//! The free functions: `join`, `scope`, `spawn` and `current_thread_index` use the pool of the
+//! current worker, or a lazily built global pool outside any worker.
+//!
+//! Invariant: a free function called on a worker never touches the global pool, so library code
+//! that calls `corepool::join` runs on whatever pool its caller installed it into.
+
+use crate::job_handle::{new_task, JoinHandle};
+use crate::pool::submit;
+use crate::registry::Wait;
+use crate::scope::Scope;
+use crate::worker::WorkerThread;
+use crate::Pool;
+
+/// The default pool used by the free functions outside any worker.
+fn global_pool() -> &'static Pool {
+    static GLOBAL: std::sync::OnceLock<Pool> = std::sync::OnceLock::new();
+    GLOBAL.get_or_init(|| {
+        Pool::builder()
+            .build()
+            .or_else(|_| Pool::builder().pinning(crate::Pinning::None).threads(1).build())
+            .unwrap_or_else(|e| panic!("corepool: cannot start the global pool: {e}"))
+    })
+}
+
+/// Runs `a` and `b`, potentially in parallel, on the current worker's pool (or the global pool
+/// outside any worker). See [`Pool::join`].
+///
+/// ```
+/// fn fib(n: u64) -> u64 {
+///     if n < 2 { return n; }
+///     let (a, b) = corepool::join(|| fib(n - 1), || fib(n - 2));
+///     a + b
+/// }
+/// assert_eq!(fib(20), 6765);
+/// ```
+pub fn join<A, B, RA, RB>(a: A, b: B) -> (RA, RB)
+where
+    A: FnOnce() -> RA + Send,
+    B: FnOnce() -> RB + Send,
+    RA: Send,
+    RB: Send,
+{
+    match WorkerThread::current() {
+        Some(worker) => crate::join::join_on_worker(worker, a, b),
+        None => global_pool().join(a, b),
+    }
+}
+
+/// Creates a scope on the current worker's pool (or the global pool). See [`Pool::scope`].
+pub fn scope<'scope, OP, R>(op: OP) -> R
+where
+    OP: FnOnce(&Scope<'scope>) -> R + Send,
+    R: Send,
+{
+    match WorkerThread::current() {
+        Some(worker) => crate::scope::scope(&worker.registry, op),
+        None => global_pool().scope(op),
+    }
+}
+
+/// Spawns a task on the current worker's pool (or the global pool). See [`Pool::spawn`].
+pub fn spawn<F, T>(func: F) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    match WorkerThread::current() {
+        Some(worker) => {
+            let (task, handle) = new_task(func);
+            if let Err(refused) = submit(&worker.registry, task, Wait::Forever) {
+                drop(refused.into_inner());
+            }
+            handle
+        }
+        None => global_pool().spawn(func),
+    }
+}
+
+/// The index of the current thread within its pool, if it is a corepool worker.
+pub fn current_thread_index() -> Option<usize> {
+    WorkerThread::current().map(|w| w.index)
+}

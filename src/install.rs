@@ -1,0 +1,76 @@
+//! Install: running a closure on a pool's worker from anywhere, and getting its value back.
+//!
+//! Invariants:
+//! - On a worker of the target pool the closure simply runs there.
+//! - From outside any pool the caller injects a stack job (respecting backpressure) and blocks
+//!   on a `LockLatch`; the frame outlives the job because the caller waits for the latch.
+//! - From a worker of *another* pool the caller never blocks its own pool: it retries the
+//!   injection while executing its own pool's work, then waits on a cross-pool latch while
+//!   still helping, so two pools installing into each other cannot deadlock.
+//! - If the target pool is shut down the closure runs on the calling thread: structured work is
+//!   never dropped and never hangs.
+
+use crate::injection_queue::PushError;
+use crate::job::StackJob;
+use crate::latch::{LockLatch, SpinLatch};
+use crate::registry::{Registry, Wait};
+use crate::sync::thread;
+use crate::worker::WorkerThread;
+use std::sync::Arc;
+
+/// Runs `op` on a worker of `registry` and returns its value (re-raising its panic).
+pub(crate) fn install<OP, R>(registry: &Arc<Registry>, op: OP) -> R
+where
+    OP: FnOnce() -> R + Send,
+    R: Send,
+{
+    match WorkerThread::current() {
+        Some(worker) if Arc::ptr_eq(&worker.registry, registry) => op(),
+        Some(worker) => install_from_other_pool(worker, registry, op),
+        None => install_from_outside(registry, op),
+    }
+}
+
+fn install_from_outside<OP, R>(registry: &Registry, op: OP) -> R
+where
+    OP: FnOnce() -> R + Send,
+    R: Send,
+{
+    let job = StackJob::new(op, LockLatch::new());
+    // SAFETY: we wait on the latch below before `job` leaves this frame, or take the job back
+    // unexecuted when the queue refuses it.
+    let job_ref = unsafe { job.as_job_ref() };
+    match registry.inject(job_ref, Wait::Forever) {
+        Ok(()) => {
+            job.latch.wait();
+            job.into_result()
+        }
+        Err(_closed) => job.run_inline(),
+    }
+}
+
+fn install_from_other_pool<OP, R>(worker: &WorkerThread, target: &Registry, op: OP) -> R
+where
+    OP: FnOnce() -> R + Send,
+    R: Send,
+{
+    let job = StackJob::new(op, SpinLatch::cross(&worker.registry, worker.index));
+    // SAFETY: as in `install_from_outside`: we wait for the latch, or the job is refused.
+    let job_ref = unsafe { job.as_job_ref() };
+    let mut pending = job_ref;
+    loop {
+        match target.inject(pending, Wait::No) {
+            Ok(()) => break,
+            Err(PushError::Closed(_)) => return job.run_inline(),
+            Err(PushError::Full(back)) => {
+                pending = back;
+                match worker.find_work() {
+                    Some(other) => worker.execute(other),
+                    None => thread::yield_now(),
+                }
+            }
+        }
+    }
+    worker.wait_until(&|| job.latch.probe());
+    job.into_result()
+}

@@ -1,0 +1,373 @@
+//! Detached tasks and their `JoinHandle`: one allocation holding the state word, the waker
+//! slot, the closure and the output.
+//!
+//! Invariants (the state machine):
+//! - The closure is owned by whoever moves the state out of "idle" first: the executor (sets
+//!   RUNNING) or a canceller (sets CANCELLED). The loser never touches it.
+//! - The output is written once, before COMPLETE is set, and read once, by the handle, after it
+//!   observed COMPLETE; or, if the handle was already gone (DETACHED), a panic payload is taken
+//!   back by the executor and sent to the panic handler.
+//! - COMPLETE/CANCELLED and WAITING are set with `fetch_or` on the same word, so exactly one of
+//!   "the finisher sees WAITING and wakes the registered waker" and "the registrant sees the
+//!   task done" happens: no lost wake-up.
+
+use crate::error::{JoinError, SpawnError};
+use crate::injection_queue::PushError;
+use crate::job::{Job, JobRef, Mode, Outcome};
+use crate::registry::Registry;
+use crate::sync::atomic::{AtomicUsize, Ordering};
+use crate::sync::{Condvar, Mutex, UnsafeCell};
+use crate::unwind::{self, Payload};
+use crate::worker::WorkerThread;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+
+const RUNNING: usize = 1 << 0;
+const COMPLETE: usize = 1 << 1;
+const CANCELLED: usize = 1 << 2;
+const DETACHED: usize = 1 << 3;
+const WAITING: usize = 1 << 4;
+const DONE: usize = COMPLETE | CANCELLED;
+
+struct TaskCell<F, T> {
+    state: AtomicUsize,
+    waker: Mutex<Option<Waker>>,
+    func: UnsafeCell<Option<F>>,
+    output: UnsafeCell<Option<Result<T, Payload>>>,
+}
+
+// SAFETY: `func` and `output` are accessed only by the owner the state machine designates (see
+// the module invariants); F and T are Send.
+unsafe impl<F: Send, T: Send> Sync for TaskCell<F, T> {}
+
+/// The face of a task its handle sees, independent of the closure type.
+trait TaskOutput<T>: Send + Sync {
+    fn state(&self) -> usize;
+    fn take_output(&self) -> Option<Result<T, JoinError>>;
+    fn register(&self, waker: &Waker) -> bool;
+    fn cancel(&self) -> bool;
+    fn detach(&self);
+}
+
+impl<F, T> TaskCell<F, T>
+where
+    F: FnOnce() -> T + Send,
+    T: Send,
+{
+    fn finish(&self, set: usize) -> usize {
+        let prev = self.state.fetch_or(set, Ordering::SeqCst);
+        if prev & WAITING != 0 {
+            let waker = self.waker.lock().take();
+            if let Some(waker) = waker {
+                waker.wake();
+            }
+        }
+        prev
+    }
+
+    /// Moves the state out of idle by setting `bit`; false if someone else did first.
+    fn claim(&self, bit: usize) -> bool {
+        let mut current = self.state.load(Ordering::SeqCst);
+        loop {
+            if current & (RUNNING | DONE) != 0 {
+                return false;
+            }
+            match self.state.compare_exchange_weak(
+                current,
+                current | bit,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            ) {
+                Ok(_) => return true,
+                Err(actual) => current = actual,
+            }
+        }
+    }
+
+    fn take_func(&self) -> Option<F> {
+        self.func.with_mut(|f| {
+            // SAFETY: only the thread that won `claim` calls this (module invariant).
+            unsafe { (*f).take() }
+        })
+    }
+
+    fn cancel_now(&self) -> bool {
+        if !self.claim(CANCELLED) {
+            return false;
+        }
+        let func = self.take_func();
+        // Dropping a user closure can panic; that must not unwind into the pool.
+        if let Err(payload) = unwind::catch(move || drop(func)) {
+            eprintln!("corepool: dropping a cancelled task panicked: {}", unwind::message(&*payload));
+        }
+        self.finish(0);
+        true
+    }
+}
+
+impl<F, T> TaskOutput<T> for TaskCell<F, T>
+where
+    F: FnOnce() -> T + Send,
+    T: Send,
+{
+    fn state(&self) -> usize {
+        self.state.load(Ordering::SeqCst)
+    }
+
+    fn take_output(&self) -> Option<Result<T, JoinError>> {
+        let state = self.state.load(Ordering::SeqCst);
+        if state & CANCELLED != 0 {
+            return Some(Err(JoinError::cancelled()));
+        }
+        if state & COMPLETE == 0 {
+            return None;
+        }
+        let output = self.output.with_mut(|o| {
+            // SAFETY: COMPLETE was observed (SeqCst, so the executor's write is visible) and
+            // only the single handle reads the output.
+            unsafe { (*o).take() }
+        });
+        let output = output.expect("JoinHandle output taken twice");
+        Some(output.map_err(JoinError::panic))
+    }
+
+    fn register(&self, waker: &Waker) -> bool {
+        let mut slot = self.waker.lock();
+        match &*slot {
+            Some(existing) if existing.will_wake(waker) => {}
+            _ => *slot = Some(waker.clone()),
+        }
+        let prev = self.state.fetch_or(WAITING, Ordering::SeqCst);
+        prev & DONE != 0
+    }
+
+    fn cancel(&self) -> bool {
+        self.cancel_now() || self.state.load(Ordering::SeqCst) & CANCELLED != 0
+    }
+
+    fn detach(&self) {
+        self.state.fetch_or(DETACHED, Ordering::SeqCst);
+    }
+}
+
+impl<F, T> Job for TaskCell<F, T>
+where
+    F: FnOnce() -> T + Send,
+    T: Send,
+{
+    unsafe fn execute(this: *const Self, mode: Mode, registry: &Registry) -> Outcome {
+        // SAFETY: the `JobRef` owned one strong reference, made by `Arc::into_raw` in
+        // `new_task`; it is consumed here, exactly once.
+        let cell = unsafe { Arc::from_raw(this) };
+        if mode == Mode::Cancel {
+            return if cell.cancel_now() {
+                Outcome::Cancelled
+            } else {
+                Outcome::Skipped
+            };
+        }
+        if !cell.claim(RUNNING) {
+            return Outcome::Skipped;
+        }
+        let func = cell.take_func().expect("a claimed task has its closure");
+        let output = unwind::catch(func);
+        let panicked = output.is_err();
+        cell.output.with_mut(|o| {
+            // SAFETY: RUNNING is ours; nobody reads the output before COMPLETE.
+            unsafe { *o = Some(output) }
+        });
+        let prev = cell.finish(COMPLETE);
+        if panicked && prev & DETACHED != 0 {
+            // Nobody will ever read this panic: hand it to the pool's panic handler.
+            let output = cell.output.with_mut(|o| {
+                // SAFETY: the handle is gone (DETACHED was set before COMPLETE), so the output
+                // is ours alone.
+                unsafe { (*o).take() }
+            });
+            if let Some(Err(payload)) = output {
+                registry.report_detached_panic(payload);
+            }
+        }
+        Outcome::Ran
+    }
+}
+
+/// Allocates a task for `func`: the job reference that runs it and the handle that awaits it.
+pub(crate) fn new_task<F, T>(func: F) -> (UnsubmittedTask<F, T>, JoinHandle<T>)
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let cell = Arc::new(TaskCell {
+        state: AtomicUsize::new(0),
+        waker: Mutex::new(None),
+        func: UnsafeCell::new(Some(func)),
+        output: UnsafeCell::new(None),
+    });
+    let handle = JoinHandle {
+        task: Arc::clone(&cell) as Arc<dyn TaskOutput<T>>,
+    };
+    (UnsubmittedTask { cell }, handle)
+}
+
+/// A task not yet handed to a queue: it becomes a `JobRef`, or gives its closure back.
+pub(crate) struct UnsubmittedTask<F, T> {
+    cell: Arc<TaskCell<F, T>>,
+}
+
+impl<F, T> UnsubmittedTask<F, T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    /// Hands the task to `push` as a job reference. If `push` refuses it, the reference is
+    /// taken back and the closure returned inside the matching [`SpawnError`].
+    pub(crate) fn submit(
+        self,
+        push: impl FnOnce(JobRef) -> Result<(), PushError>,
+    ) -> Result<(), SpawnError<F>> {
+        let raw = Arc::into_raw(self.cell);
+        // SAFETY: the strong reference leaked by `into_raw` keeps the cell alive until the job
+        // is executed (which consumes it) or refused (reclaimed below).
+        let job = unsafe { JobRef::new(raw) };
+        let refused = match push(job) {
+            Ok(()) => return Ok(()),
+            Err(refused) => refused,
+        };
+        // SAFETY: the queue refused the job, so the reference leaked above is still ours.
+        let cell = unsafe { Arc::from_raw(raw) };
+        let claimed = cell.claim(CANCELLED);
+        debug_assert!(claimed, "a refused task cannot have started");
+        let func = cell.take_func().expect("a refused task still has its closure");
+        Err(match refused {
+            PushError::Full(_) => SpawnError::Full(func),
+            PushError::Closed(_) => SpawnError::Shutdown(func),
+        })
+    }
+}
+
+/// A handle to a spawned task: block on it with [`join`](JoinHandle::join) or `.await` it.
+///
+/// Dropping the handle detaches the task: it still runs, its result is dropped, and a panic is
+/// sent to the pool's panic handler. If the handle is still alive when the task panics, the
+/// panic is delivered through the handle instead.
+///
+/// ```
+/// let pool = corepool::Pool::builder().threads(2).build()?;
+/// let handle = pool.spawn(|| 6 * 7);
+/// assert_eq!(handle.join().unwrap(), 42);
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
+#[must_use = "dropping a JoinHandle detaches the task; call .join() or .await to get its result"]
+pub struct JoinHandle<T> {
+    task: Arc<dyn TaskOutput<T>>,
+}
+
+impl<T> JoinHandle<T> {
+    /// Waits for the task and returns its value, or why there is none.
+    ///
+    /// On a worker thread the worker keeps executing other tasks while it waits, so joining a
+    /// handle inside the pool cannot deadlock it, even with one thread.
+    pub fn join(self) -> Result<T, JoinError> {
+        if let Some(out) = self.task.take_output() {
+            return out;
+        }
+        match WorkerThread::current() {
+            Some(worker) => {
+                let waker = worker.waker();
+                if !self.task.register(&waker) {
+                    worker.wait_until(&|| self.task.state() & DONE != 0);
+                }
+            }
+            None => {
+                let parker = ThreadParker::current();
+                let waker = Waker::from(Arc::clone(&parker));
+                while !self.task.register(&waker) {
+                    parker.park();
+                }
+            }
+        }
+        self.task.take_output().expect("task done after wait")
+    }
+
+    /// Whether the task has finished (ran to completion, panicked, or was cancelled).
+    pub fn is_finished(&self) -> bool {
+        self.task.state() & DONE != 0
+    }
+
+    /// Cancels the task if it has not started. Returns `true` if it will never run (now or
+    /// before); `false` if it is running or done. A cancelled task's closure is dropped at once
+    /// and its handle reports [`JoinError::is_cancelled`].
+    pub fn cancel(&self) -> bool {
+        self.task.cancel()
+    }
+}
+
+impl<T> Drop for JoinHandle<T> {
+    fn drop(&mut self) {
+        self.task.detach();
+    }
+}
+
+impl<T> std::fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JoinHandle")
+            .field("finished", &self.is_finished())
+            .finish()
+    }
+}
+
+impl<T> Future for JoinHandle<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if let Some(out) = self.task.take_output() {
+            return Poll::Ready(out);
+        }
+        if self.task.register(cx.waker()) {
+            return Poll::Ready(self.task.take_output().expect("task done"));
+        }
+        Poll::Pending
+    }
+}
+
+/// Blocks a thread outside the pool until a waker fires. The token is a boolean under a mutex,
+/// so a wake before `park` is never lost.
+pub(crate) struct ThreadParker {
+    notified: Mutex<bool>,
+    cond: Condvar,
+}
+
+impl ThreadParker {
+    fn current() -> Arc<ThreadParker> {
+        crate::sync::thread_local! {
+            static PARKER: Arc<ThreadParker> = Arc::new(ThreadParker {
+                notified: Mutex::new(false),
+                cond: Condvar::new(),
+            });
+        }
+        PARKER.with(Arc::clone)
+    }
+
+    pub(crate) fn park(&self) {
+        let mut notified = self.notified.lock();
+        while !*notified {
+            self.cond.wait(&mut notified);
+        }
+        *notified = false;
+    }
+}
+
+impl Wake for ThreadParker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        let mut notified = self.notified.lock();
+        *notified = true;
+        self.cond.notify_one();
+    }
+}

@@ -1,0 +1,272 @@
+//! The public `Pool` handle and the spawn paths.
+//!
+//! Invariants:
+//! - Every spawn either hands its task to exactly one queue, runs it inline (caller-runs on a
+//!   worker whose deque is over its bound), or gives the closure back in a `SpawnError`.
+//! - A spawn from a worker of the same pool never blocks; a spawn from a worker of another pool
+//!   keeps that worker executing its own pool's work while it waits for room.
+//! - `Pool` handles are counted; dropping the last one is a graceful `shutdown`.
+
+use crate::builder::Builder;
+use crate::error::SpawnError;
+use crate::injection_queue::PushError;
+use crate::job::JobRef;
+use crate::job_handle::{new_task, JoinHandle, UnsubmittedTask};
+use crate::registry::{Registry, Wait};
+use crate::scope::Scope;
+use crate::sync::atomic::Ordering;
+use crate::sync::thread;
+use crate::worker::WorkerThread;
+use crate::{install, join, scope};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A work-stealing pool of CPU worker threads.
+///
+/// `Pool` is a cheap handle (`Clone + Send + Sync`); all clones drive the same workers.
+/// Dropping the last handle shuts the pool down gracefully (see [`Pool::shutdown`]).
+///
+/// ```
+/// let pool = corepool::Pool::builder().threads(2).build()?;
+/// let (a, b) = pool.join(|| 1 + 1, || 2 + 2);
+/// assert_eq!((a, b), (2, 4));
+/// let h = pool.spawn(|| 40 + 2);
+/// assert_eq!(h.join().unwrap(), 42);
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
+pub struct Pool {
+    registry: Arc<Registry>,
+}
+
+impl Pool {
+    /// A builder with the defaults: `num_cpus::get()` workers pinned one per core, an injection
+    /// queue of [`DEFAULT_QUEUE_CAPACITY`](crate::DEFAULT_QUEUE_CAPACITY).
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    pub(crate) fn from_registry(registry: Arc<Registry>) -> Pool {
+        registry.handles.fetch_add(1, Ordering::SeqCst);
+        Pool { registry }
+    }
+
+    /// Spawns a task and returns a handle to its result.
+    ///
+    /// From a thread outside the pool this blocks while the injection queue is full
+    /// (backpressure). From one of the pool's own workers it never blocks: the task goes to
+    /// that worker's deque, or runs at once if the deque is over its bound. If the pool is shut
+    /// down the closure is dropped unrun and the handle reports
+    /// [`JoinError::is_cancelled`](crate::JoinError::is_cancelled); use
+    /// [`try_spawn`](Self::try_spawn) to get the closure back instead.
+    pub fn spawn<F, T>(&self, func: F) -> JoinHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let (task, handle) = new_task(func);
+        if let Err(refused) = submit(&self.registry, task, Wait::Forever) {
+            drop(refused.into_inner());
+        }
+        handle
+    }
+
+    /// Spawns a task without blocking; a full queue or a shut-down pool hands the closure back.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::builder().threads(1).build()?;
+    /// pool.shutdown();
+    /// let err = pool.try_spawn(|| 7).unwrap_err();
+    /// assert!(err.is_shutdown());
+    /// assert_eq!((err.into_inner())(), 7);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn try_spawn<F, T>(&self, func: F) -> Result<JoinHandle<T>, SpawnError<F>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let (task, handle) = new_task(func);
+        submit(&self.registry, task, Wait::No).map(|()| handle)
+    }
+
+    /// Spawns a task, waiting at most `timeout` for room in the queue; then hands the closure
+    /// back in [`SpawnError::Full`].
+    pub fn spawn_timeout<F, T>(&self, func: F, timeout: Duration) -> Result<JoinHandle<T>, SpawnError<F>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let (task, handle) = new_task(func);
+        let wait = match Instant::now().checked_add(timeout) {
+            Some(deadline) => Wait::Until(deadline),
+            None => Wait::Forever,
+        };
+        submit(&self.registry, task, wait).map(|()| handle)
+    }
+
+    /// Runs `a` and `b`, potentially in parallel, and returns both results.
+    ///
+    /// If either panics, the panic is re-raised here once both have stopped (`a`'s wins).
+    /// Called from outside the pool, the pair runs on a worker and the caller blocks.
+    pub fn join<A, B, RA, RB>(&self, a: A, b: B) -> (RA, RB)
+    where
+        A: FnOnce() -> RA + Send,
+        B: FnOnce() -> RB + Send,
+        RA: Send,
+        RB: Send,
+    {
+        let registry = &self.registry;
+        install::install(registry, move || {
+            match WorkerThread::current().filter(|w| Arc::ptr_eq(&w.registry, registry)) {
+                Some(worker) => join::join_on_worker(worker, a, b),
+                // The pool is shut down: run both here, in order.
+                None => (a(), b()),
+            }
+        })
+    }
+
+    /// Creates a scope whose tasks may borrow from the caller's stack; returns once every task
+    /// spawned in it has finished. A panic in the body or a task is re-raised after that.
+    pub fn scope<'scope, OP, R>(&self, op: OP) -> R
+    where
+        OP: FnOnce(&Scope<'scope>) -> R + Send,
+        R: Send,
+    {
+        scope::scope(&self.registry, op)
+    }
+
+    /// Runs `op` on one of the pool's workers and returns its value (re-raising its panic).
+    ///
+    /// Inside `op`, [`corepool::join`](crate::join) and friends use this pool. Safe to call
+    /// from a worker of another pool: that worker keeps running its own pool's work meanwhile.
+    /// On a shut-down pool `op` runs on the calling thread.
+    pub fn install<OP, R>(&self, op: OP) -> R
+    where
+        OP: FnOnce() -> R + Send,
+        R: Send,
+    {
+        install::install(&self.registry, op)
+    }
+
+    /// The number of CPU workers.
+    pub fn threads(&self) -> usize {
+        self.registry.num_threads()
+    }
+
+    /// The index of the current thread if it is one of this pool's workers.
+    pub fn current_thread_index(&self) -> Option<usize> {
+        WorkerThread::current()
+            .filter(|w| Arc::ptr_eq(&w.registry, &self.registry))
+            .map(|w| w.index)
+    }
+
+    /// Jobs waiting in the injection queue.
+    pub fn queued(&self) -> usize {
+        self.registry.injected.len()
+    }
+
+    /// The injection queue's capacity.
+    pub fn queue_capacity(&self) -> usize {
+        self.registry.injected.capacity()
+    }
+
+    /// Whether [`shutdown`](Self::shutdown) or [`shutdown_now`](Self::shutdown_now) was called.
+    pub fn is_shutdown(&self) -> bool {
+        self.registry.injected.is_closed()
+    }
+
+    /// Stops accepting work from outside, runs everything already queued, and waits for every
+    /// worker thread to exit. Later spawns from outside are refused with
+    /// [`SpawnError::Shutdown`]. Tasks already running may still spawn (their children run).
+    ///
+    /// Called from one of this pool's own workers it cannot wait for itself: it starts the
+    /// shutdown and returns at once; the workers exit once the current work is done.
+    pub fn shutdown(&self) {
+        self.registry.shutdown(false);
+    }
+
+    /// Stops accepting work, cancels every queued task (each handle reports
+    /// [`JoinError::is_cancelled`](crate::JoinError::is_cancelled)), waits for running tasks
+    /// and worker threads to finish, and returns how many tasks it cancelled. Structured work
+    /// (`join`, `scope`, `install`) someone is waiting on still runs.
+    ///
+    /// Called from one of this pool's own workers it starts the shutdown and returns at once,
+    /// with the count cancelled so far.
+    pub fn shutdown_now(&self) -> usize {
+        self.registry.shutdown(true)
+    }
+}
+
+impl Clone for Pool {
+    fn clone(&self) -> Self {
+        Pool::from_registry(Arc::clone(&self.registry))
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        if self.registry.handles.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.registry.shutdown(false);
+        }
+    }
+}
+
+impl std::fmt::Debug for Pool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pool")
+            .field("threads", &self.threads())
+            .field("queued", &self.queued())
+            .field("queue_capacity", &self.queue_capacity())
+            .field("shutdown", &self.is_shutdown())
+            .finish()
+    }
+}
+
+/// Hands a new task to `registry` by the path that fits the calling thread.
+pub(crate) fn submit<F, T>(
+    registry: &Arc<Registry>,
+    task: UnsubmittedTask<F, T>,
+    wait: Wait,
+) -> Result<(), SpawnError<F>>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    match WorkerThread::current() {
+        Some(worker) if Arc::ptr_eq(&worker.registry, registry) => task.submit(|job| {
+            worker.push_or_run(job);
+            Ok(())
+        }),
+        Some(worker) if !matches!(wait, Wait::No) => {
+            task.submit(|job| push_from_other_pool(worker, registry, job, wait))
+        }
+        _ => task.submit(|job| registry.inject(job, wait)),
+    }
+}
+
+/// Injects into `target` from a worker of another pool, which keeps executing its own pool's
+/// work while the target's queue is full, so neither pool can wedge the other.
+fn push_from_other_pool(
+    worker: &WorkerThread,
+    target: &Registry,
+    mut job: JobRef,
+    wait: Wait,
+) -> Result<(), PushError> {
+    loop {
+        match target.inject(job, Wait::No) {
+            Err(PushError::Full(back)) => {
+                if let Wait::Until(deadline) = wait {
+                    if Instant::now() >= deadline {
+                        return Err(PushError::Full(back));
+                    }
+                }
+                job = back;
+                match worker.find_work() {
+                    Some(other) => worker.execute(other),
+                    None => thread::yield_now(),
+                }
+            }
+            done => return done,
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! Sleep/wake: how idle workers park and how new work or a set latch wakes them.
+//!
+//! Invariant (no lost wake-up): a worker going to sleep first marks itself sleeping and bumps
+//! `sleepers` (SeqCst), then issues a SeqCst fence and re-checks for work and for its wake
+//! condition. A publisher makes its work visible, issues a SeqCst fence, then reads `sleepers`.
+//! By the fence-fence rule one of the two sees the other: either the worker finds the work, or
+//! the publisher sees a sleeper and wakes it. Only the waker clears a worker's `sleeping` flag
+//! (under that worker's lock) and decrements `sleepers`, so two publishers never both count on
+//! the same sleeper.
+
+use crate::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
+use crate::sync::{Condvar, Mutex};
+
+/// One worker's bed.
+struct Slot {
+    sleeping: AtomicBool,
+    lock: Mutex<()>,
+    cond: Condvar,
+}
+
+/// The sleep state of one pool.
+pub(crate) struct Sleep {
+    sleepers: AtomicUsize,
+    /// Workers currently searching for work (awake but idle). A publisher does not wake a
+    /// sleeper while someone is searching: the searcher will find the work, or re-check it
+    /// before it sleeps.
+    searching: AtomicUsize,
+    slots: Box<[CachePadded<Slot>]>,
+}
+
+/// Keeps each slot on its own cache line so a wake-up of one worker does not disturb another.
+#[repr(align(128))]
+struct CachePadded<T>(T);
+
+impl Sleep {
+    pub(crate) fn new(workers: usize) -> Self {
+        Sleep {
+            sleepers: AtomicUsize::new(0),
+            searching: AtomicUsize::new(0),
+            slots: (0..workers)
+                .map(|_| {
+                    CachePadded(Slot {
+                        sleeping: AtomicBool::new(false),
+                        lock: Mutex::new(()),
+                        cond: Condvar::new(),
+                    })
+                })
+                .collect(),
+        }
+    }
+
+    /// A worker starts searching for work.
+    pub(crate) fn start_searching(&self) {
+        self.searching.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// A searching worker stops searching (it found work, or its wait is over). If it was the
+    /// last searcher it wakes one sleeper: publishers skipped waking anyone while it searched,
+    /// and work may be waiting that it will not take (tokio's "last searcher wakes one" rule).
+    pub(crate) fn stop_searching(&self) {
+        if self.searching.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.notify_new_work();
+        }
+    }
+
+    /// Parks worker `index` unless `should_wake` already holds once the worker is registered as
+    /// sleeping. Returns when woken (spuriously included); the caller re-checks everything.
+    ///
+    /// The caller must be searching (`start_searching`); it stays counted as searching when
+    /// this returns.
+    pub(crate) fn sleep(&self, index: usize, should_wake: impl Fn() -> bool) {
+        let slot = &self.slots[index].0;
+        let mut guard = slot.lock.lock();
+        slot.sleeping.store(true, Ordering::SeqCst);
+        self.sleepers.fetch_add(1, Ordering::SeqCst);
+        self.searching.fetch_sub(1, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+        if should_wake() {
+            slot.sleeping.store(false, Ordering::SeqCst);
+            self.sleepers.fetch_sub(1, Ordering::SeqCst);
+        } else {
+            while slot.sleeping.load(Ordering::SeqCst) {
+                slot.cond.wait(&mut guard);
+            }
+        }
+        self.searching.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Called after new work was made visible: wakes one sleeper if nobody is searching.
+    #[inline]
+    pub(crate) fn notify_new_work(&self) {
+        fence(Ordering::SeqCst);
+        if self.sleepers.load(Ordering::SeqCst) == 0 || self.searching.load(Ordering::SeqCst) > 0 {
+            return;
+        }
+        self.wake_any();
+    }
+
+    #[cold]
+    fn wake_any(&self) {
+        for index in 0..self.slots.len() {
+            if self.try_wake(index) {
+                return;
+            }
+        }
+    }
+
+    /// Wakes worker `index` if it sleeps. The caller has just made the worker's wake condition
+    /// true with a SeqCst store.
+    pub(crate) fn wake_worker(&self, index: usize) {
+        fence(Ordering::SeqCst);
+        self.try_wake(index);
+    }
+
+    /// Wakes every sleeper (shutdown).
+    pub(crate) fn wake_all(&self) {
+        fence(Ordering::SeqCst);
+        for index in 0..self.slots.len() {
+            self.try_wake(index);
+        }
+    }
+
+    fn try_wake(&self, index: usize) -> bool {
+        let slot = &self.slots[index].0;
+        if !slot.sleeping.load(Ordering::SeqCst) {
+            return false;
+        }
+        let _guard = slot.lock.lock();
+        if !slot.sleeping.load(Ordering::SeqCst) {
+            return false;
+        }
+        slot.sleeping.store(false, Ordering::SeqCst);
+        self.sleepers.fetch_sub(1, Ordering::SeqCst);
+        slot.cond.notify_one();
+        true
+    }
+}

@@ -1,0 +1,61 @@
+//! The sync shim.
+//!
+//! Invariant: every atomic, lock, condition variable, thread spawn and work queue the pool uses
+//! is imported from this module and nowhere else. Under `--cfg corepool_loom` the whole set is
+//! swapped for loom's model-checked versions (and small loom-visible stand-ins for the crossbeam
+//! deques), so every protocol built on top of it can be model-checked unchanged.
+
+#[cfg(not(corepool_loom))]
+mod real;
+#[cfg(not(corepool_loom))]
+pub(crate) use real::*;
+
+#[cfg(corepool_loom)]
+mod model;
+#[cfg(corepool_loom)]
+pub(crate) use model::*;
+
+/// Interior mutability whose accesses loom can check for data races.
+///
+/// Outside loom this is a zero-cost wrapper around [`std::cell::UnsafeCell`].
+pub(crate) struct UnsafeCell<T>(CellImpl<T>);
+
+#[cfg(not(corepool_loom))]
+type CellImpl<T> = std::cell::UnsafeCell<T>;
+#[cfg(corepool_loom)]
+type CellImpl<T> = loom::cell::UnsafeCell<T>;
+
+impl<T> UnsafeCell<T> {
+    pub(crate) fn new(value: T) -> Self {
+        UnsafeCell(CellImpl::new(value))
+    }
+
+    /// Runs `f` with a mutable pointer to the contents. The caller upholds exclusivity.
+    #[inline]
+    pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+        #[cfg(not(corepool_loom))]
+        {
+            f(self.0.get())
+        }
+        #[cfg(corepool_loom)]
+        {
+            self.0.with_mut(f)
+        }
+    }
+}
+
+/// Spawns an OS thread (a loom thread under the model) with the given name and stack size.
+pub(crate) fn spawn_thread<F>(
+    name: String,
+    stack_size: Option<usize>,
+    f: F,
+) -> std::io::Result<thread::JoinHandle<()>>
+where
+    F: FnOnce() + Send + 'static,
+{
+    let mut builder = thread::Builder::new().name(name);
+    if let Some(size) = stack_size {
+        builder = builder.stack_size(size);
+    }
+    builder.spawn(f)
+}

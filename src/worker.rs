@@ -1,0 +1,260 @@
+//! The worker loop: how a worker finds work, executes it, and waits while helping.
+//!
+//! Invariants:
+//! - Only the owning worker pushes to or pops from its deque; peers only steal.
+//! - Work is looked for in this order: own deque (LIFO, for locality and to pop join halves
+//!   back), then every 61st look the injection queue first (so external work is never starved
+//!   by a busy fork-join), then peers from a random start, then the injection queue in batches.
+//! - A worker that waits (join, scope, handle) keeps executing other jobs until its condition
+//!   holds, and sleeps only through the sleep protocol, whose re-check includes the condition.
+//! - A worker exits its main loop only under the registry's shutdown rule (see registry.rs).
+
+use crate::job::{JobRef, Mode, Outcome};
+use crate::registry::Registry;
+use crate::sync::{spin_hint, thread, Steal, Worker};
+use std::cell::Cell;
+use std::ptr;
+use std::sync::Arc;
+use std::task::{Wake, Waker};
+
+/// How many times a worker checks for work, spinning, before it yields.
+/// (Under loom every check is a branch point, so the model goes straight to the sleep protocol,
+/// which is what it verifies.)
+const SPIN_ROUNDS: u32 = if cfg!(corepool_loom) { 0 } else { 32 };
+/// How many more times it checks, yielding its time slice, before it sleeps.
+const YIELD_ROUNDS: u32 = if cfg!(corepool_loom) { 0 } else { 8 };
+/// Every this many looks for work, the injection queue is checked before the peers.
+const INJECTOR_FAIRNESS_TICKS: u32 = 61;
+/// At most this many jobs move from the injection queue to a worker's deque at once.
+const MAX_INJECTED_BATCH: usize = 32;
+
+#[cfg(not(corepool_loom))]
+crate::sync::thread_local! {
+    static CURRENT: Cell<*const WorkerThread> = const { Cell::new(ptr::null()) };
+}
+#[cfg(corepool_loom)]
+crate::sync::thread_local! {
+    static CURRENT: Cell<*const WorkerThread> = Cell::new(ptr::null());
+}
+
+/// The state of one worker, living on its thread's stack for the thread's whole life.
+pub(crate) struct WorkerThread {
+    deque: Worker<JobRef>,
+    pub(crate) index: usize,
+    pub(crate) registry: Arc<Registry>,
+    rng: Cell<u64>,
+    ticks: Cell<u32>,
+}
+
+impl WorkerThread {
+    /// The worker running on this thread, if any.
+    #[inline]
+    pub(crate) fn current<'a>() -> Option<&'a WorkerThread> {
+        let ptr = CURRENT.with(Cell::get);
+        // SAFETY: the pointer is set by `run` to a `WorkerThread` on this thread's stack and
+        // cleared before that frame is left; callers use the reference only on this thread and
+        // within that time (it is never stored).
+        unsafe { ptr.as_ref() }
+    }
+
+    /// The body of a worker thread.
+    pub(crate) fn run(
+        registry: Arc<Registry>,
+        index: usize,
+        deque: Worker<JobRef>,
+        started: impl FnOnce(),
+    ) {
+        let worker = WorkerThread {
+            deque,
+            index,
+            registry,
+            rng: Cell::new(0x9E37_79B9_7F4A_7C15 ^ ((index as u64 + 1) << 17)),
+            ticks: Cell::new(0),
+        };
+        CURRENT.with(|c| c.set(&worker));
+        worker.registry.on_thread_start(index);
+        started();
+        worker.main_loop();
+        worker.registry.on_thread_stop(index);
+        CURRENT.with(|c| c.set(ptr::null()));
+    }
+
+    fn main_loop(&self) {
+        let registry = &*self.registry;
+        loop {
+            if let Some(job) = self.find_work() {
+                self.execute(job);
+                continue;
+            }
+            if registry.terminating() && self.deque.is_empty() && registry.injected.len() == 0 {
+                return;
+            }
+            self.idle(&|| registry.terminating());
+        }
+    }
+
+    /// Executes a job found in this pool's queues.
+    #[inline]
+    pub(crate) fn execute(&self, job: JobRef) {
+        let registry = &*self.registry;
+        let mode = if registry.cancelling() {
+            Mode::Cancel
+        } else {
+            Mode::Run
+        };
+        // SAFETY: every `JobRef` in this pool's queues is live and unexecuted, and was removed
+        // from its queue by the caller, so it is executed exactly once.
+        if unsafe { job.execute(mode, registry) } == Outcome::Cancelled {
+            registry.count_cancelled();
+        }
+    }
+
+    /// Pushes a job onto this worker's own deque and tells a sleeper about it.
+    #[inline]
+    pub(crate) fn push(&self, job: JobRef) {
+        self.deque.push(job);
+        self.registry.sleep.notify_new_work();
+    }
+
+    /// Pushes a spawned job, or runs it right here if this worker's deque is over its bound
+    /// (caller-runs): spawning from a worker never blocks, and memory stays bounded.
+    pub(crate) fn push_or_run(&self, job: JobRef) {
+        if self.deque.len() >= self.registry.local_queue_limit {
+            self.execute(job);
+        } else {
+            self.push(job);
+        }
+    }
+
+    /// Pops the newest job of this worker's own deque.
+    #[inline]
+    pub(crate) fn pop(&self) -> Option<JobRef> {
+        self.deque.pop()
+    }
+
+    /// Finds a job: own deque, then peers and the injection queue.
+    pub(crate) fn find_work(&self) -> Option<JobRef> {
+        if let Some(job) = self.deque.pop() {
+            return Some(job);
+        }
+        let ticks = self.ticks.get().wrapping_add(1);
+        self.ticks.set(ticks);
+        if ticks % INJECTOR_FAIRNESS_TICKS == 0 {
+            if let Some(job) = self.take_injected() {
+                return Some(job);
+            }
+        }
+        self.steal_from_peers().or_else(|| self.take_injected())
+    }
+
+    fn take_injected(&self) -> Option<JobRef> {
+        let registry = &*self.registry;
+        let queued = registry.injected.len();
+        if queued == 0 {
+            return None;
+        }
+        let batch = (queued / registry.num_threads() + 1).min(MAX_INJECTED_BATCH);
+        let job = registry.injected.take_batch(&self.deque, batch)?;
+        if batch > 1 && !self.deque.is_empty() {
+            registry.sleep.notify_new_work();
+        }
+        Some(job)
+    }
+
+    fn steal_from_peers(&self) -> Option<JobRef> {
+        let stealers = &self.registry.stealers;
+        let n = stealers.len();
+        if n <= 1 {
+            return None;
+        }
+        let start = self.next_random() % n;
+        loop {
+            let mut contended = false;
+            for offset in 0..n {
+                let victim = (start + offset) % n;
+                if victim == self.index {
+                    continue;
+                }
+                match stealers[victim].steal() {
+                    Steal::Success(job) => return Some(job),
+                    Steal::Retry => contended = true,
+                    Steal::Empty => {}
+                }
+            }
+            if !contended {
+                return None;
+            }
+        }
+    }
+
+    fn next_random(&self) -> usize {
+        // xorshift64*: cheap and good enough to spread victims.
+        let mut x = self.rng.get();
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.rng.set(x);
+        (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 32) as usize
+    }
+
+    /// Keeps executing other jobs until `done` holds.
+    pub(crate) fn wait_until(&self, done: &dyn Fn() -> bool) {
+        while !done() {
+            if let Some(job) = self.find_work() {
+                self.execute(job);
+            } else {
+                self.idle(done);
+            }
+        }
+    }
+
+    /// Searches briefly for work, then sleeps until there is some or `done` holds.
+    fn idle(&self, done: &dyn Fn() -> bool) {
+        let registry = &*self.registry;
+        let sleep = &registry.sleep;
+        sleep.start_searching();
+        let mut found = false;
+        for round in 0..SPIN_ROUNDS + YIELD_ROUNDS {
+            if done() || registry.has_visible_work() {
+                found = true;
+                break;
+            }
+            if round < SPIN_ROUNDS {
+                for _ in 0..(1 << (round / 8).min(4)) {
+                    spin_hint();
+                }
+            } else {
+                thread::yield_now();
+            }
+        }
+        if !found {
+            sleep.sleep(self.index, || {
+                done() || registry.has_visible_work() || registry.terminating()
+            });
+        }
+        sleep.stop_searching();
+    }
+
+    /// A waker that wakes this worker (for waiting on a task handle).
+    pub(crate) fn waker(&self) -> Waker {
+        Waker::from(Arc::new(WorkerWaker {
+            registry: Arc::clone(&self.registry),
+            index: self.index,
+        }))
+    }
+}
+
+struct WorkerWaker {
+    registry: Arc<Registry>,
+    index: usize,
+}
+
+impl Wake for WorkerWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.registry.sleep.wake_worker(self.index);
+    }
+}

@@ -168,8 +168,4 @@ impl<T> Injector<T> {
             None => Steal::Empty,
         }
     }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.queue.lock().is_empty()
-    }
 }

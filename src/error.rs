@@ -55,21 +55,35 @@ pub enum BuildError {
 impl fmt::Display for BuildError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            BuildError::ZeroThreads => write!(f, "a pool needs at least one thread (threads(0) given)"),
+            BuildError::ZeroThreads => {
+                write!(f, "a pool needs at least one thread (threads(0) given)")
+            }
             BuildError::TooManyThreads { requested, max } => {
-                write!(f, "{requested} threads requested; at most {max} are allowed")
+                write!(
+                    f,
+                    "{requested} threads requested; at most {max} are allowed"
+                )
             }
             BuildError::ZeroQueueCapacity => {
                 write!(f, "the injection queue needs room for at least one task (queue_capacity(0) given)")
             }
             BuildError::QueueCapacityTooLarge { requested, max } => {
-                write!(f, "queue capacity {requested} requested; at most {max} is allowed")
+                write!(
+                    f,
+                    "queue capacity {requested} requested; at most {max} is allowed"
+                )
             }
             BuildError::ZeroLocalQueueLimit => {
-                write!(f, "a worker's deque needs room for at least one job (local_queue_limit(0) given)")
+                write!(
+                    f,
+                    "a worker's deque needs room for at least one job (local_queue_limit(0) given)"
+                )
             }
             BuildError::StackTooSmall { requested, min } => {
-                write!(f, "stack size {requested} bytes requested; at least {min} bytes are needed")
+                write!(
+                    f,
+                    "stack size {requested} bytes requested; at least {min} bytes are needed"
+                )
             }
             BuildError::NoCores => write!(f, "Pinning::Cores was given an empty list of cores"),
             BuildError::UnknownCore { core, allowed } => write!(
@@ -80,7 +94,10 @@ impl fmt::Display for BuildError {
                 f,
                 "Pinning::Cores was requested but this platform cannot report thread affinity"
             ),
-            BuildError::ThreadSpawn(e) => write!(f, "the operating system refused to start a worker thread: {e}"),
+            BuildError::ThreadSpawn(e) => write!(
+                f,
+                "the operating system refused to start a worker thread: {e}"
+            ),
         }
     }
 }
@@ -197,7 +214,9 @@ impl JoinError {
 impl fmt::Debug for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.repr {
-            JoinErrorRepr::Panic(p) => write!(f, "JoinError::Panic({:?})", crate::unwind::message(&**p)),
+            JoinErrorRepr::Panic(p) => {
+                write!(f, "JoinError::Panic({:?})", crate::unwind::message(&**p))
+            }
             JoinErrorRepr::Cancelled => f.write_str("JoinError::Cancelled"),
         }
     }

@@ -17,7 +17,12 @@ fn global_pool() -> &'static Pool {
     GLOBAL.get_or_init(|| {
         Pool::builder()
             .build()
-            .or_else(|_| Pool::builder().pinning(crate::Pinning::None).threads(1).build())
+            .or_else(|_| {
+                Pool::builder()
+                    .pinning(crate::Pinning::None)
+                    .threads(1)
+                    .build()
+            })
             .unwrap_or_else(|e| panic!("corepool: cannot start the global pool: {e}"))
     })
 }

@@ -86,49 +86,53 @@ impl InjectionQueue {
     }
 
     /// Pushes, waiting for room until `deadline` (forever if `None`).
-    pub(crate) fn push_blocking(&self, job: JobRef, deadline: Option<Instant>) -> Result<(), PushError> {
-        loop {
-            match self.reserve() {
-                Reserve::Ok => break,
-                Reserve::Closed => return Err(PushError::Closed(job)),
-                Reserve::Full => {}
+    pub(crate) fn push_blocking(
+        &self,
+        job: JobRef,
+        deadline: Option<Instant>,
+    ) -> Result<(), PushError> {
+        let outcome = match self.reserve() {
+            Reserve::Full => self.wait_for_room(deadline),
+            other => other,
+        };
+        match outcome {
+            Reserve::Ok => {
+                self.jobs.push(job);
+                Ok(())
             }
-            let mut guard = self.lock.lock();
-            self.waiting.fetch_add(1, Ordering::SeqCst);
-            let outcome = loop {
-                match self.reserve() {
-                    Reserve::Full => {}
-                    other => break other,
-                }
-                let timed_out = match deadline {
-                    Some(deadline) => self.room.wait_until(&mut guard, deadline),
-                    None => {
-                        self.room.wait(&mut guard);
-                        false
-                    }
-                };
-                if timed_out {
-                    match self.reserve() {
-                        Reserve::Full => break Reserve::Full,
-                        other => break other,
-                    }
+            Reserve::Closed => Err(PushError::Closed(job)),
+            Reserve::Full => Err(PushError::Full(job)),
+        }
+    }
+
+    /// Waits, registered in `waiting`, until a slot is reserved, the queue closes, or the
+    /// deadline passes.
+    fn wait_for_room(&self, deadline: Option<Instant>) -> Reserve {
+        let mut guard = self.lock.lock();
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        let outcome = loop {
+            match self.reserve() {
+                Reserve::Full => {}
+                other => break other,
+            }
+            let timed_out = match deadline {
+                Some(deadline) => self.room.wait_until(&mut guard, deadline),
+                None => {
+                    self.room.wait(&mut guard);
+                    false
                 }
             };
-            let still_waiting = self.waiting.fetch_sub(1, Ordering::SeqCst) - 1;
-            // We may have consumed a notification meant for room we did not take (timed out) or
-            // room that is bigger than one slot: pass the baton on.
-            if still_waiting > 0 && self.has_room() {
-                self.room.notify_one();
+            if timed_out {
+                break self.reserve();
             }
-            drop(guard);
-            match outcome {
-                Reserve::Ok => break,
-                Reserve::Closed => return Err(PushError::Closed(job)),
-                Reserve::Full => return Err(PushError::Full(job)),
-            }
+        };
+        let still_waiting = self.waiting.fetch_sub(1, Ordering::SeqCst) - 1;
+        // We may have consumed a notification for room we did not take (timed out), or room
+        // for more than one: pass the baton on.
+        if still_waiting > 0 && self.has_room() {
+            self.room.notify_one();
         }
-        self.jobs.push(job);
-        Ok(())
+        outcome
     }
 
     fn has_room(&self) -> bool {

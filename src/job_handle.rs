@@ -100,7 +100,10 @@ where
         let func = self.take_func();
         // Dropping a user closure can panic; that must not unwind into the pool.
         if let Err(payload) = unwind::catch(move || drop(func)) {
-            eprintln!("corepool: dropping a cancelled task panicked: {}", unwind::message(&*payload));
+            eprintln!(
+                "corepool: dropping a cancelled task panicked: {}",
+                unwind::message(&*payload)
+            );
         }
         self.finish(0);
         true
@@ -240,7 +243,9 @@ where
         let cell = unsafe { Arc::from_raw(raw) };
         let claimed = cell.claim(CANCELLED);
         debug_assert!(claimed, "a refused task cannot have started");
-        let func = cell.take_func().expect("a refused task still has its closure");
+        let func = cell
+            .take_func()
+            .expect("a refused task still has its closure");
         Err(match refused {
             PushError::Full(_) => SpawnError::Full(func),
             PushError::Closed(_) => SpawnError::Shutdown(func),

@@ -91,7 +91,11 @@ impl Pool {
 
     /// Spawns a task, waiting at most `timeout` for room in the queue; then hands the closure
     /// back in [`SpawnError::Full`].
-    pub fn spawn_timeout<F, T>(&self, func: F, timeout: Duration) -> Result<JoinHandle<T>, SpawnError<F>>
+    pub fn spawn_timeout<F, T>(
+        &self,
+        func: F,
+        timeout: Duration,
+    ) -> Result<JoinHandle<T>, SpawnError<F>>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,

@@ -83,7 +83,9 @@ impl<'scope> Scope<'scope> {
         // job (see the module invariants).
         let job = unsafe { HeapJob::into_job_ref(run) };
         match WorkerThread::current() {
-            Some(worker) if Arc::ptr_eq(&worker.registry, &self.registry) => worker.push_or_run(job),
+            Some(worker) if Arc::ptr_eq(&worker.registry, &self.registry) => {
+                worker.push_or_run(job)
+            }
             _ => {
                 if let Err(refused) = self.registry.inject(job, Wait::No) {
                     let job = match refused {

@@ -3,12 +3,14 @@
 //! Invariant: `build()` validates every setting before starting a thread, and reports each
 //! mistake as a `BuildError`; it never panics on bad input.
 
+use crate::blocking_pool::BlockingConfig;
 use crate::error::BuildError;
 use crate::pinning::Pinning;
 use crate::registry::Registry;
 use crate::unwind::Payload;
 use crate::Pool;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// The largest number of CPU workers a pool accepts.
 pub const MAX_THREADS: usize = 1024;
@@ -21,6 +23,14 @@ pub const DEFAULT_QUEUE_CAPACITY: usize = 8192;
 pub const DEFAULT_LOCAL_QUEUE_LIMIT: usize = 256;
 /// The smallest worker stack size a pool accepts, in bytes.
 pub const MIN_STACK_SIZE: usize = 64 * 1024;
+/// The most threads the blocking-I/O pool starts when not set with [`Builder::io_threads`].
+pub const DEFAULT_IO_THREADS: usize = 64;
+/// The largest `io_threads` a pool accepts.
+pub const MAX_IO_THREADS: usize = 4096;
+/// The blocking-I/O queue capacity when not set with [`Builder::io_queue_capacity`].
+pub const DEFAULT_IO_QUEUE_CAPACITY: usize = 4096;
+/// How long an idle I/O thread lives when not set with [`Builder::io_keep_alive`].
+pub const DEFAULT_IO_KEEP_ALIVE: Duration = Duration::from_secs(10);
 
 pub(crate) type IndexHook = Box<dyn Fn(usize) + Send + Sync>;
 pub(crate) type PanicHandler = Box<dyn Fn(Payload) + Send + Sync>;
@@ -49,6 +59,10 @@ pub struct Builder {
     on_thread_start: Option<IndexHook>,
     on_thread_stop: Option<IndexHook>,
     panic_handler: Option<PanicHandler>,
+    io_threads: usize,
+    io_queue_capacity: usize,
+    io_keep_alive: Duration,
+    io_thread_name: Box<dyn Fn(usize) -> String + Send + Sync>,
 }
 
 /// A validated configuration, consumed by the registry.
@@ -62,6 +76,7 @@ pub(crate) struct Config {
     pub(crate) on_thread_start: Option<IndexHook>,
     pub(crate) on_thread_stop: Option<IndexHook>,
     pub(crate) panic_handler: Option<PanicHandler>,
+    pub(crate) blocking: Option<BlockingConfig>,
 }
 
 impl Default for Builder {
@@ -76,6 +91,10 @@ impl Default for Builder {
             on_thread_start: None,
             on_thread_stop: None,
             panic_handler: None,
+            io_threads: DEFAULT_IO_THREADS,
+            io_queue_capacity: DEFAULT_IO_QUEUE_CAPACITY,
+            io_keep_alive: DEFAULT_IO_KEEP_ALIVE,
+            io_thread_name: Box::new(|i| format!("corepool-io-{i}")),
         }
     }
 }
@@ -151,6 +170,37 @@ impl Builder {
         self
     }
 
+    /// The most threads the elastic blocking-I/O pool runs at once. Threads start only when a
+    /// blocking task finds no idle one. Default [`DEFAULT_IO_THREADS`]; between 1 and
+    /// [`MAX_IO_THREADS`].
+    pub fn io_threads(mut self, threads: usize) -> Self {
+        self.io_threads = threads;
+        self
+    }
+
+    /// Capacity of the bounded blocking-I/O queue (same backpressure rules as
+    /// [`queue_capacity`](Self::queue_capacity)). Default [`DEFAULT_IO_QUEUE_CAPACITY`].
+    pub fn io_queue_capacity(mut self, capacity: usize) -> Self {
+        self.io_queue_capacity = capacity;
+        self
+    }
+
+    /// How long an idle I/O thread waits for work before it exits. Default
+    /// [`DEFAULT_IO_KEEP_ALIVE`].
+    pub fn io_keep_alive(mut self, keep_alive: Duration) -> Self {
+        self.io_keep_alive = keep_alive;
+        self
+    }
+
+    /// Names the `n`-th I/O thread started. Default `corepool-io-{n}`.
+    pub fn io_thread_name(
+        mut self,
+        name: impl Fn(usize) -> String + Send + Sync + 'static,
+    ) -> Self {
+        self.io_thread_name = Box::new(name);
+        self
+    }
+
     fn validate(self) -> Result<Config, BuildError> {
         let threads = self.threads.unwrap_or_else(num_cpus::get);
         if threads == 0 {
@@ -174,6 +224,24 @@ impl Builder {
         if self.local_queue_limit == 0 {
             return Err(BuildError::ZeroLocalQueueLimit);
         }
+        if self.io_threads == 0 {
+            return Err(BuildError::ZeroIoThreads);
+        }
+        if self.io_threads > MAX_IO_THREADS {
+            return Err(BuildError::TooManyIoThreads {
+                requested: self.io_threads,
+                max: MAX_IO_THREADS,
+            });
+        }
+        if self.io_queue_capacity == 0 {
+            return Err(BuildError::ZeroIoQueueCapacity);
+        }
+        if self.io_queue_capacity > MAX_QUEUE_CAPACITY {
+            return Err(BuildError::QueueCapacityTooLarge {
+                requested: self.io_queue_capacity,
+                max: MAX_QUEUE_CAPACITY,
+            });
+        }
         if let Some(bytes) = self.stack_size {
             if bytes < MIN_STACK_SIZE {
                 return Err(BuildError::StackTooSmall {
@@ -192,6 +260,13 @@ impl Builder {
             on_thread_start: self.on_thread_start,
             on_thread_stop: self.on_thread_stop,
             panic_handler: self.panic_handler,
+            blocking: Some(BlockingConfig {
+                max_threads: self.io_threads,
+                queue_capacity: self.io_queue_capacity,
+                keep_alive: self.io_keep_alive,
+                thread_name: self.io_thread_name,
+                stack_size: self.stack_size,
+            }),
         })
     }
 
@@ -212,6 +287,9 @@ impl std::fmt::Debug for Builder {
             .field("queue_capacity", &self.queue_capacity)
             .field("local_queue_limit", &self.local_queue_limit)
             .field("stack_size", &self.stack_size)
+            .field("io_threads", &self.io_threads)
+            .field("io_queue_capacity", &self.io_queue_capacity)
+            .field("io_keep_alive", &self.io_keep_alive)
             .finish_non_exhaustive()
     }
 }

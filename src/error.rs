@@ -28,6 +28,17 @@ pub enum BuildError {
         /// The largest accepted capacity.
         max: usize,
     },
+    /// `io_threads(0)`: the blocking pool needs at least one thread.
+    ZeroIoThreads,
+    /// More I/O threads than [`MAX_IO_THREADS`](crate::MAX_IO_THREADS).
+    TooManyIoThreads {
+        /// The requested count.
+        requested: usize,
+        /// The largest accepted count.
+        max: usize,
+    },
+    /// `io_queue_capacity(0)`: the blocking queue must hold at least one task.
+    ZeroIoQueueCapacity,
     /// `local_queue_limit(0)`: a worker's deque must hold at least one job.
     ZeroLocalQueueLimit,
     /// A stack size below [`MIN_STACK_SIZE`](crate::MIN_STACK_SIZE).
@@ -73,6 +84,22 @@ impl fmt::Display for BuildError {
                     "queue capacity {requested} requested; at most {max} is allowed"
                 )
             }
+            BuildError::ZeroIoThreads => {
+                write!(
+                    f,
+                    "the blocking pool needs at least one thread (io_threads(0) given)"
+                )
+            }
+            BuildError::TooManyIoThreads { requested, max } => {
+                write!(
+                    f,
+                    "{requested} I/O threads requested; at most {max} are allowed"
+                )
+            }
+            BuildError::ZeroIoQueueCapacity => write!(
+                f,
+                "the blocking queue needs room for at least one task (io_queue_capacity(0) given)"
+            ),
             BuildError::ZeroLocalQueueLimit => {
                 write!(
                     f,
@@ -158,6 +185,18 @@ impl<F> fmt::Display for SpawnError<F> {
 }
 
 impl<F> std::error::Error for SpawnError<F> {}
+
+/// The pool is shut down (from [`Pool::reserve`](crate::Pool::reserve)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ShutdownError;
+
+impl fmt::Display for ShutdownError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the pool is shut down")
+    }
+}
+
+impl std::error::Error for ShutdownError {}
 
 /// Why a [`JoinHandle`](crate::JoinHandle) has no value.
 pub struct JoinError {

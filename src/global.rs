@@ -85,3 +85,24 @@ where
 pub fn current_thread_index() -> Option<usize> {
     WorkerThread::current().map(|w| w.index)
 }
+
+/// Runs a blocking closure without stalling the CPU pool: on a worker, `func` runs on that
+/// pool's blocking-I/O threads while the worker keeps executing CPU tasks; on any other thread
+/// it simply runs. See [`Pool::blocking`].
+///
+/// ```
+/// let pool = corepool::Pool::builder().threads(1).build()?;
+/// let len = pool.install(|| corepool::blocking(|| std::fs::read("Cargo.toml").unwrap().len()));
+/// assert!(len > 0);
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
+pub fn blocking<F, R>(func: F) -> R
+where
+    F: FnOnce() -> R + Send,
+    R: Send,
+{
+    match WorkerThread::current() {
+        Some(worker) => crate::blocking::blocking_on(&worker.registry, func),
+        None => func(),
+    }
+}

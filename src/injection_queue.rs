@@ -1,21 +1,40 @@
 //! The bounded injection queue: how work enters the pool from outside its workers.
 //!
 //! Invariants:
-//! - `state` packs a CLOSED bit and the number of reserved slots. A submitter reserves a slot
-//!   with a CAS that fails on CLOSED or when `reserved == capacity`, then pushes exactly one job.
-//!   So at most `capacity` jobs are ever queued, and after `close()` no new reservation succeeds.
-//! - A reserved-but-not-yet-pushed job is still counted, so a drainer that empties the queue
-//!   until `reserved == 0` can never miss a job that raced with `close()`.
-//! - A blocked submitter registers in `waiting` under `lock` and re-tries before it waits; a
-//!   consumer releases slots (SeqCst) and then reads `waiting` (SeqCst): one of them sees the
-//!   other, so a submitter is never left waiting while there is room (no lost wake-up).
+//! - `state` packs a CLOSED bit, the number of outstanding permits, and the number of used
+//!   slots (queued jobs + jobs about to be pushed + permits). A submitter reserves a slot with a
+//!   CAS that fails on CLOSED or when `slots == capacity`, then pushes exactly one job. So at
+//!   most `capacity` slots are ever in use, and after `close()` no new reservation succeeds.
+//! - A reserved-but-not-yet-pushed job is counted in `jobs() = slots - permits`, so a drainer
+//!   that empties the queue until `jobs() == 0` can never miss a job that raced with `close()`.
+//! - A permit (async reservation) turns into a job reservation with a CAS that fails on CLOSED,
+//!   so a permit used after `close()` is refused and never strands a job; an unused permit does
+//!   not count as a job and cannot hold up shutdown.
+//! - A blocked submitter (thread or future) registers in `waiting` under `lock` and re-tries
+//!   before it waits; a consumer releases slots (SeqCst) and then reads `waiting` (SeqCst): one
+//!   of them sees the other, so nobody is left waiting while there is room. A waiter that was
+//!   woken but leaves without taking a slot passes the wake-up on.
 
 use crate::job::JobRef;
-use crate::sync::atomic::{AtomicUsize, Ordering};
+use crate::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use crate::sync::{Condvar, Injector, Mutex, Steal, Worker};
+use std::collections::VecDeque;
+use std::task::Waker;
 use std::time::Instant;
 
-const CLOSED: usize = 1 << (usize::BITS - 1);
+const CLOSED: u64 = 1 << 63;
+const PERMIT_SHIFT: u32 = 32;
+const PERMIT: u64 = 1 << PERMIT_SHIFT;
+const SLOTS_MASK: u64 = PERMIT - 1;
+const PERMITS_MASK: u64 = !CLOSED & !SLOTS_MASK;
+
+fn slots(state: u64) -> u64 {
+    state & SLOTS_MASK
+}
+
+fn permits(state: u64) -> u64 {
+    (state & PERMITS_MASK) >> PERMIT_SHIFT
+}
 
 /// Why a push failed; the job is handed back.
 #[derive(Debug)]
@@ -24,46 +43,57 @@ pub(crate) enum PushError {
     Closed(JobRef),
 }
 
-pub(crate) struct InjectionQueue {
-    jobs: Injector<JobRef>,
-    state: AtomicUsize,
-    capacity: usize,
-    waiting: AtomicUsize,
-    lock: Mutex<()>,
-    room: Condvar,
-}
-
-enum Reserve {
+/// The outcome of trying to take a slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Reserve {
     Ok,
     Full,
     Closed,
 }
 
+/// Futures waiting for room, in arrival order; each entry is a waiter id and its waker.
+#[derive(Default)]
+struct AsyncWaiters {
+    queue: VecDeque<(u64, Waker)>,
+    next_id: u64,
+}
+
+pub(crate) struct InjectionQueue {
+    jobs: Injector<JobRef>,
+    state: AtomicU64,
+    capacity: u64,
+    waiting: AtomicUsize,
+    lock: Mutex<AsyncWaiters>,
+    room: Condvar,
+}
+
 impl InjectionQueue {
     pub(crate) fn new(capacity: usize) -> Self {
-        debug_assert!(capacity > 0 && capacity < CLOSED);
+        let capacity = capacity as u64;
+        debug_assert!(capacity > 0 && capacity <= SLOTS_MASK >> 1);
         InjectionQueue {
             jobs: Injector::new(),
-            state: AtomicUsize::new(0),
+            state: AtomicU64::new(0),
             capacity,
             waiting: AtomicUsize::new(0),
-            lock: Mutex::new(()),
+            lock: Mutex::new(AsyncWaiters::default()),
             room: Condvar::new(),
         }
     }
 
-    fn reserve(&self) -> Reserve {
+    /// Takes a slot: `add` is 1 for a job, `PERMIT + 1` for a permit.
+    fn reserve_with(&self, add: u64) -> Reserve {
         let mut current = self.state.load(Ordering::SeqCst);
         loop {
             if current & CLOSED != 0 {
                 return Reserve::Closed;
             }
-            if current >= self.capacity {
+            if slots(current) >= self.capacity {
                 return Reserve::Full;
             }
             match self.state.compare_exchange_weak(
                 current,
-                current + 1,
+                current + add,
                 Ordering::SeqCst,
                 Ordering::SeqCst,
             ) {
@@ -71,6 +101,10 @@ impl InjectionQueue {
                 Err(actual) => current = actual,
             }
         }
+    }
+
+    fn reserve(&self) -> Reserve {
+        self.reserve_with(1)
     }
 
     /// Pushes without blocking.
@@ -126,18 +160,113 @@ impl InjectionQueue {
                 break self.reserve();
             }
         };
-        let still_waiting = self.waiting.fetch_sub(1, Ordering::SeqCst) - 1;
-        // We may have consumed a notification for room we did not take (timed out), or room
-        // for more than one: pass the baton on.
-        if still_waiting > 0 && self.has_room() {
-            self.room.notify_one();
-        }
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        // We may have consumed a wake-up for room we did not take (timed out), or room for more
+        // than one: pass it on.
+        self.pass_on(&mut guard);
         outcome
+    }
+
+    /// Wakes the next waiter if there is room for it. Called with the lock held.
+    fn pass_on(&self, waiters: &mut AsyncWaiters) {
+        if self.waiting.load(Ordering::SeqCst) > 0 && self.has_room() {
+            self.wake_one(waiters);
+        }
+    }
+
+    /// Wakes one blocked thread and one waiting future; whichever loses the race for the slot
+    /// waits again. Called with the lock held.
+    fn wake_one(&self, waiters: &mut AsyncWaiters) {
+        self.room.notify_one();
+        if let Some((_, waker)) = waiters.queue.pop_front() {
+            waker.wake();
+        }
     }
 
     fn has_room(&self) -> bool {
         let state = self.state.load(Ordering::SeqCst);
-        state & CLOSED == 0 && state < self.capacity
+        state & CLOSED == 0 && slots(state) < self.capacity
+    }
+
+    /// Tries to take a permit for a future: `Ready` outcomes are `Ok` and `Closed`. On `Full`
+    /// the waker is queued (under `waiter`, a per-future id slot) and woken when room appears.
+    pub(crate) fn poll_permit(&self, waiter: &mut Option<u64>, waker: &Waker) -> Reserve {
+        match self.reserve_with(PERMIT + 1) {
+            Reserve::Full => {}
+            other => {
+                self.forget_waiter(waiter, other == Reserve::Ok);
+                return other;
+            }
+        }
+        let mut waiters = self.lock.lock();
+        let id = match *waiter {
+            Some(id) => id,
+            None => {
+                self.waiting.fetch_add(1, Ordering::SeqCst);
+                let id = waiters.next_id;
+                waiters.next_id += 1;
+                *waiter = Some(id);
+                id
+            }
+        };
+        match waiters.queue.iter_mut().find(|(queued, _)| *queued == id) {
+            Some((_, queued_waker)) => queued_waker.clone_from(waker),
+            None => waiters.queue.push_back((id, waker.clone())),
+        }
+        match self.reserve_with(PERMIT + 1) {
+            Reserve::Full => Reserve::Full,
+            other => {
+                drop(waiters);
+                self.forget_waiter(waiter, other == Reserve::Ok);
+                other
+            }
+        }
+    }
+
+    /// Unregisters a waiting future (it got a permit, saw the queue closed, or was dropped).
+    pub(crate) fn forget_waiter(&self, waiter: &mut Option<u64>, took_slot: bool) {
+        let Some(id) = waiter.take() else { return };
+        let mut waiters = self.lock.lock();
+        let was_queued = match waiters.queue.iter().position(|(queued, _)| *queued == id) {
+            Some(pos) => {
+                waiters.queue.remove(pos);
+                true
+            }
+            None => false,
+        };
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        // Woken (no longer queued) but leaving without the slot, or room for more: pass it on.
+        if !was_queued || took_slot {
+            self.pass_on(&mut waiters);
+        }
+    }
+
+    /// Turns a permit into a pushed job; refused (and the permit's slot freed) once closed.
+    pub(crate) fn push_with_permit(&self, job: JobRef) -> Result<(), PushError> {
+        let mut current = self.state.load(Ordering::SeqCst);
+        loop {
+            debug_assert!(permits(current) > 0);
+            if current & CLOSED != 0 {
+                self.release_permit();
+                return Err(PushError::Closed(job));
+            }
+            match self.state.compare_exchange_weak(
+                current,
+                current - PERMIT,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            ) {
+                Ok(_) => break,
+                Err(actual) => current = actual,
+            }
+        }
+        self.jobs.push(job);
+        Ok(())
+    }
+
+    /// Gives an unused permit's slot back.
+    pub(crate) fn release_permit(&self) {
+        self.release(PERMIT + 1);
     }
 
     /// Takes up to `max` jobs: the first is returned, the rest go to `local` (the caller's own
@@ -154,8 +283,26 @@ impl InjectionQueue {
                 None => break,
             }
         }
-        self.release(taken);
+        self.release(taken as u64);
         Some(first)
+    }
+
+    /// Takes one job, freeing its slot.
+    pub(crate) fn take_one(&self) -> Option<JobRef> {
+        let job = self.steal_one()?;
+        self.release(1);
+        Some(job)
+    }
+
+    /// Takes every job until none is reserved (waiting out submissions that reserved a slot but
+    /// have not pushed yet), handing each to `f`. For drains after `close()`.
+    pub(crate) fn drain(&self, mut f: impl FnMut(JobRef)) {
+        while self.len() > 0 {
+            match self.take_one() {
+                Some(job) => f(job),
+                None => crate::sync::thread::yield_now(),
+            }
+        }
     }
 
     fn steal_one(&self) -> Option<JobRef> {
@@ -168,31 +315,36 @@ impl InjectionQueue {
         }
     }
 
-    fn release(&self, slots: usize) {
-        self.state.fetch_sub(slots, Ordering::SeqCst);
+    fn release(&self, amount: u64) {
+        self.state.fetch_sub(amount, Ordering::SeqCst);
         if self.waiting.load(Ordering::SeqCst) > 0 {
-            let _guard = self.lock.lock();
-            self.room.notify_one();
+            let mut waiters = self.lock.lock();
+            self.wake_one(&mut waiters);
         }
     }
 
     /// Refuses every later reservation and releases every blocked submitter.
     pub(crate) fn close(&self) {
         self.state.fetch_or(CLOSED, Ordering::SeqCst);
-        let _guard = self.lock.lock();
+        let mut waiters = self.lock.lock();
         self.room.notify_all();
+        for (_, waker) in waiters.queue.drain(..) {
+            waker.wake();
+        }
     }
 
     pub(crate) fn is_closed(&self) -> bool {
         self.state.load(Ordering::SeqCst) & CLOSED != 0
     }
 
-    /// Jobs queued or about to be (reserved slots). Zero means nothing is in flight.
+    /// Jobs queued or about to be (reserved job slots, permits excluded). Zero means no job is
+    /// in flight.
     pub(crate) fn len(&self) -> usize {
-        self.state.load(Ordering::SeqCst) & !CLOSED
+        let state = self.state.load(Ordering::SeqCst);
+        (slots(state) - permits(state)) as usize
     }
 
     pub(crate) fn capacity(&self) -> usize {
-        self.capacity
+        self.capacity as usize
     }
 }

@@ -24,54 +24,38 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 
-const RUNNING: usize = 1 << 0;
-const COMPLETE: usize = 1 << 1;
-const CANCELLED: usize = 1 << 2;
-const DETACHED: usize = 1 << 3;
-const WAITING: usize = 1 << 4;
-const DONE: usize = COMPLETE | CANCELLED;
+pub(crate) const RUNNING: usize = 1 << 0;
+pub(crate) const COMPLETE: usize = 1 << 1;
+pub(crate) const CANCELLED: usize = 1 << 2;
+pub(crate) const DETACHED: usize = 1 << 3;
+pub(crate) const WAITING: usize = 1 << 4;
+pub(crate) const DONE: usize = COMPLETE | CANCELLED;
 
-struct TaskCell<F, T> {
-    state: AtomicUsize,
+/// The part of a task its handle shares: the state word, the waker slot and the output.
+pub(crate) struct Completion<T> {
+    pub(crate) state: AtomicUsize,
     waker: Mutex<Option<Waker>>,
-    func: UnsafeCell<Option<F>>,
     output: UnsafeCell<Option<Result<T, Payload>>>,
 }
 
-// SAFETY: `func` and `output` are accessed only by the owner the state machine designates (see
-// the module invariants); F and T are Send.
-unsafe impl<F: Send, T: Send> Sync for TaskCell<F, T> {}
+// SAFETY: `output` is written only by the thread that owns RUNNING, before COMPLETE, and read
+// only by the single handle after COMPLETE (or by the executor when DETACHED was set first).
+unsafe impl<T: Send> Sync for Completion<T> {}
 
-/// The face of a task its handle sees, independent of the closure type.
-trait TaskOutput<T>: Send + Sync {
-    fn state(&self) -> usize;
-    fn take_output(&self) -> Option<Result<T, JoinError>>;
-    fn register(&self, waker: &Waker) -> bool;
-    fn cancel(&self) -> bool;
-    fn detach(&self);
-}
-
-impl<F, T> TaskCell<F, T>
-where
-    F: FnOnce() -> T + Send,
-    T: Send,
-{
-    fn finish(&self, set: usize) -> usize {
-        let prev = self.state.fetch_or(set, Ordering::SeqCst);
-        if prev & WAITING != 0 {
-            let waker = self.waker.lock().take();
-            if let Some(waker) = waker {
-                waker.wake();
-            }
+impl<T> Completion<T> {
+    pub(crate) fn new(initial: usize) -> Self {
+        Completion {
+            state: AtomicUsize::new(initial),
+            waker: Mutex::new(None),
+            output: UnsafeCell::new(None),
         }
-        prev
     }
 
-    /// Moves the state out of idle by setting `bit`; false if someone else did first.
-    fn claim(&self, bit: usize) -> bool {
+    /// Sets `bit` if none of `forbidden` is set; false if someone else got there first.
+    pub(crate) fn claim(&self, bit: usize, forbidden: usize) -> bool {
         let mut current = self.state.load(Ordering::SeqCst);
         loop {
-            if current & (RUNNING | DONE) != 0 {
+            if current & forbidden != 0 {
                 return false;
             }
             match self.state.compare_exchange_weak(
@@ -86,36 +70,52 @@ where
         }
     }
 
-    fn take_func(&self) -> Option<F> {
-        self.func.with_mut(|f| {
-            // SAFETY: only the thread that won `claim` calls this (module invariant).
-            unsafe { (*f).take() }
-        })
+    /// Sets `set` (and clears `clear`) and wakes a registered waiter; returns the prior state.
+    pub(crate) fn finish(&self, set: usize, clear: usize) -> usize {
+        let mut current = self.state.load(Ordering::SeqCst);
+        let prev = loop {
+            match self.state.compare_exchange_weak(
+                current,
+                (current | set) & !clear,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            ) {
+                Ok(prev) => break prev,
+                Err(actual) => current = actual,
+            }
+        };
+        if prev & WAITING != 0 {
+            let waker = self.waker.lock().take();
+            if let Some(waker) = waker {
+                waker.wake();
+            }
+        }
+        prev
     }
 
-    fn cancel_now(&self) -> bool {
-        if !self.claim(CANCELLED) {
-            return false;
+    /// Stores the output, completes, and returns a panic payload nobody will read (the handle
+    /// was already dropped), for the caller to report.
+    pub(crate) fn complete(&self, output: Result<T, Payload>, clear: usize) -> Option<Payload> {
+        let panicked = output.is_err();
+        self.output.with_mut(|o| {
+            // SAFETY: the caller owns RUNNING; nobody reads the output before COMPLETE.
+            unsafe { *o = Some(output) }
+        });
+        let prev = self.finish(COMPLETE, clear);
+        if panicked && prev & DETACHED != 0 {
+            let output = self.output.with_mut(|o| {
+                // SAFETY: the handle is gone (DETACHED was set before COMPLETE), so the output is
+                // ours alone.
+                unsafe { (*o).take() }
+            });
+            if let Some(Err(payload)) = output {
+                return Some(payload);
+            }
         }
-        let func = self.take_func();
-        // Dropping a user closure can panic; that must not unwind into the pool.
-        if let Err(payload) = unwind::catch(move || drop(func)) {
-            eprintln!(
-                "corepool: dropping a cancelled task panicked: {}",
-                unwind::message(&*payload)
-            );
-        }
-        self.finish(0);
-        true
+        None
     }
-}
 
-impl<F, T> TaskOutput<T> for TaskCell<F, T>
-where
-    F: FnOnce() -> T + Send,
-    T: Send,
-{
-    fn state(&self) -> usize {
+    pub(crate) fn state(&self) -> usize {
         self.state.load(Ordering::SeqCst)
     }
 
@@ -136,6 +136,7 @@ where
         Some(output.map_err(JoinError::panic))
     }
 
+    /// Registers `waker`; returns `true` if the task is already done (no wake will come).
     fn register(&self, waker: &Waker) -> bool {
         let mut slot = self.waker.lock();
         match &*slot {
@@ -146,12 +147,73 @@ where
         prev & DONE != 0
     }
 
-    fn cancel(&self) -> bool {
-        self.cancel_now() || self.state.load(Ordering::SeqCst) & CANCELLED != 0
-    }
-
     fn detach(&self) {
         self.state.fetch_or(DETACHED, Ordering::SeqCst);
+    }
+}
+
+/// The face of a task its handle sees, independent of the closure or future type.
+pub(crate) trait TaskOutput<T>: Send + Sync {
+    fn completion(&self) -> &Completion<T>;
+    /// Cancels the task if it has not started; true if it will never run.
+    fn cancel(&self) -> bool;
+}
+
+struct TaskCell<F, T> {
+    completion: Completion<T>,
+    func: UnsafeCell<Option<F>>,
+}
+
+// SAFETY: `func` is accessed only by the thread that won the claim (module invariants).
+unsafe impl<F: Send, T: Send> Sync for TaskCell<F, T> {}
+
+impl<F, T> TaskCell<F, T>
+where
+    F: FnOnce() -> T + Send,
+    T: Send,
+{
+    fn claim(&self, bit: usize) -> bool {
+        self.completion.claim(bit, RUNNING | DONE)
+    }
+
+    fn take_func(&self) -> Option<F> {
+        self.func.with_mut(|f| {
+            // SAFETY: only the thread that won `claim` calls this (module invariant).
+            unsafe { (*f).take() }
+        })
+    }
+
+    fn cancel_now(&self) -> bool {
+        if !self.claim(CANCELLED) {
+            return false;
+        }
+        drop_user_value(self.take_func());
+        self.completion.finish(0, 0);
+        true
+    }
+}
+
+/// Drops a user closure or future, reporting (not propagating) a panic from its destructor.
+pub(crate) fn drop_user_value<V>(value: V) {
+    if let Err(payload) = unwind::catch(move || drop(value)) {
+        eprintln!(
+            "corepool: dropping a cancelled task panicked: {}",
+            unwind::message(&*payload)
+        );
+    }
+}
+
+impl<F, T> TaskOutput<T> for TaskCell<F, T>
+where
+    F: FnOnce() -> T + Send,
+    T: Send,
+{
+    fn completion(&self) -> &Completion<T> {
+        &self.completion
+    }
+
+    fn cancel(&self) -> bool {
+        self.cancel_now() || self.completion.state() & CANCELLED != 0
     }
 }
 
@@ -162,7 +224,7 @@ where
 {
     unsafe fn execute(this: *const Self, mode: Mode, registry: &Registry) -> Outcome {
         // SAFETY: the `JobRef` owned one strong reference, made by `Arc::into_raw` in
-        // `new_task`; it is consumed here, exactly once.
+        // `submit`; it is consumed here, exactly once.
         let cell = unsafe { Arc::from_raw(this) };
         if mode == Mode::Cancel {
             return if cell.cancel_now() {
@@ -176,22 +238,8 @@ where
         }
         let func = cell.take_func().expect("a claimed task has its closure");
         let output = unwind::catch(func);
-        let panicked = output.is_err();
-        cell.output.with_mut(|o| {
-            // SAFETY: RUNNING is ours; nobody reads the output before COMPLETE.
-            unsafe { *o = Some(output) }
-        });
-        let prev = cell.finish(COMPLETE);
-        if panicked && prev & DETACHED != 0 {
-            // Nobody will ever read this panic: hand it to the pool's panic handler.
-            let output = cell.output.with_mut(|o| {
-                // SAFETY: the handle is gone (DETACHED was set before COMPLETE), so the output
-                // is ours alone.
-                unsafe { (*o).take() }
-            });
-            if let Some(Err(payload)) = output {
-                registry.report_detached_panic(payload);
-            }
+        if let Some(payload) = cell.completion.complete(output, 0) {
+            registry.report_detached_panic(payload);
         }
         Outcome::Ran
     }
@@ -204,10 +252,8 @@ where
     T: Send + 'static,
 {
     let cell = Arc::new(TaskCell {
-        state: AtomicUsize::new(0),
-        waker: Mutex::new(None),
+        completion: Completion::new(0),
         func: UnsafeCell::new(Some(func)),
-        output: UnsafeCell::new(None),
     });
     let handle = JoinHandle {
         task: Arc::clone(&cell) as Arc<dyn TaskOutput<T>>,
@@ -271,35 +317,42 @@ pub struct JoinHandle<T> {
 }
 
 impl<T> JoinHandle<T> {
+    pub(crate) fn from_task(task: Arc<dyn TaskOutput<T>>) -> Self {
+        JoinHandle { task }
+    }
+
     /// Waits for the task and returns its value, or why there is none.
     ///
     /// On a worker thread the worker keeps executing other tasks while it waits, so joining a
     /// handle inside the pool cannot deadlock it, even with one thread.
     pub fn join(self) -> Result<T, JoinError> {
-        if let Some(out) = self.task.take_output() {
+        if let Some(out) = self.task.completion().take_output() {
             return out;
         }
         match WorkerThread::current() {
             Some(worker) => {
                 let waker = worker.waker();
-                if !self.task.register(&waker) {
-                    worker.wait_until(&|| self.task.state() & DONE != 0);
+                if !self.task.completion().register(&waker) {
+                    worker.wait_until(&|| self.task.completion().state() & DONE != 0);
                 }
             }
             None => {
                 let parker = ThreadParker::current();
                 let waker = Waker::from(Arc::clone(&parker));
-                while !self.task.register(&waker) {
+                while !self.task.completion().register(&waker) {
                     parker.park();
                 }
             }
         }
-        self.task.take_output().expect("task done after wait")
+        self.task
+            .completion()
+            .take_output()
+            .expect("task done after wait")
     }
 
     /// Whether the task has finished (ran to completion, panicked, or was cancelled).
     pub fn is_finished(&self) -> bool {
-        self.task.state() & DONE != 0
+        self.task.completion().state() & DONE != 0
     }
 
     /// Cancels the task if it has not started. Returns `true` if it will never run (now or
@@ -312,7 +365,7 @@ impl<T> JoinHandle<T> {
 
 impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
-        self.task.detach();
+        self.task.completion().detach();
     }
 }
 
@@ -328,11 +381,11 @@ impl<T> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        if let Some(out) = self.task.take_output() {
+        if let Some(out) = self.task.completion().take_output() {
             return Poll::Ready(out);
         }
-        if self.task.register(cx.waker()) {
-            return Poll::Ready(self.task.take_output().expect("task done"));
+        if self.task.completion().register(cx.waker()) {
+            return Poll::Ready(self.task.completion().take_output().expect("task done"));
         }
         Poll::Pending
     }
@@ -346,7 +399,7 @@ pub(crate) struct ThreadParker {
 }
 
 impl ThreadParker {
-    fn current() -> Arc<ThreadParker> {
+    pub(crate) fn current() -> Arc<ThreadParker> {
         crate::sync::thread_local! {
             static PARKER: Arc<ThreadParker> = Arc::new(ThreadParker {
                 notified: Mutex::new(false),

@@ -35,8 +35,12 @@
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+mod block_on;
+mod blocking;
+mod blocking_pool;
 mod builder;
 mod error;
+mod future_task;
 mod global;
 mod injection_queue;
 mod install;
@@ -50,6 +54,7 @@ pub mod loom_api;
 mod pinning;
 mod pool;
 mod registry;
+mod reserve;
 mod scope;
 mod sleep;
 mod sync;
@@ -57,12 +62,14 @@ mod unwind;
 mod worker;
 
 pub use builder::{
-    Builder, DEFAULT_LOCAL_QUEUE_LIMIT, DEFAULT_QUEUE_CAPACITY, MAX_QUEUE_CAPACITY, MAX_THREADS,
-    MIN_STACK_SIZE,
+    Builder, DEFAULT_IO_KEEP_ALIVE, DEFAULT_IO_QUEUE_CAPACITY, DEFAULT_IO_THREADS,
+    DEFAULT_LOCAL_QUEUE_LIMIT, DEFAULT_QUEUE_CAPACITY, MAX_IO_THREADS, MAX_QUEUE_CAPACITY,
+    MAX_THREADS, MIN_STACK_SIZE,
 };
-pub use error::{BuildError, JoinError, SpawnError};
-pub use global::{current_thread_index, join, scope, spawn};
+pub use error::{BuildError, JoinError, ShutdownError, SpawnError};
+pub use global::{blocking, current_thread_index, join, scope, spawn};
 pub use job_handle::JoinHandle;
 pub use pinning::{Pinning, NO_PIN_ENV};
 pub use pool::Pool;
+pub use reserve::{Permit, Reserve};
 pub use scope::Scope;

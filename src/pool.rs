@@ -101,11 +101,138 @@ impl Pool {
         T: Send + 'static,
     {
         let (task, handle) = new_task(func);
-        let wait = match Instant::now().checked_add(timeout) {
-            Some(deadline) => Wait::Until(deadline),
-            None => Wait::Forever,
-        };
-        submit(&self.registry, task, wait).map(|()| handle)
+        submit(&self.registry, task, deadline_after(timeout)).map(|()| handle)
+    }
+
+    /// Runs a blocking closure (file or network I/O, a sleep, a lock held long) on the
+    /// elastic blocking-I/O pool, never on a CPU worker.
+    ///
+    /// An I/O thread is started only when no idle one exists, up to
+    /// [`io_threads`](crate::Builder::io_threads); idle ones exit after
+    /// [`io_keep_alive`](crate::Builder::io_keep_alive). The I/O queue is bounded: from outside
+    /// the pool this blocks while it is full; on a CPU worker, the worker keeps executing CPU
+    /// tasks while it waits for room. On a shut-down pool the handle reports `Cancelled`.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::builder().threads(1).build()?;
+    /// let h = pool.spawn_blocking(|| std::fs::read_to_string("Cargo.toml").map(|s| s.len()));
+    /// assert!(h.join().unwrap().unwrap() > 0);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn spawn_blocking<F, T>(&self, func: F) -> JoinHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let (task, handle) = new_task(func);
+        if let Err(refused) = submit_blocking(&self.registry, task, Wait::Forever) {
+            drop(refused.into_inner());
+        }
+        handle
+    }
+
+    /// [`spawn_blocking`](Self::spawn_blocking) without waiting: a full I/O queue or a
+    /// shut-down pool hands the closure back.
+    pub fn try_spawn_blocking<F, T>(&self, func: F) -> Result<JoinHandle<T>, SpawnError<F>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let (task, handle) = new_task(func);
+        submit_blocking(&self.registry, task, Wait::No).map(|()| handle)
+    }
+
+    /// [`spawn_blocking`](Self::spawn_blocking), waiting at most `timeout` for room in the I/O
+    /// queue; then the closure comes back in [`SpawnError::Full`].
+    pub fn spawn_blocking_timeout<F, T>(
+        &self,
+        func: F,
+        timeout: Duration,
+    ) -> Result<JoinHandle<T>, SpawnError<F>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let (task, handle) = new_task(func);
+        submit_blocking(&self.registry, task, deadline_after(timeout)).map(|()| handle)
+    }
+
+    /// Runs a blocking closure from CPU code without stalling the CPU pool.
+    ///
+    /// Called on a CPU worker, `func` runs on the blocking-I/O pool while this worker keeps
+    /// executing other CPU tasks; the value is returned when `func` is done (the
+    /// `ManagedBlocker` idea, without extra CPU threads). Called on any other thread, or on a
+    /// shut-down pool, `func` simply runs here. A panic in `func` is re-raised here.
+    pub fn blocking<F, R>(&self, func: F) -> R
+    where
+        F: FnOnce() -> R + Send,
+        R: Send,
+    {
+        crate::blocking::blocking_on(&self.registry, func)
+    }
+
+    /// Runs a future on the CPU workers and returns a handle to its output.
+    ///
+    /// Polling happens on the workers. A wake from one of this pool's workers re-queues the
+    /// task on that worker's deque; a wake from any other thread goes through an internal wake
+    /// queue and never blocks the waking thread. A task woken while it is being polled is
+    /// polled again afterwards, never concurrently. Admission of the first poll follows
+    /// [`spawn`](Self::spawn) (from outside the pool it waits for room in the queue). Future
+    /// tasks still pending when the pool shuts down are cancelled.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::builder().threads(2).build()?;
+    /// let inner = pool.spawn(|| 20);
+    /// let h = pool.spawn_future(async move { inner.await.unwrap() + 22 });
+    /// assert_eq!(h.join().unwrap(), 42);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn spawn_future<Fut>(&self, future: Fut) -> JoinHandle<Fut::Output>
+    where
+        Fut: std::future::Future + Send + 'static,
+        Fut::Output: Send + 'static,
+    {
+        crate::future_task::spawn_future(&self.registry, future)
+    }
+
+    /// Drives `future` to completion on the calling thread and returns its output. On a worker
+    /// of any pool, that worker keeps executing other tasks while the future is pending.
+    pub fn block_on<Fut: std::future::Future>(&self, future: Fut) -> Fut::Output {
+        crate::block_on::block_on(future)
+    }
+
+    #[doc(hidden)]
+    /// `block_on` without a pool, for doc examples.
+    pub fn block_on_here<Fut: std::future::Future>(future: Fut) -> Fut::Output {
+        crate::block_on::block_on(future)
+    }
+
+    /// Waits, without blocking a thread, for a free slot in the injection queue and returns a
+    /// [`Permit`](crate::Permit) that spawns into it without waiting. For async submitters:
+    /// `pool.reserve().await?.spawn(f)` applies backpressure to a producer task while its
+    /// executor thread keeps running other tasks. Fails once the pool is shut down.
+    pub fn reserve(&self) -> crate::Reserve {
+        crate::Reserve::new(Arc::clone(&self.registry))
+    }
+
+    /// Waits for room without blocking a thread (see [`reserve`](Self::reserve)), then spawns
+    /// `func`. A shut-down pool hands the closure back.
+    ///
+    /// ```
+    /// # let pool = corepool::Pool::builder().threads(1).queue_capacity(1).build()?;
+    /// let h = pool.block_on(async { pool.spawn_async(|| 7).await.ok().unwrap().await });
+    /// assert_eq!(h.unwrap(), 7);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn spawn_async<F, T>(
+        &self,
+        func: F,
+    ) -> impl std::future::Future<Output = Result<JoinHandle<T>, SpawnError<F>>> + Send + 'static
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        crate::reserve::spawn_async(Arc::clone(&self.registry), func)
     }
 
     /// Runs `a` and `b`, potentially in parallel, and returns both results.
@@ -164,6 +291,16 @@ impl Pool {
             .map(|w| w.index)
     }
 
+    /// The most threads the blocking-I/O pool may run.
+    pub fn io_threads(&self) -> usize {
+        self.registry.blocking.max_threads()
+    }
+
+    /// Blocking-I/O threads currently alive (busy or idle within their keep-alive).
+    pub fn io_threads_alive(&self) -> usize {
+        self.registry.blocking.alive()
+    }
+
     /// Jobs waiting in the injection queue.
     pub fn queued(&self) -> usize {
         self.registry.injected.len()
@@ -186,7 +323,15 @@ impl Pool {
     /// Called from one of this pool's own workers it cannot wait for itself: it starts the
     /// shutdown and returns at once; the workers exit once the current work is done.
     pub fn shutdown(&self) {
-        self.registry.shutdown(false);
+        self.registry.shutdown(false, None);
+    }
+
+    /// Like [`shutdown`](Self::shutdown), but waits at most `timeout` for the queued and running
+    /// work of both pools to finish. Returns `true` if every thread exited in time; otherwise
+    /// the threads finish in the background (a later `shutdown` waits for them).
+    pub fn shutdown_timeout(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now().checked_add(timeout);
+        self.registry.shutdown(false, deadline).1
     }
 
     /// Stops accepting work, cancels every queued task (each handle reports
@@ -197,7 +342,7 @@ impl Pool {
     /// Called from one of this pool's own workers it starts the shutdown and returns at once,
     /// with the count cancelled so far.
     pub fn shutdown_now(&self) -> usize {
-        self.registry.shutdown(true)
+        self.registry.shutdown(true, None).0
     }
 }
 
@@ -210,7 +355,7 @@ impl Clone for Pool {
 impl Drop for Pool {
     fn drop(&mut self) {
         if self.registry.handles.fetch_sub(1, Ordering::SeqCst) == 1 {
-            self.registry.shutdown(false);
+            self.registry.shutdown(false, None);
         }
     }
 }
@@ -241,23 +386,51 @@ where
             worker.push_or_run(job);
             Ok(())
         }),
-        Some(worker) if !matches!(wait, Wait::No) => {
-            task.submit(|job| push_from_other_pool(worker, registry, job, wait))
-        }
+        Some(worker) if !matches!(wait, Wait::No) => task.submit(|job| {
+            push_while_helping(worker, job, wait, |job| registry.inject(job, Wait::No))
+        }),
         _ => task.submit(|job| registry.inject(job, wait)),
     }
 }
 
-/// Injects into `target` from a worker of another pool, which keeps executing its own pool's
-/// work while the target's queue is full, so neither pool can wedge the other.
-fn push_from_other_pool(
+/// Hands a new task to `registry`'s blocking-I/O pool.
+pub(crate) fn submit_blocking<F, T>(
+    registry: &Arc<Registry>,
+    task: UnsubmittedTask<F, T>,
+    wait: Wait,
+) -> Result<(), SpawnError<F>>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    match WorkerThread::current() {
+        Some(worker) if !matches!(wait, Wait::No) => task.submit(|job| {
+            push_while_helping(worker, job, wait, |job| {
+                registry.blocking.submit(registry, job, Wait::No)
+            })
+        }),
+        _ => task.submit(|job| registry.blocking.submit(registry, job, wait)),
+    }
+}
+
+/// The `Wait` for a timeout from now (forever if the deadline would overflow).
+fn deadline_after(timeout: Duration) -> Wait {
+    match Instant::now().checked_add(timeout) {
+        Some(deadline) => Wait::Until(deadline),
+        None => Wait::Forever,
+    }
+}
+
+/// Pushes from a CPU worker into a queue that may be full: the worker keeps executing its own
+/// pool's work while it waits for room, so it never stalls its pool or wedges another.
+pub(crate) fn push_while_helping(
     worker: &WorkerThread,
-    target: &Registry,
     mut job: JobRef,
     wait: Wait,
+    try_push: impl Fn(JobRef) -> Result<(), PushError>,
 ) -> Result<(), PushError> {
     loop {
-        match target.inject(job, Wait::No) {
+        match try_push(job) {
             Err(PushError::Full(back)) => {
                 if let Wait::Until(deadline) = wait {
                     if Instant::now() >= deadline {

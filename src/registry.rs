@@ -9,11 +9,17 @@
 //! - With `cancel_queued` (shutdown_now) set, workers execute jobs in `Mode::Cancel`: tasks with a
 //!   handle are cancelled (their handle reports `Cancelled`) and counted; structured jobs (join,
 //!   scope, install) still run because a caller waits on them.
-//! - Thread handles are joined under `threads`' lock, so concurrent shutdowns all return only
-//!   after every worker thread has exited. A worker never joins its own pool.
+//! - The CPU workers are drained first, then the blocking pool is closed, so CPU tasks that run
+//!   during a graceful drain can still hand work to the I/O threads.
+//! - Every pool thread (CPU or I/O) is counted in `liveness` from before it is spawned until its
+//!   last action; `shutdown` returns `finished == true` only after both counts reached zero and
+//!   every handle was joined. Handles are joined under `threads`' lock, so concurrent shutdowns
+//!   all return after the threads are gone. A pool thread never waits for its own pool.
 
+use crate::blocking_pool::BlockingPool;
 use crate::builder::Config;
 use crate::error::BuildError;
+use crate::future_task::Cancel;
 use crate::injection_queue::{InjectionQueue, PushError};
 use crate::job::JobRef;
 use crate::sleep::Sleep;
@@ -21,6 +27,8 @@ use crate::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use crate::sync::{thread, Condvar, Mutex, Stealer, Worker};
 use crate::unwind::{self, Payload};
 use crate::worker::WorkerThread;
+use std::cell::Cell;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -37,6 +45,15 @@ pub(crate) enum Wait {
 
 pub(crate) struct Registry {
     pub(crate) injected: InjectionQueue,
+    /// Future tasks woken from outside the pool. Unbounded in practice (a task is in at most one
+    /// queue at a time, so it holds at most one entry per live future task).
+    pub(crate) woken: InjectionQueue,
+    /// Live future tasks, cancelled when the last CPU worker exits.
+    futures: Mutex<HashMap<u64, Arc<dyn Cancel>>>,
+    /// CPU workers still in their main loop; the last one out finalizes the future tasks.
+    cpu_running: AtomicUsize,
+    pub(crate) blocking: BlockingPool,
+    liveness: Liveness,
     pub(crate) sleep: Sleep,
     pub(crate) stealers: Box<[Stealer<JobRef>]>,
     pub(crate) local_queue_limit: usize,
@@ -62,8 +79,17 @@ impl Registry {
         let threads = config.threads;
         let cores = crate::pinning::plan(&config.pinning, threads)?;
         let deques: Vec<Worker<JobRef>> = (0..threads).map(|_| Worker::new_lifo()).collect();
+        let blocking = config
+            .blocking
+            .take()
+            .expect("validated config has a blocking config");
         let registry = Arc::new(Registry {
             injected: InjectionQueue::new(config.queue_capacity),
+            woken: InjectionQueue::new(crate::MAX_QUEUE_CAPACITY),
+            futures: Mutex::new(HashMap::new()),
+            cpu_running: AtomicUsize::new(threads),
+            blocking: BlockingPool::new(blocking),
+            liveness: Liveness::new(),
             sleep: Sleep::new(threads),
             stealers: deques.iter().map(Worker::stealer).collect(),
             local_queue_limit: config.local_queue_limit,
@@ -84,7 +110,9 @@ impl Registry {
             let name = (config.thread_name)(index);
             let registry_for_thread = Arc::clone(&registry);
             let gate = Arc::clone(&gate);
+            registry.liveness.started(ThreadKind::Cpu);
             let spawned = crate::sync::spawn_thread(name, config.stack_size, move || {
+                let _member = PoolThread::enter(&registry_for_thread, ThreadKind::Cpu);
                 if let Some(core) = core {
                     // A refused pin (e.g. the mask changed since build) leaves the thread
                     // unpinned; the pool still works.
@@ -98,7 +126,8 @@ impl Registry {
             match spawned {
                 Ok(handle) => registry.threads.lock().push(handle),
                 Err(error) => {
-                    registry.shutdown(false);
+                    registry.liveness.exited(ThreadKind::Cpu);
+                    registry.shutdown(false, None);
                     return Err(BuildError::ThreadSpawn(error));
                 }
             }
@@ -151,7 +180,40 @@ impl Registry {
 
     /// Whether any queue of this pool holds work (or a reserved injection slot).
     pub(crate) fn has_visible_work(&self) -> bool {
-        self.injected.len() > 0 || self.stealers.iter().any(|s| !s.is_empty())
+        self.injected.len() > 0
+            || self.woken.len() > 0
+            || self.stealers.iter().any(|s| !s.is_empty())
+    }
+
+    pub(crate) fn futures_track(&self, id: u64, task: Arc<dyn Cancel>) {
+        self.futures.lock().insert(id, task);
+    }
+
+    pub(crate) fn futures_forget(&self, id: u64) {
+        self.futures.lock().remove(&id);
+    }
+
+    /// Called by each CPU worker as it leaves its main loop. The last one closes the wake queue
+    /// and cancels every future task still pending: no worker is left to poll them.
+    pub(crate) fn cpu_worker_exiting(&self) {
+        if self.cpu_running.fetch_sub(1, Ordering::SeqCst) != 1 {
+            return;
+        }
+        self.woken.close();
+        self.woken.drain(|job| {
+            // SAFETY: taken from the queue, so live and unexecuted; executed once here.
+            if unsafe { job.execute(crate::job::Mode::Cancel, self) }
+                == crate::job::Outcome::Cancelled
+            {
+                self.count_cancelled();
+            }
+        });
+        let pending = std::mem::take(&mut *self.futures.lock());
+        for task in pending.into_values() {
+            if task.cancel() {
+                self.count_cancelled();
+            }
+        }
     }
 
     /// Pushes a job from outside this pool's workers and wakes a worker for it.
@@ -167,28 +229,125 @@ impl Registry {
         pushed
     }
 
-    /// Stops accepting work and waits for the workers to finish.
+    /// Whether the calling thread is one of this pool's own threads (CPU or I/O).
+    pub(crate) fn is_own_thread(&self) -> bool {
+        POOL_THREAD.with(Cell::get) == self as *const Registry
+    }
+
+    /// Counts a pool thread about to be spawned (undo with `thread_spawn_failed`).
+    pub(crate) fn thread_spawning(&self, kind: ThreadKind) {
+        self.liveness.started(kind);
+    }
+
+    pub(crate) fn thread_spawn_failed(&self, kind: ThreadKind) {
+        self.liveness.exited(kind);
+    }
+
+    /// Stops accepting work and waits (until `deadline`, if any) for every thread to finish.
     ///
     /// Graceful (`cancel_queued == false`): every queued job runs. Otherwise queued tasks are
-    /// cancelled. Returns how many tasks shutdown cancelled. Called on one of this pool's own
-    /// workers, it only initiates the shutdown and returns without waiting.
-    pub(crate) fn shutdown(&self, cancel_queued: bool) -> usize {
+    /// cancelled. Returns how many tasks shutdown cancelled so far, and whether every thread has
+    /// exited and been joined. Called on one of this pool's own threads, it only initiates the
+    /// shutdown and returns at once.
+    pub(crate) fn shutdown(&self, cancel_queued: bool, deadline: Option<Instant>) -> (usize, bool) {
         if cancel_queued {
             self.cancel_queued.store(true, Ordering::SeqCst);
         }
         self.injected.close();
         self.terminate.store(true, Ordering::SeqCst);
         self.sleep.wake_all();
-        let on_own_worker = WorkerThread::current()
-            .is_some_and(|worker| std::ptr::eq(Arc::as_ptr(&worker.registry), self));
-        if !on_own_worker {
-            let mut threads = self.threads.lock();
+        let own_thread = self.is_own_thread();
+        let cpu_done = !own_thread && self.liveness.wait_exited(ThreadKind::Cpu, deadline);
+        let (io_cancelled, io_handles) = self.blocking.begin_shutdown(self, cancel_queued);
+        self.cancelled.fetch_add(io_cancelled, Ordering::SeqCst);
+        let mut threads = self.threads.lock();
+        threads.extend(io_handles);
+        let finished = cpu_done && self.liveness.wait_exited(ThreadKind::Io, deadline) && {
             for handle in threads.drain(..) {
-                // A worker thread never unwinds (every job and hook is caught), so the join
+                // A pool thread never unwinds (every job and hook is caught), so the join
                 // result carries nothing to report.
                 let _ = handle.join();
             }
+            true
+        };
+        drop(threads);
+        (self.cancelled.load(Ordering::SeqCst), finished)
+    }
+}
+
+/// The two kinds of pool thread.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ThreadKind {
+    Cpu = 0,
+    Io = 1,
+}
+
+/// How many threads of each kind are alive, with a condvar to wait for zero.
+struct Liveness {
+    alive: Mutex<[usize; 2]>,
+    cond: Condvar,
+}
+
+impl Liveness {
+    fn new() -> Self {
+        Liveness {
+            alive: Mutex::new([0; 2]),
+            cond: Condvar::new(),
         }
-        self.cancelled.load(Ordering::SeqCst)
+    }
+
+    fn started(&self, kind: ThreadKind) {
+        self.alive.lock()[kind as usize] += 1;
+    }
+
+    fn exited(&self, kind: ThreadKind) {
+        let mut alive = self.alive.lock();
+        alive[kind as usize] -= 1;
+        if alive[kind as usize] == 0 {
+            self.cond.notify_all();
+        }
+    }
+
+    fn wait_exited(&self, kind: ThreadKind, deadline: Option<Instant>) -> bool {
+        let mut alive = self.alive.lock();
+        while alive[kind as usize] > 0 {
+            match deadline {
+                Some(deadline) => {
+                    if self.cond.wait_until(&mut alive, deadline) {
+                        return alive[kind as usize] == 0;
+                    }
+                }
+                None => self.cond.wait(&mut alive),
+            }
+        }
+        true
+    }
+}
+
+crate::sync::thread_local! {
+    static POOL_THREAD: Cell<*const Registry> = Cell::new(std::ptr::null());
+}
+
+/// Marks the current thread as a thread of a pool for its lifetime; its drop (the thread's last
+/// action, also on unwinding) is what `Liveness` counts as the thread's exit.
+pub(crate) struct PoolThread {
+    registry: Arc<Registry>,
+    kind: ThreadKind,
+}
+
+impl PoolThread {
+    pub(crate) fn enter(registry: &Arc<Registry>, kind: ThreadKind) -> PoolThread {
+        POOL_THREAD.with(|p| p.set(Arc::as_ptr(registry)));
+        PoolThread {
+            registry: Arc::clone(registry),
+            kind,
+        }
+    }
+}
+
+impl Drop for PoolThread {
+    fn drop(&mut self) {
+        POOL_THREAD.with(|p| p.set(std::ptr::null()));
+        self.registry.liveness.exited(self.kind);
     }
 }

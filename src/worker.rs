@@ -9,6 +9,7 @@
 //!   holds, and sleeps only through the sleep protocol, whose re-check includes the condition.
 //! - A worker exits its main loop only under the registry's shutdown rule (see registry.rs).
 
+use crate::injection_queue::InjectionQueue;
 use crate::job::{JobRef, Mode, Outcome};
 use crate::registry::Registry;
 use crate::sync::{spin_hint, thread, Steal, Worker};
@@ -86,7 +87,12 @@ impl WorkerThread {
                 self.execute(job);
                 continue;
             }
-            if registry.terminating() && self.deque.is_empty() && registry.injected.len() == 0 {
+            if registry.terminating()
+                && self.deque.is_empty()
+                && registry.injected.len() == 0
+                && registry.woken.len() == 0
+            {
+                registry.cpu_worker_exiting();
                 return;
             }
             self.idle(&|| registry.terminating());
@@ -147,14 +153,22 @@ impl WorkerThread {
         self.steal_from_peers().or_else(|| self.take_injected())
     }
 
+    /// Takes a batch from the wake queue (futures woken from outside, already admitted) or else
+    /// from the injection queue.
     fn take_injected(&self) -> Option<JobRef> {
         let registry = &*self.registry;
-        let queued = registry.injected.len();
+        self.take_batch_from(&registry.woken)
+            .or_else(|| self.take_batch_from(&registry.injected))
+    }
+
+    fn take_batch_from(&self, queue: &InjectionQueue) -> Option<JobRef> {
+        let registry = &*self.registry;
+        let queued = queue.len();
         if queued == 0 {
             return None;
         }
         let batch = (queued / registry.num_threads() + 1).min(MAX_INJECTED_BATCH);
-        let job = registry.injected.take_batch(&self.deque, batch)?;
+        let job = queue.take_batch(&self.deque, batch)?;
         if batch > 1 && !self.deque.is_empty() {
             registry.sleep.notify_new_work();
         }

@@ -1,0 +1,240 @@
+//! The elastic blocking-I/O pool: threads started on demand, retired after a keep-alive.
+//!
+//! Invariants:
+//! - Jobs enter through their own bounded `InjectionQueue` (same backpressure and shutdown rules
+//!   as the CPU queue); a reserved slot is counted until an I/O thread takes its job.
+//! - After pushing, a submitter takes `state`'s lock and either notifies an idle thread (only if
+//!   `idle > notified`, so each notification is owed to a distinct idle thread) or starts a new
+//!   thread (if below `max_threads`). An idle thread re-checks the queue under the same lock
+//!   before it waits, so a job pushed before that check is seen and one pushed after it is
+//!   followed by a notification or a new thread: no lost wake-up.
+//! - A woken thread consumes one `notified` before it times out: a keep-alive expiry never
+//!   swallows a notification. A thread retires only when it timed out with nothing owed to it.
+//! - `threads` counts started and not yet retired threads and never exceeds `max_threads`.
+//! - If no thread can be started and none is alive, the queue is drained with `Mode::Cancel`
+//!   (handles report Cancelled): a job is never stranded.
+
+use crate::injection_queue::{InjectionQueue, PushError};
+use crate::job::{JobRef, Mode, Outcome};
+use crate::registry::{PoolThread, Registry, ThreadKind, Wait};
+use crate::sync::{thread, Condvar, Mutex};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub(crate) struct BlockingConfig {
+    pub(crate) max_threads: usize,
+    pub(crate) queue_capacity: usize,
+    pub(crate) keep_alive: Duration,
+    pub(crate) thread_name: Box<dyn Fn(usize) -> String + Send + Sync>,
+    pub(crate) stack_size: Option<usize>,
+}
+
+struct State {
+    threads: usize,
+    idle: usize,
+    notified: usize,
+    shutdown: bool,
+    next_id: usize,
+    started_total: usize,
+    retired_total: usize,
+    live: Vec<(usize, thread::JoinHandle<()>)>,
+    /// Handles of retired threads, joined at the next start or shutdown.
+    retired: Vec<thread::JoinHandle<()>>,
+}
+
+pub(crate) struct BlockingPool {
+    pub(crate) queue: InjectionQueue,
+    state: Mutex<State>,
+    work: Condvar,
+    config: BlockingConfig,
+}
+
+impl BlockingPool {
+    pub(crate) fn new(config: BlockingConfig) -> Self {
+        BlockingPool {
+            queue: InjectionQueue::new(config.queue_capacity),
+            state: Mutex::new(State {
+                threads: 0,
+                idle: 0,
+                notified: 0,
+                shutdown: false,
+                next_id: 0,
+                started_total: 0,
+                retired_total: 0,
+                live: Vec::new(),
+                retired: Vec::new(),
+            }),
+            work: Condvar::new(),
+            config,
+        }
+    }
+
+    pub(crate) fn max_threads(&self) -> usize {
+        self.config.max_threads
+    }
+
+    /// I/O threads started and not yet retired.
+    pub(crate) fn alive(&self) -> usize {
+        self.state.lock().threads
+    }
+
+    /// Queues a job and makes sure a thread will run it.
+    pub(crate) fn submit(
+        &self,
+        registry: &Arc<Registry>,
+        job: JobRef,
+        wait: Wait,
+    ) -> Result<(), PushError> {
+        match wait {
+            Wait::No => self.queue.try_push(job)?,
+            Wait::Until(deadline) => self.queue.push_blocking(job, Some(deadline))?,
+            Wait::Forever => self.queue.push_blocking(job, None)?,
+        }
+        self.ensure_thread(registry);
+        Ok(())
+    }
+
+    fn ensure_thread(&self, registry: &Arc<Registry>) {
+        let mut state = self.state.lock();
+        if state.idle > state.notified {
+            state.notified += 1;
+            self.work.notify_one();
+            return;
+        }
+        if state.threads >= self.config.max_threads || state.shutdown {
+            // Every thread is busy; one of them takes the job when it is done.
+            return;
+        }
+        for handle in state.retired.drain(..) {
+            let _ = handle.join();
+        }
+        let id = state.next_id;
+        state.next_id += 1;
+        state.threads += 1;
+        state.started_total += 1;
+        registry.thread_spawning(ThreadKind::Io);
+        let registry_for_thread = Arc::clone(registry);
+        let spawned = crate::sync::spawn_thread(
+            (self.config.thread_name)(id),
+            self.config.stack_size,
+            move || io_thread_main(registry_for_thread, id),
+        );
+        match spawned {
+            Ok(handle) => state.live.push((id, handle)),
+            Err(error) => {
+                registry.thread_spawn_failed(ThreadKind::Io);
+                state.threads -= 1;
+                state.started_total -= 1;
+                let none_alive = state.threads == 0;
+                drop(state);
+                eprintln!("corepool: could not start a blocking-pool thread: {error}");
+                if none_alive {
+                    // Nobody will ever take these jobs: resolve their handles now.
+                    self.cancel_queued(registry);
+                }
+            }
+        }
+    }
+
+    fn cancel_queued(&self, registry: &Registry) -> usize {
+        self.finish_queued(registry, Mode::Cancel)
+    }
+
+    /// Executes every queued job here, in `mode`; returns how many were cancelled.
+    fn finish_queued(&self, registry: &Registry, mode: Mode) -> usize {
+        let mut cancelled = 0;
+        self.queue.drain(|job| {
+            // SAFETY: taken from the queue, so live and unexecuted; executed once here.
+            if unsafe { job.execute(mode, registry) } == Outcome::Cancelled {
+                cancelled += 1;
+            }
+        });
+        cancelled
+    }
+
+    /// Waits for work as an idle thread. Returns `false` when the thread should exit.
+    fn wait_for_work(&self, id: usize) -> bool {
+        let mut state = self.state.lock();
+        if self.queue.len() > 0 {
+            return true;
+        }
+        if state.shutdown {
+            self.retire(&mut state, id);
+            return false;
+        }
+        state.idle += 1;
+        let deadline = Instant::now() + self.config.keep_alive;
+        loop {
+            let timed_out = self.work.wait_until(&mut state, deadline);
+            if state.notified > 0 {
+                state.notified -= 1;
+                state.idle -= 1;
+                return true;
+            }
+            if state.shutdown || (timed_out && self.queue.len() == 0) {
+                state.idle -= 1;
+                self.retire(&mut state, id);
+                return false;
+            }
+            if timed_out || self.queue.len() > 0 {
+                state.idle -= 1;
+                return true;
+            }
+        }
+    }
+
+    fn retire(&self, state: &mut State, id: usize) {
+        state.threads -= 1;
+        state.retired_total += 1;
+        if let Some(pos) = state.live.iter().position(|(live_id, _)| *live_id == id) {
+            let (_, handle) = state.live.swap_remove(pos);
+            state.retired.push(handle);
+        }
+    }
+
+    /// Closes the queue and wakes every thread; with `cancel`, what is queued is cancelled
+    /// (by the threads, or here if none is alive). Returns the handles to join.
+    pub(crate) fn begin_shutdown(
+        &self,
+        registry: &Registry,
+        cancel: bool,
+    ) -> (usize, Vec<thread::JoinHandle<()>>) {
+        self.queue.close();
+        let mut state = self.state.lock();
+        state.shutdown = true;
+        self.work.notify_all();
+        let none_alive = state.threads == 0;
+        let mut handles: Vec<_> = state.live.drain(..).map(|(_, h)| h).collect();
+        handles.append(&mut state.retired);
+        drop(state);
+        // With no thread alive, queued jobs are ours to finish.
+        let cancelled = match (none_alive, cancel) {
+            (false, _) => 0,
+            (true, true) => self.cancel_queued(registry),
+            (true, false) => self.finish_queued(registry, Mode::Run),
+        };
+        (cancelled, handles)
+    }
+}
+
+fn io_thread_main(registry: Arc<Registry>, id: usize) {
+    let _member = PoolThread::enter(&registry, ThreadKind::Io);
+    let pool = &registry.blocking;
+    loop {
+        while let Some(job) = pool.queue.take_one() {
+            let mode = if registry.cancelling() {
+                Mode::Cancel
+            } else {
+                Mode::Run
+            };
+            // SAFETY: taken from the queue, so live and unexecuted; executed once here.
+            let outcome = unsafe { job.execute(mode, &registry) };
+            if outcome == Outcome::Cancelled {
+                registry.count_cancelled();
+            }
+        }
+        if !pool.wait_for_work(id) {
+            break;
+        }
+    }
+}

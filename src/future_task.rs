@@ -1,0 +1,280 @@
+//! Futures on the CPU workers: `spawn_future` and the wake protocol.
+//!
+//! Invariants (the state word, shared with the handle's bits in `job_handle`):
+//! - SCHEDULED is set by exactly one waker before the task's `JobRef` is queued, and cleared by
+//!   the worker that takes it, as it sets RUNNING. So a task is in at most one queue at a time
+//!   and is never polled by two threads at once.
+//! - A wake while RUNNING sets NOTIFIED instead of queueing; when the poll returns `Pending`,
+//!   the poller clears RUNNING and, if NOTIFIED was set, re-queues the task itself. A wake is
+//!   never lost and never doubles a poll.
+//! - A wake after COMPLETE or CANCELLED does nothing.
+//! - Every live future task is in its pool's `futures` table until it completes or is
+//!   cancelled; when the pool's last CPU worker exits it cancels every task still there (their
+//!   handles report Cancelled), and closes the wake queue so a later wake cancels instead of
+//!   queueing into a pool with no workers.
+
+use crate::injection_queue::PushError;
+use crate::job::{Job, JobRef, Mode, Outcome};
+use crate::job_handle::{
+    drop_user_value, Completion, JoinHandle, TaskOutput, CANCELLED, DONE, RUNNING,
+};
+use crate::registry::{Registry, Wait};
+use crate::sync::UnsafeCell;
+use crate::unwind;
+use crate::worker::WorkerThread;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering as StdOrdering};
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+
+const SCHEDULED: usize = 1 << 5;
+const NOTIFIED: usize = 1 << 6;
+
+/// Something the pool can cancel at shutdown.
+pub(crate) trait Cancel: Send + Sync {
+    fn cancel(&self) -> bool;
+}
+
+struct FutureCell<Fut: Future> {
+    completion: Completion<Fut::Output>,
+    future: UnsafeCell<Option<Fut>>,
+    registry: Arc<Registry>,
+    id: u64,
+}
+
+// SAFETY: `future` is touched only by the thread that owns RUNNING (polling) or won the
+// CANCELLED claim; the future and its output are Send.
+unsafe impl<Fut: Future + Send> Sync for FutureCell<Fut> where Fut::Output: Send {}
+
+impl<Fut> FutureCell<Fut>
+where
+    Fut: Future + Send + 'static,
+    Fut::Output: Send + 'static,
+{
+    fn take_future(&self) -> Option<Fut> {
+        self.future.with_mut(|f| {
+            // SAFETY: the caller owns RUNNING or the CANCELLED claim.
+            unsafe { (*f).take() }
+        })
+    }
+
+    fn cancel_now(&self) -> bool {
+        if !self.completion.claim(CANCELLED, RUNNING | DONE) {
+            return false;
+        }
+        drop_user_value(self.take_future());
+        self.completion.finish(0, NOTIFIED);
+        self.registry.futures_forget(self.id);
+        true
+    }
+
+    /// Queues the task (SCHEDULED already set by the caller).
+    fn schedule(self: &Arc<Self>) {
+        let raw = Arc::into_raw(Arc::clone(self));
+        // SAFETY: the leaked reference keeps the cell alive until the job is executed.
+        let job = unsafe { JobRef::new(raw) };
+        match WorkerThread::current() {
+            Some(worker) if Arc::ptr_eq(&worker.registry, &self.registry) => worker.push(job),
+            _ => match self.registry.woken.try_push(job) {
+                Ok(()) => self.registry.sleep.notify_new_work(),
+                Err(PushError::Closed(job) | PushError::Full(job)) => {
+                    // No worker will ever run it: cancel it here.
+                    // SAFETY: refused, so unexecuted and ours; executed once.
+                    if unsafe { job.execute(Mode::Cancel, &self.registry) } == Outcome::Cancelled {
+                        self.registry.count_cancelled();
+                    }
+                }
+            },
+        }
+    }
+}
+
+impl<Fut> Wake for FutureCell<Fut>
+where
+    Fut: Future + Send + 'static,
+    Fut::Output: Send + 'static,
+{
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        let state = &self.completion.state;
+        let mut current = state.load(crate::sync::atomic::Ordering::SeqCst);
+        loop {
+            if current & DONE != 0 || current & (SCHEDULED | NOTIFIED) != 0 {
+                return;
+            }
+            let next = if current & RUNNING != 0 {
+                current | NOTIFIED
+            } else {
+                current | SCHEDULED
+            };
+            match state.compare_exchange_weak(
+                current,
+                next,
+                crate::sync::atomic::Ordering::SeqCst,
+                crate::sync::atomic::Ordering::SeqCst,
+            ) {
+                Ok(_) => break,
+                Err(actual) => current = actual,
+            }
+        }
+        if current & RUNNING == 0 {
+            self.schedule();
+        }
+    }
+}
+
+impl<Fut> TaskOutput<Fut::Output> for FutureCell<Fut>
+where
+    Fut: Future + Send + 'static,
+    Fut::Output: Send + 'static,
+{
+    fn completion(&self) -> &Completion<Fut::Output> {
+        &self.completion
+    }
+
+    fn cancel(&self) -> bool {
+        self.cancel_now() || self.completion.state() & CANCELLED != 0
+    }
+}
+
+impl<Fut> Cancel for FutureCell<Fut>
+where
+    Fut: Future + Send + 'static,
+    Fut::Output: Send + 'static,
+{
+    fn cancel(&self) -> bool {
+        self.cancel_now()
+    }
+}
+
+impl<Fut> Job for FutureCell<Fut>
+where
+    Fut: Future + Send + 'static,
+    Fut::Output: Send + 'static,
+{
+    unsafe fn execute(this: *const Self, mode: Mode, registry: &Registry) -> Outcome {
+        // SAFETY: the queued `JobRef` owned one strong reference (made in `schedule` or
+        // `spawn_future`); it is consumed here, once.
+        let cell = unsafe { Arc::from_raw(this) };
+        if mode == Mode::Cancel {
+            return if cell.cancel_now() {
+                Outcome::Cancelled
+            } else {
+                Outcome::Skipped
+            };
+        }
+        // SCHEDULED -> RUNNING, unless it was cancelled while queued.
+        let state = &cell.completion.state;
+        let mut current = state.load(crate::sync::atomic::Ordering::SeqCst);
+        loop {
+            if current & DONE != 0 {
+                return Outcome::Skipped;
+            }
+            match state.compare_exchange_weak(
+                current,
+                (current & !SCHEDULED) | RUNNING,
+                crate::sync::atomic::Ordering::SeqCst,
+                crate::sync::atomic::Ordering::SeqCst,
+            ) {
+                Ok(_) => break,
+                Err(actual) => current = actual,
+            }
+        }
+        let waker = Waker::from(Arc::clone(&cell));
+        let mut cx = Context::from_waker(&waker);
+        let polled = unwind::catch(|| {
+            cell.future.with_mut(|f| {
+                // SAFETY: we own RUNNING, so nobody else touches the slot; the future is never
+                // moved out while it may still be polled (it lives in the Arc'd cell).
+                let future = unsafe { (*f).as_mut() }.expect("a running task has its future");
+                // SAFETY: see above: pinned in place inside the cell until dropped.
+                unsafe { Pin::new_unchecked(future) }.poll(&mut cx)
+            })
+        });
+        let output = match polled {
+            Ok(Poll::Pending) => {
+                cell.after_pending();
+                return Outcome::Ran;
+            }
+            Ok(Poll::Ready(value)) => Ok(value),
+            Err(payload) => Err(payload),
+        };
+        drop_user_value(cell.take_future());
+        registry.futures_forget(cell.id);
+        if let Some(payload) = cell.completion.complete(output, RUNNING | NOTIFIED) {
+            registry.report_detached_panic(payload);
+        }
+        Outcome::Ran
+    }
+}
+
+impl<Fut> FutureCell<Fut>
+where
+    Fut: Future + Send + 'static,
+    Fut::Output: Send + 'static,
+{
+    /// RUNNING -> idle, or -> SCHEDULED and re-queued if a wake came in during the poll.
+    fn after_pending(self: &Arc<Self>) {
+        let state = &self.completion.state;
+        let mut current = state.load(crate::sync::atomic::Ordering::SeqCst);
+        loop {
+            let next = if current & NOTIFIED != 0 {
+                (current & !(RUNNING | NOTIFIED)) | SCHEDULED
+            } else {
+                current & !RUNNING
+            };
+            match state.compare_exchange_weak(
+                current,
+                next,
+                crate::sync::atomic::Ordering::SeqCst,
+                crate::sync::atomic::Ordering::SeqCst,
+            ) {
+                Ok(_) => break,
+                Err(actual) => current = actual,
+            }
+        }
+        if current & NOTIFIED != 0 {
+            self.schedule();
+        }
+    }
+}
+
+/// Spawns `future` on `registry`'s CPU workers; admission follows `wait` like a closure spawn.
+pub(crate) fn spawn_future<Fut>(registry: &Arc<Registry>, future: Fut) -> JoinHandle<Fut::Output>
+where
+    Fut: Future + Send + 'static,
+    Fut::Output: Send + 'static,
+{
+    static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+    let cell = Arc::new(FutureCell {
+        completion: Completion::new(SCHEDULED),
+        future: UnsafeCell::new(Some(future)),
+        registry: Arc::clone(registry),
+        id: NEXT_ID.fetch_add(1, StdOrdering::Relaxed),
+    });
+    let handle = JoinHandle::from_task(Arc::clone(&cell) as Arc<dyn TaskOutput<Fut::Output>>);
+    registry.futures_track(cell.id, Arc::clone(&cell) as Arc<dyn Cancel>);
+    let raw = Arc::into_raw(Arc::clone(&cell));
+    // SAFETY: the leaked reference keeps the cell alive until the job is executed or refused.
+    let job = unsafe { JobRef::new(raw) };
+    let pushed = match WorkerThread::current() {
+        Some(worker) if Arc::ptr_eq(&worker.registry, registry) => {
+            worker.push(job);
+            Ok(())
+        }
+        Some(worker) => crate::pool::push_while_helping(worker, job, Wait::Forever, |job| {
+            registry.inject(job, Wait::No)
+        }),
+        None => registry.inject(job, Wait::Forever),
+    };
+    if pushed.is_err() {
+        // SAFETY: the queue refused the job, so the reference leaked above is ours again.
+        drop(unsafe { Arc::from_raw(raw) });
+        cell.cancel_now();
+    }
+    handle
+}

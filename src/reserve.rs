@@ -1,0 +1,136 @@
+//! Async backpressure: waiting for room in the injection queue without blocking a thread.
+//!
+//! Invariants:
+//! - A `Reserve` future that returned `Pending` is registered as a waiter in the injection queue
+//!   and is woken when room appears (see `injection_queue`); if it is dropped after being woken
+//!   without taking the slot, the wake-up is passed on, so no room is left unused while others
+//!   wait.
+//! - A `Permit` owns one slot of the queue. `Permit::spawn` turns it into a queued task, or — if
+//!   the pool closed meanwhile — frees it and hands the closure back. Dropping an unused permit
+//!   frees the slot. A permit never holds up shutdown.
+
+use crate::error::{ShutdownError, SpawnError};
+use crate::injection_queue::Reserve as Outcome;
+use crate::job_handle::{new_task, JoinHandle};
+use crate::registry::Registry;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+/// A future that waits for room in a pool's injection queue; see
+/// [`Pool::reserve`](crate::Pool::reserve).
+#[must_use = "futures do nothing unless polled"]
+pub struct Reserve {
+    registry: Arc<Registry>,
+    waiter: Option<u64>,
+}
+
+impl Reserve {
+    pub(crate) fn new(registry: Arc<Registry>) -> Self {
+        Reserve {
+            registry,
+            waiter: None,
+        }
+    }
+}
+
+impl Future for Reserve {
+    type Output = Result<Permit, ShutdownError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        match this
+            .registry
+            .injected
+            .poll_permit(&mut this.waiter, cx.waker())
+        {
+            Outcome::Ok => Poll::Ready(Ok(Permit {
+                registry: Some(Arc::clone(&this.registry)),
+            })),
+            Outcome::Closed => Poll::Ready(Err(ShutdownError)),
+            Outcome::Full => Poll::Pending,
+        }
+    }
+}
+
+impl Drop for Reserve {
+    fn drop(&mut self) {
+        self.registry
+            .injected
+            .forget_waiter(&mut self.waiter, false);
+    }
+}
+
+impl std::fmt::Debug for Reserve {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reserve")
+            .field("waiting", &self.waiter.is_some())
+            .finish()
+    }
+}
+
+/// One reserved slot in a pool's injection queue: spawning with it never waits.
+///
+/// ```
+/// # let pool = corepool::Pool::builder().threads(1).build()?;
+/// let permit = futures_lite_block_on(pool.reserve()).expect("pool is running");
+/// let handle = permit.spawn(|| 1 + 1).ok().expect("pool is running");
+/// assert_eq!(handle.join().unwrap(), 2);
+/// # fn futures_lite_block_on<F: std::future::Future>(f: F) -> F::Output { corepool::Pool::block_on_here(f) }
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
+#[must_use = "an unused permit holds a queue slot until it is dropped"]
+pub struct Permit {
+    registry: Option<Arc<Registry>>,
+}
+
+impl Permit {
+    /// Spawns `func` into the reserved slot. If the pool was shut down since the permit was
+    /// taken, the closure comes back in [`SpawnError::Shutdown`].
+    pub fn spawn<F, T>(mut self, func: F) -> Result<JoinHandle<T>, SpawnError<F>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let registry = self.registry.take().expect("a permit is used once");
+        let (task, handle) = new_task(func);
+        let result = task.submit(|job| {
+            let pushed = registry.injected.push_with_permit(job);
+            if pushed.is_ok() {
+                registry.sleep.notify_new_work();
+            }
+            pushed
+        });
+        result.map(|()| handle)
+    }
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        if let Some(registry) = self.registry.take() {
+            registry.injected.release_permit();
+        }
+    }
+}
+
+impl std::fmt::Debug for Permit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Permit").finish_non_exhaustive()
+    }
+}
+
+/// Reserves a slot then spawns: the body of [`Pool::spawn_async`](crate::Pool::spawn_async).
+pub(crate) async fn spawn_async<F, T>(
+    registry: Arc<Registry>,
+    func: F,
+) -> Result<JoinHandle<T>, SpawnError<F>>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    match Reserve::new(registry).await {
+        Ok(permit) => permit.spawn(func),
+        Err(ShutdownError) => Err(SpawnError::Shutdown(func)),
+    }
+}

@@ -231,7 +231,7 @@ impl Registry {
 
     /// Whether the calling thread is one of this pool's own threads (CPU or I/O).
     pub(crate) fn is_own_thread(&self) -> bool {
-        POOL_THREAD.with(Cell::get) == self as *const Registry
+        std::ptr::eq(POOL_THREAD.with(Cell::get), self)
     }
 
     /// Counts a pool thread about to be spawned (undo with `thread_spawn_failed`).
@@ -324,6 +324,11 @@ impl Liveness {
     }
 }
 
+#[cfg(not(corepool_loom))]
+crate::sync::thread_local! {
+    static POOL_THREAD: Cell<*const Registry> = const { Cell::new(std::ptr::null()) };
+}
+#[cfg(corepool_loom)]
 crate::sync::thread_local! {
     static POOL_THREAD: Cell<*const Registry> = Cell::new(std::ptr::null());
 }

@@ -220,7 +220,7 @@ impl Pool {
     ///
     /// ```
     /// # let pool = corepool::Pool::builder().threads(1).queue_capacity(1).build()?;
-    /// let h = pool.block_on(async { pool.spawn_async(|| 7).await.ok().unwrap().await });
+    /// let h = pool.block_on(async { pool.spawn_async(|| 7).await.expect("pool is running").await });
     /// assert_eq!(h.unwrap(), 7);
     /// # Ok::<(), corepool::BuildError>(())
     /// ```

@@ -75,7 +75,7 @@ impl std::fmt::Debug for Reserve {
 /// ```
 /// # let pool = corepool::Pool::builder().threads(1).build()?;
 /// let permit = futures_lite_block_on(pool.reserve()).expect("pool is running");
-/// let handle = permit.spawn(|| 1 + 1).ok().expect("pool is running");
+/// let handle = permit.spawn(|| 1 + 1).expect("pool is running");
 /// assert_eq!(handle.join().unwrap(), 2);
 /// # fn futures_lite_block_on<F: std::future::Future>(f: F) -> F::Output { corepool::Pool::block_on_here(f) }
 /// # Ok::<(), corepool::BuildError>(())

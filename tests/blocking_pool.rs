@@ -96,10 +96,7 @@ fn blocking_inside_a_one_thread_pool_lets_queued_cpu_tasks_run() {
 fn blocking_outside_a_worker_runs_here() {
     let pool = Pool::builder().threads(1).build().unwrap();
     let me = std::thread::current().id();
-    assert_eq!(
-        pool.blocking(move || std::thread::current().id() == me),
-        true
-    );
+    assert!(pool.blocking(move || std::thread::current().id() == me));
     assert!(corepool::blocking(
         || corepool::current_thread_index().is_none()
     ));

@@ -287,6 +287,14 @@ fn async_backpressure_never_blocks_the_runtime_thread() {
     });
 }
 
+struct WakeFlag(std::sync::atomic::AtomicBool);
+
+impl std::task::Wake for WakeFlag {
+    fn wake(self: Arc<Self>) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
 #[test]
 fn a_dropped_reserve_passes_its_wake_up_on() {
     with_watchdog(60, || {
@@ -309,15 +317,23 @@ fn a_dropped_reserve_passes_its_wake_up_on() {
             .build()
             .unwrap();
         rt.block_on(async {
-            // Two futures wait for room; the first is dropped (cancelled) while waiting.
+            // Two futures wait for room. Room appears once: the first waiter is woken, but is
+            // dropped before it takes the slot; its wake-up must pass to the second.
             let first = pool.reserve();
             let second = pool.reserve();
             let mut first = Box::pin(first);
             let mut second = Box::pin(second);
-            assert!(futures::poll!(first.as_mut()).is_pending());
+            let first_woken = Arc::new(WakeFlag(std::sync::atomic::AtomicBool::new(false)));
+            let first_waker = std::task::Waker::from(Arc::clone(&first_woken));
+            let mut first_cx = Context::from_waker(&first_waker);
+            assert!(first.as_mut().poll(&mut first_cx).is_pending());
             assert!(futures::poll!(second.as_mut()).is_pending());
-            drop(first);
             gate.wait();
+            // The worker takes `filler`, freeing the slot and waking `first` (only).
+            while !first_woken.0.load(Ordering::SeqCst) {
+                std::thread::yield_now();
+            }
+            drop(first);
             let permit = second.await.expect("room appears for the second waiter");
             let h = permit.spawn(|| 3).expect("pool is running");
             assert_eq!(h.await.unwrap(), 3);

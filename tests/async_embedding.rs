@@ -312,32 +312,35 @@ fn a_dropped_reserve_passes_its_wake_up_on() {
             std::thread::yield_now();
         }
         let filler = pool.spawn(|| ());
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()
-            .unwrap();
-        rt.block_on(async {
-            // Two futures wait for room. Room appears once: the first waiter is woken, but is
-            // dropped before it takes the slot; its wake-up must pass to the second.
-            let first = pool.reserve();
-            let second = pool.reserve();
-            let mut first = Box::pin(first);
-            let mut second = Box::pin(second);
-            let first_woken = Arc::new(WakeFlag(std::sync::atomic::AtomicBool::new(false)));
-            let first_waker = std::task::Waker::from(Arc::clone(&first_woken));
-            let mut first_cx = Context::from_waker(&first_waker);
-            assert!(first.as_mut().poll(&mut first_cx).is_pending());
-            assert!(futures::poll!(second.as_mut()).is_pending());
-            gate.wait();
-            // The worker takes `filler`, freeing the slot and waking `first` (only).
-            while !first_woken.0.load(Ordering::SeqCst) {
-                std::thread::yield_now();
-            }
-            drop(first);
-            let permit = second.await.expect("room appears for the second waiter");
-            let h = permit.spawn(|| 3).expect("pool is running");
-            assert_eq!(h.await.unwrap(), 3);
-        });
+        // Two futures wait for room. Room appears once: the first waiter is woken, but is
+        // dropped before it takes the slot; its wake-up must pass to the second, which is only
+        // polled again when woken.
+        let flag_waker = |flag: &Arc<WakeFlag>| std::task::Waker::from(Arc::clone(flag));
+        let first_woken = Arc::new(WakeFlag(std::sync::atomic::AtomicBool::new(false)));
+        let second_woken = Arc::new(WakeFlag(std::sync::atomic::AtomicBool::new(false)));
+        let (first_waker, second_waker) = (flag_waker(&first_woken), flag_waker(&second_woken));
+        let mut first = Box::pin(pool.reserve());
+        let mut second = Box::pin(pool.reserve());
+        let mut first_cx = Context::from_waker(&first_waker);
+        let mut second_cx = Context::from_waker(&second_waker);
+        assert!(first.as_mut().poll(&mut first_cx).is_pending());
+        assert!(second.as_mut().poll(&mut second_cx).is_pending());
+        gate.wait();
+        // The worker takes `filler`, freeing the slot and waking `first` (only).
+        while !first_woken.0.load(Ordering::SeqCst) {
+            std::thread::yield_now();
+        }
+        assert!(!second_woken.0.load(Ordering::SeqCst));
+        drop(first);
+        while !second_woken.0.load(Ordering::SeqCst) {
+            std::thread::yield_now();
+        }
+        let permit = match second.as_mut().poll(&mut second_cx) {
+            Poll::Ready(permit) => permit.expect("room appears for the second waiter"),
+            Poll::Pending => panic!("woken without room"),
+        };
+        let h = permit.spawn(|| 3).expect("pool is running");
+        assert_eq!(h.join().unwrap(), 3);
         held.join().unwrap();
         filler.join().unwrap();
         let permit = pool.block_on(pool.reserve()).unwrap();

@@ -16,7 +16,8 @@
 
 use crate::injection_queue::{InjectionQueue, PushError};
 use crate::job::{JobRef, Mode, Outcome};
-use crate::registry::{PoolThread, Registry, ThreadKind, Wait};
+use crate::metrics::IoMetrics;
+use crate::registry::{Executor, PoolThread, Registry, ThreadKind, Wait};
 use crate::sync::{thread, Condvar, Mutex};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -37,6 +38,7 @@ struct State {
     next_id: usize,
     started_total: usize,
     retired_total: usize,
+    keep_alive_exits: usize,
     live: Vec<(usize, thread::JoinHandle<()>)>,
     /// Handles of retired threads, joined at the next start or shutdown.
     retired: Vec<thread::JoinHandle<()>>,
@@ -61,6 +63,7 @@ impl BlockingPool {
                 next_id: 0,
                 started_total: 0,
                 retired_total: 0,
+                keep_alive_exits: 0,
                 live: Vec::new(),
                 retired: Vec::new(),
             }),
@@ -71,6 +74,21 @@ impl BlockingPool {
 
     pub(crate) fn max_threads(&self) -> usize {
         self.config.max_threads
+    }
+
+    /// The I/O pool's thread and queue figures (task counts are filled in by the caller).
+    pub(crate) fn metrics(&self) -> IoMetrics {
+        let state = self.state.lock();
+        IoMetrics {
+            threads_alive: state.threads,
+            threads_idle: state.idle,
+            threads_max: self.config.max_threads,
+            queue_depth: self.queue.len(),
+            queue_capacity: self.queue.capacity(),
+            thread_starts: state.started_total as u64,
+            keep_alive_exits: state.keep_alive_exits as u64,
+            ..IoMetrics::default()
+        }
     }
 
     /// I/O threads started and not yet retired.
@@ -145,8 +163,13 @@ impl BlockingPool {
         let mut cancelled = 0;
         self.queue.drain(|job| {
             // SAFETY: taken from the queue, so live and unexecuted; executed once here.
-            if unsafe { job.execute(mode, registry) } == Outcome::Cancelled {
+            let outcome = unsafe { job.execute(mode, registry) };
+            if outcome == Outcome::Cancelled {
                 cancelled += 1;
+                // Counted in the shutdown total by the caller; here only in the metrics.
+                registry.record_outcome(Outcome::Skipped, Executor::Io);
+            } else {
+                registry.record_outcome(outcome, Executor::Io);
             }
         });
         cancelled
@@ -173,6 +196,9 @@ impl BlockingPool {
             }
             if state.shutdown || (timed_out && self.queue.len() == 0) {
                 state.idle -= 1;
+                if !state.shutdown {
+                    state.keep_alive_exits += 1;
+                }
                 self.retire(&mut state, id);
                 return false;
             }
@@ -229,9 +255,7 @@ fn io_thread_main(registry: Arc<Registry>, id: usize) {
             };
             // SAFETY: taken from the queue, so live and unexecuted; executed once here.
             let outcome = unsafe { job.execute(mode, &registry) };
-            if outcome == Outcome::Cancelled {
-                registry.count_cancelled();
-            }
+            registry.record_outcome(outcome, Executor::Io);
         }
         if !pool.wait_for_work(id) {
             break;

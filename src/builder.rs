@@ -29,6 +29,9 @@ pub const DEFAULT_IO_THREADS: usize = 64;
 pub const MAX_IO_THREADS: usize = 4096;
 /// The blocking-I/O queue capacity when not set with [`Builder::io_queue_capacity`].
 pub const DEFAULT_IO_QUEUE_CAPACITY: usize = 4096;
+/// One task in this many is timed for the latency histograms, when not set with
+/// [`Builder::latency_sample_every`].
+pub const DEFAULT_LATENCY_SAMPLE_EVERY: u64 = 64;
 /// How long an idle I/O thread lives when not set with [`Builder::io_keep_alive`].
 pub const DEFAULT_IO_KEEP_ALIVE: Duration = Duration::from_secs(10);
 
@@ -63,6 +66,7 @@ pub struct Builder {
     io_queue_capacity: usize,
     io_keep_alive: Duration,
     io_thread_name: Box<dyn Fn(usize) -> String + Send + Sync>,
+    latency_sample_every: u64,
 }
 
 /// A validated configuration, consumed by the registry.
@@ -77,6 +81,7 @@ pub(crate) struct Config {
     pub(crate) on_thread_stop: Option<IndexHook>,
     pub(crate) panic_handler: Option<PanicHandler>,
     pub(crate) blocking: Option<BlockingConfig>,
+    pub(crate) latency_sample_every: u64,
 }
 
 impl Default for Builder {
@@ -95,6 +100,7 @@ impl Default for Builder {
             io_queue_capacity: DEFAULT_IO_QUEUE_CAPACITY,
             io_keep_alive: DEFAULT_IO_KEEP_ALIVE,
             io_thread_name: Box::new(|i| format!("corepool-io-{i}")),
+            latency_sample_every: DEFAULT_LATENCY_SAMPLE_EVERY,
         }
     }
 }
@@ -201,6 +207,14 @@ impl Builder {
         self
     }
 
+    /// Times one task in `every` (per submitting thread) for the latency histograms in
+    /// [`Pool::metrics`](crate::Pool::metrics). Default [`DEFAULT_LATENCY_SAMPLE_EVERY`]; `1`
+    /// times every task (two clock reads more per task); at least 1.
+    pub fn latency_sample_every(mut self, every: u64) -> Self {
+        self.latency_sample_every = every;
+        self
+    }
+
     fn validate(self) -> Result<Config, BuildError> {
         let threads = self.threads.unwrap_or_else(num_cpus::get);
         if threads == 0 {
@@ -223,6 +237,9 @@ impl Builder {
         }
         if self.local_queue_limit == 0 {
             return Err(BuildError::ZeroLocalQueueLimit);
+        }
+        if self.latency_sample_every == 0 {
+            return Err(BuildError::ZeroSampleEvery);
         }
         if self.io_threads == 0 {
             return Err(BuildError::ZeroIoThreads);
@@ -267,6 +284,7 @@ impl Builder {
                 thread_name: self.io_thread_name,
                 stack_size: self.stack_size,
             }),
+            latency_sample_every: self.latency_sample_every,
         })
     }
 

@@ -39,6 +39,8 @@ pub enum BuildError {
     },
     /// `io_queue_capacity(0)`: the blocking queue must hold at least one task.
     ZeroIoQueueCapacity,
+    /// `latency_sample_every(0)`.
+    ZeroSampleEvery,
     /// `local_queue_limit(0)`: a worker's deque must hold at least one job.
     ZeroLocalQueueLimit,
     /// A stack size below [`MIN_STACK_SIZE`](crate::MIN_STACK_SIZE).
@@ -99,6 +101,10 @@ impl fmt::Display for BuildError {
             BuildError::ZeroIoQueueCapacity => write!(
                 f,
                 "the blocking queue needs room for at least one task (io_queue_capacity(0) given)"
+            ),
+            BuildError::ZeroSampleEvery => write!(
+                f,
+                "latency sampling needs a period of at least 1 (latency_sample_every(0) given)"
             ),
             BuildError::ZeroLocalQueueLimit => {
                 write!(

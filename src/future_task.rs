@@ -18,7 +18,7 @@ use crate::job::{Job, JobRef, Mode, Outcome};
 use crate::job_handle::{
     drop_user_value, Completion, JoinHandle, TaskOutput, CANCELLED, DONE, RUNNING,
 };
-use crate::registry::{Registry, Wait};
+use crate::registry::{Executor, Registry, Wait};
 use crate::sync::UnsafeCell;
 use crate::unwind;
 use crate::worker::WorkerThread;
@@ -81,9 +81,8 @@ where
                 Err(PushError::Closed(job) | PushError::Full(job)) => {
                     // No worker will ever run it: cancel it here.
                     // SAFETY: refused, so unexecuted and ours; executed once.
-                    if unsafe { job.execute(Mode::Cancel, &self.registry) } == Outcome::Cancelled {
-                        self.registry.count_cancelled();
-                    }
+                    let outcome = unsafe { job.execute(Mode::Cancel, &self.registry) };
+                    self.registry.record_outcome(outcome, Executor::CpuOutside);
                 }
             },
         }
@@ -137,7 +136,11 @@ where
     }
 
     fn cancel(&self) -> bool {
-        self.cancel_now() || self.completion.state() & CANCELLED != 0
+        if self.cancel_now() {
+            self.registry.stats.shared.outside_cancelled.add_shared(1);
+            return true;
+        }
+        self.completion.state() & CANCELLED != 0
     }
 }
 
@@ -164,7 +167,7 @@ where
             return if cell.cancel_now() {
                 Outcome::Cancelled
             } else {
-                Outcome::Skipped
+                Outcome::Nothing
             };
         }
         // SCHEDULED -> RUNNING, unless it was cancelled while queued.
@@ -172,7 +175,7 @@ where
         let mut current = state.load(crate::sync::atomic::Ordering::SeqCst);
         loop {
             if current & DONE != 0 {
-                return Outcome::Skipped;
+                return Outcome::Nothing;
             }
             match state.compare_exchange_weak(
                 current,
@@ -195,20 +198,21 @@ where
                 unsafe { Pin::new_unchecked(future) }.poll(&mut cx)
             })
         });
-        let output = match polled {
+        let (output, outcome) = match polled {
             Ok(Poll::Pending) => {
                 cell.after_pending();
                 return Outcome::Ran;
             }
-            Ok(Poll::Ready(value)) => Ok(value),
-            Err(payload) => Err(payload),
+            Ok(Poll::Ready(value)) => (Ok(value), Outcome::Completed),
+            Err(payload) => (Err(payload), Outcome::Panicked),
         };
         drop_user_value(cell.take_future());
         registry.futures_forget(cell.id);
+        registry.record_task_end(outcome == Outcome::Panicked);
         if let Some(payload) = cell.completion.complete(output, RUNNING | NOTIFIED) {
             registry.report_detached_panic(payload);
         }
-        Outcome::Ran
+        outcome
     }
 }
 
@@ -251,7 +255,7 @@ where
 {
     static NEXT_ID: AtomicU64 = AtomicU64::new(0);
     let cell = Arc::new(FutureCell {
-        completion: Completion::new(SCHEDULED),
+        completion: Completion::new(SCHEDULED, 0),
         future: UnsafeCell::new(Some(future)),
         registry: Arc::clone(registry),
         id: NEXT_ID.fetch_add(1, StdOrdering::Relaxed),
@@ -271,6 +275,7 @@ where
         }),
         None => registry.inject(job, Wait::Forever),
     };
+    registry.record_submission(pushed.as_ref().map(|_| ()).map_err(|_| false), false);
     if pushed.is_err() {
         // SAFETY: the queue refused the job, so the reference leaked above is ours again.
         drop(unsafe { Arc::from_raw(raw) });

@@ -71,7 +71,7 @@ where
 {
     match WorkerThread::current() {
         Some(worker) => {
-            let (task, handle) = new_task(func);
+            let (task, handle) = new_task(func, worker.registry.stats.sample_submit());
             if let Err(refused) = submit(&worker.registry, task, Wait::Forever) {
                 drop(refused.into_inner());
             }

@@ -23,12 +23,19 @@ pub(crate) enum Mode {
 /// What happened to a job.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Outcome {
-    /// The job ran (or was a structured job run under `Mode::Cancel`).
+    /// A structured job (join half, scope spawn, install) or a future's poll ran.
     Ran,
+    /// A task with a handle ran to completion.
+    Completed,
+    /// A task with a handle panicked (the panic went to its handle or the panic handler).
+    Panicked,
     /// `Mode::Cancel` cancelled it; its handle reports `Cancelled`.
     Cancelled,
-    /// Nothing to do: its handle had already cancelled it.
+    /// Nothing ran: its handle had already cancelled it.
     Skipped,
+    /// Nothing ran and nothing is to be counted (a future already finished or cancelled and
+    /// counted at that time).
+    Nothing,
 }
 
 /// Something a `JobRef` can point at.

@@ -34,6 +34,8 @@ pub(crate) const DONE: usize = COMPLETE | CANCELLED;
 /// The part of a task its handle shares: the state word, the waker slot and the output.
 pub(crate) struct Completion<T> {
     pub(crate) state: AtomicUsize,
+    /// Submit time in the pool's metrics clock if this task is sampled for latency, else 0.
+    submitted: u64,
     waker: Mutex<Option<Waker>>,
     output: UnsafeCell<Option<Result<T, Payload>>>,
 }
@@ -43,9 +45,10 @@ pub(crate) struct Completion<T> {
 unsafe impl<T: Send> Sync for Completion<T> {}
 
 impl<T> Completion<T> {
-    pub(crate) fn new(initial: usize) -> Self {
+    pub(crate) fn new(initial: usize, submitted: u64) -> Self {
         Completion {
             state: AtomicUsize::new(initial),
+            submitted,
             waker: Mutex::new(None),
             output: UnsafeCell::new(None),
         }
@@ -237,22 +240,37 @@ where
             return Outcome::Skipped;
         }
         let func = cell.take_func().expect("a claimed task has its closure");
+        let submitted = cell.completion.submitted;
+        let started = if submitted != 0 {
+            registry.stats.start_time()
+        } else {
+            0
+        };
         let output = unwind::catch(func);
+        let outcome = if output.is_ok() {
+            Outcome::Completed
+        } else {
+            Outcome::Panicked
+        };
+        if submitted != 0 {
+            registry.record_sampled(submitted, started);
+        }
+        registry.record_task_end(outcome == Outcome::Panicked);
         if let Some(payload) = cell.completion.complete(output, 0) {
             registry.report_detached_panic(payload);
         }
-        Outcome::Ran
+        outcome
     }
 }
 
 /// Allocates a task for `func`: the job reference that runs it and the handle that awaits it.
-pub(crate) fn new_task<F, T>(func: F) -> (UnsubmittedTask<F, T>, JoinHandle<T>)
+pub(crate) fn new_task<F, T>(func: F, submitted: u64) -> (UnsubmittedTask<F, T>, JoinHandle<T>)
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
     let cell = Arc::new(TaskCell {
-        completion: Completion::new(0),
+        completion: Completion::new(0, submitted),
         func: UnsafeCell::new(Some(func)),
     });
     let handle = JoinHandle {

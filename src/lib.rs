@@ -51,6 +51,7 @@ mod latch;
 #[cfg(corepool_loom)]
 #[doc(hidden)]
 pub mod loom_api;
+mod metrics;
 mod pinning;
 mod pool;
 mod registry;
@@ -63,12 +64,13 @@ mod worker;
 
 pub use builder::{
     Builder, DEFAULT_IO_KEEP_ALIVE, DEFAULT_IO_QUEUE_CAPACITY, DEFAULT_IO_THREADS,
-    DEFAULT_LOCAL_QUEUE_LIMIT, DEFAULT_QUEUE_CAPACITY, MAX_IO_THREADS, MAX_QUEUE_CAPACITY,
-    MAX_THREADS, MIN_STACK_SIZE,
+    DEFAULT_LATENCY_SAMPLE_EVERY, DEFAULT_LOCAL_QUEUE_LIMIT, DEFAULT_QUEUE_CAPACITY,
+    MAX_IO_THREADS, MAX_QUEUE_CAPACITY, MAX_THREADS, MIN_STACK_SIZE,
 };
 pub use error::{BuildError, JoinError, ShutdownError, SpawnError};
 pub use global::{blocking, current_thread_index, join, scope, spawn};
 pub use job_handle::JoinHandle;
+pub use metrics::{Histogram, IoMetrics, Metrics, WorkerMetrics, HISTOGRAM_BUCKETS};
 pub use pinning::{Pinning, NO_PIN_ENV};
 pub use pool::Pool;
 pub use reserve::{Permit, Reserve};

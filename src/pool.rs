@@ -63,7 +63,7 @@ impl Pool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let (task, handle) = new_task(func);
+        let (task, handle) = new_task(func, self.registry.stats.sample_submit());
         if let Err(refused) = submit(&self.registry, task, Wait::Forever) {
             drop(refused.into_inner());
         }
@@ -85,7 +85,7 @@ impl Pool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let (task, handle) = new_task(func);
+        let (task, handle) = new_task(func, self.registry.stats.sample_submit());
         submit(&self.registry, task, Wait::No).map(|()| handle)
     }
 
@@ -100,7 +100,7 @@ impl Pool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let (task, handle) = new_task(func);
+        let (task, handle) = new_task(func, self.registry.stats.sample_submit());
         submit(&self.registry, task, deadline_after(timeout)).map(|()| handle)
     }
 
@@ -124,7 +124,7 @@ impl Pool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let (task, handle) = new_task(func);
+        let (task, handle) = new_task(func, self.registry.stats.sample_submit());
         if let Err(refused) = submit_blocking(&self.registry, task, Wait::Forever) {
             drop(refused.into_inner());
         }
@@ -138,7 +138,7 @@ impl Pool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let (task, handle) = new_task(func);
+        let (task, handle) = new_task(func, self.registry.stats.sample_submit());
         submit_blocking(&self.registry, task, Wait::No).map(|()| handle)
     }
 
@@ -153,7 +153,7 @@ impl Pool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let (task, handle) = new_task(func);
+        let (task, handle) = new_task(func, self.registry.stats.sample_submit());
         submit_blocking(&self.registry, task, deadline_after(timeout)).map(|()| handle)
     }
 
@@ -301,6 +301,12 @@ impl Pool {
         self.registry.blocking.alive()
     }
 
+    /// A snapshot of the pool's figures: per-worker counters, queue depths, task counts,
+    /// utilization since the previous snapshot, and latency histograms for both pools.
+    pub fn metrics(&self) -> crate::Metrics {
+        self.registry.metrics()
+    }
+
     /// Jobs waiting in the injection queue.
     pub fn queued(&self) -> usize {
         self.registry.injected.len()
@@ -381,7 +387,7 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    match WorkerThread::current() {
+    let result = match WorkerThread::current() {
         Some(worker) if Arc::ptr_eq(&worker.registry, registry) => task.submit(|job| {
             worker.push_or_run(job);
             Ok(())
@@ -390,7 +396,12 @@ where
             push_while_helping(worker, job, wait, |job| registry.inject(job, Wait::No))
         }),
         _ => task.submit(|job| registry.inject(job, wait)),
-    }
+    };
+    registry.record_submission(
+        result.as_ref().map(|_| ()).map_err(SpawnError::is_full),
+        false,
+    );
+    result
 }
 
 /// Hands a new task to `registry`'s blocking-I/O pool.
@@ -403,14 +414,19 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    match WorkerThread::current() {
+    let result = match WorkerThread::current() {
         Some(worker) if !matches!(wait, Wait::No) => task.submit(|job| {
             push_while_helping(worker, job, wait, |job| {
                 registry.blocking.submit(registry, job, Wait::No)
             })
         }),
         _ => task.submit(|job| registry.blocking.submit(registry, job, wait)),
-    }
+    };
+    registry.record_submission(
+        result.as_ref().map(|_| ()).map_err(SpawnError::is_full),
+        true,
+    );
+    result
 }
 
 /// The `Wait` for a timeout from now (forever if the deadline would overflow).

@@ -22,6 +22,8 @@ use crate::error::BuildError;
 use crate::future_task::Cancel;
 use crate::injection_queue::{InjectionQueue, PushError};
 use crate::job::JobRef;
+use crate::job::Outcome;
+use crate::metrics::{Metrics, PoolStats};
 use crate::sleep::Sleep;
 use crate::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use crate::sync::{thread, Condvar, Mutex, Stealer, Worker};
@@ -44,6 +46,7 @@ pub(crate) enum Wait {
 }
 
 pub(crate) struct Registry {
+    pub(crate) stats: PoolStats,
     pub(crate) injected: InjectionQueue,
     /// Future tasks woken from outside the pool. Unbounded in practice (a task is in at most one
     /// queue at a time, so it holds at most one entry per live future task).
@@ -84,6 +87,7 @@ impl Registry {
             .take()
             .expect("validated config has a blocking config");
         let registry = Arc::new(Registry {
+            stats: PoolStats::new(threads, config.latency_sample_every),
             injected: InjectionQueue::new(config.queue_capacity),
             woken: InjectionQueue::new(crate::MAX_QUEUE_CAPACITY),
             futures: Mutex::new(HashMap::new()),
@@ -202,18 +206,100 @@ impl Registry {
         self.woken.close();
         self.woken.drain(|job| {
             // SAFETY: taken from the queue, so live and unexecuted; executed once here.
-            if unsafe { job.execute(crate::job::Mode::Cancel, self) }
-                == crate::job::Outcome::Cancelled
-            {
-                self.count_cancelled();
-            }
+            let outcome = unsafe { job.execute(crate::job::Mode::Cancel, self) };
+            self.record_outcome(outcome, Executor::CpuOutside);
         });
         let pending = std::mem::take(&mut *self.futures.lock());
         for task in pending.into_values() {
             if task.cancel() {
-                self.count_cancelled();
+                self.record_outcome(Outcome::Cancelled, Executor::CpuOutside);
             }
         }
+    }
+
+    /// Counts what executing a job did, in the metrics and in the shutdown count.
+    pub(crate) fn record_outcome(&self, outcome: Outcome, executor: Executor) {
+        let stats = &self.stats;
+        match executor {
+            // Completions were counted by the task itself, before its handle could see them.
+            Executor::Cpu(index) => {
+                let worker = &stats.workers[index].0;
+                worker.jobs_run.bump();
+                if matches!(outcome, Outcome::Cancelled | Outcome::Skipped) {
+                    worker.cancelled.bump();
+                }
+            }
+            Executor::Io => {
+                if matches!(outcome, Outcome::Cancelled | Outcome::Skipped) {
+                    stats.shared.io_cancelled.add_shared(1);
+                }
+            }
+            Executor::CpuOutside => {
+                if matches!(outcome, Outcome::Cancelled | Outcome::Skipped) {
+                    stats.shared.outside_cancelled.add_shared(1);
+                }
+            }
+        }
+        if outcome == Outcome::Cancelled {
+            self.count_cancelled();
+        }
+    }
+
+    /// Counts a task with a handle that finished; called before the handle can observe it, so
+    /// a `join` that returned is always already counted.
+    pub(crate) fn record_task_end(&self, panicked: bool) {
+        let worker = WorkerThread::current()
+            .filter(|w| std::ptr::eq(Arc::as_ptr(&w.registry), self))
+            .map(|w| w.index);
+        let stats = &self.stats;
+        match worker {
+            Some(index) => {
+                let worker = &stats.workers[index].0;
+                worker.completed.bump();
+                if panicked {
+                    worker.panicked.bump();
+                }
+            }
+            None => {
+                stats.shared.io_completed.add_shared(1);
+                if panicked {
+                    stats.shared.io_panicked.add_shared(1);
+                }
+            }
+        }
+    }
+
+    /// Records a sampled task's latencies under the pool (CPU or I/O) running it.
+    pub(crate) fn record_sampled(&self, submitted: u64, started: u64) {
+        let worker = WorkerThread::current()
+            .filter(|w| std::ptr::eq(Arc::as_ptr(&w.registry), self))
+            .map(|w| w.index);
+        self.stats.record_sampled(worker, submitted, started);
+    }
+
+    /// Counts an accepted or refused submission to the CPU pool (`io == false`) or I/O pool.
+    /// `Err(true)` is a refusal for a full queue, `Err(false)` one for a shut-down pool.
+    pub(crate) fn record_submission(&self, accepted: Result<(), bool>, io: bool) {
+        let stats = &self.stats;
+        match accepted {
+            Ok(()) if io => stats.shared.io_spawned.add_shared(1),
+            Ok(()) => match WorkerThread::current()
+                .filter(|w| std::ptr::eq(Arc::as_ptr(&w.registry), self))
+            {
+                Some(worker) => stats.workers[worker.index].0.spawned.bump(),
+                None => stats.spawned_outside(),
+            },
+            Err(true) => stats.shared.rejected_full.add_shared(1),
+            Err(false) => stats.shared.rejected_shutdown.add_shared(1),
+        }
+    }
+
+    /// A snapshot of this pool's figures.
+    pub(crate) fn metrics(&self) -> Metrics {
+        let io = self.blocking.metrics();
+        let depths = self.stealers.iter().map(|s| s.len()).collect();
+        self.stats
+            .snapshot(io, (self.injected.len(), self.injected.capacity()), depths)
     }
 
     /// Pushes a job from outside this pool's workers and wakes a worker for it.
@@ -273,6 +359,17 @@ impl Registry {
         drop(threads);
         (self.cancelled.load(Ordering::SeqCst), finished)
     }
+}
+
+/// Who executed a job, for the metrics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Executor {
+    /// CPU worker `index`.
+    Cpu(usize),
+    /// An I/O thread, or a drain of the I/O queue.
+    Io,
+    /// A CPU job finished off the workers (shutdown drains, refused wakes).
+    CpuOutside,
 }
 
 /// The two kinds of pool thread.

@@ -94,7 +94,7 @@ impl Permit {
         T: Send + 'static,
     {
         let registry = self.registry.take().expect("a permit is used once");
-        let (task, handle) = new_task(func);
+        let (task, handle) = new_task(func, registry.stats.sample_submit());
         let result = task.submit(|job| {
             let pushed = registry.injected.push_with_permit(job);
             if pushed.is_ok() {
@@ -102,6 +102,10 @@ impl Permit {
             }
             pushed
         });
+        registry.record_submission(
+            result.as_ref().map(|_| ()).map_err(SpawnError::is_full),
+            false,
+        );
         result.map(|()| handle)
     }
 }

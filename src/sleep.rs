@@ -67,23 +67,26 @@ impl Sleep {
     /// sleeping. Returns when woken (spuriously included); the caller re-checks everything.
     ///
     /// The caller must be searching (`start_searching`); it stays counted as searching when
-    /// this returns.
-    pub(crate) fn sleep(&self, index: usize, should_wake: impl Fn() -> bool) {
+    /// this returns. Returns whether it actually slept.
+    pub(crate) fn sleep(&self, index: usize, should_wake: impl Fn() -> bool) -> bool {
         let slot = &self.slots[index].0;
         let mut guard = slot.lock.lock();
         slot.sleeping.store(true, Ordering::SeqCst);
         self.sleepers.fetch_add(1, Ordering::SeqCst);
         self.searching.fetch_sub(1, Ordering::SeqCst);
         fence(Ordering::SeqCst);
-        if should_wake() {
+        let slept = if should_wake() {
             slot.sleeping.store(false, Ordering::SeqCst);
             self.sleepers.fetch_sub(1, Ordering::SeqCst);
+            false
         } else {
             while slot.sleeping.load(Ordering::SeqCst) {
                 slot.cond.wait(&mut guard);
             }
-        }
+            true
+        };
         self.searching.fetch_add(1, Ordering::SeqCst);
+        slept
     }
 
     /// Called after new work was made visible: wakes one sleeper if nobody is searching.

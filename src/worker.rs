@@ -10,8 +10,8 @@
 //! - A worker exits its main loop only under the registry's shutdown rule (see registry.rs).
 
 use crate::injection_queue::InjectionQueue;
-use crate::job::{JobRef, Mode, Outcome};
-use crate::registry::Registry;
+use crate::job::{JobRef, Mode};
+use crate::registry::{Executor, Registry};
 use crate::sync::{spin_hint, thread, Steal, Worker};
 use std::cell::Cell;
 use std::ptr;
@@ -110,9 +110,8 @@ impl WorkerThread {
         };
         // SAFETY: every `JobRef` in this pool's queues is live and unexecuted, and was removed
         // from its queue by the caller, so it is executed exactly once.
-        if unsafe { job.execute(mode, registry) } == Outcome::Cancelled {
-            registry.count_cancelled();
-        }
+        let outcome = unsafe { job.execute(mode, registry) };
+        registry.record_outcome(outcome, Executor::Cpu(self.index));
     }
 
     /// Pushes a job onto this worker's own deque and tells a sleeper about it.
@@ -126,6 +125,7 @@ impl WorkerThread {
     /// (caller-runs): spawning from a worker never blocks, and memory stays bounded.
     pub(crate) fn push_or_run(&self, job: JobRef) {
         if self.deque.len() >= self.registry.local_queue_limit {
+            self.registry.stats.workers[self.index].0.caller_runs.bump();
             self.execute(job);
         } else {
             self.push(job);
@@ -190,7 +190,10 @@ impl WorkerThread {
                     continue;
                 }
                 match stealers[victim].steal() {
-                    Steal::Success(job) => return Some(job),
+                    Steal::Success(job) => {
+                        self.registry.stats.workers[self.index].0.steals.bump();
+                        return Some(job);
+                    }
                     Steal::Retry => contended = true,
                     Steal::Empty => {}
                 }
@@ -226,6 +229,7 @@ impl WorkerThread {
     fn idle(&self, done: &dyn Fn() -> bool) {
         let registry = &*self.registry;
         let sleep = &registry.sleep;
+        registry.stats.idle(self.index);
         sleep.start_searching();
         let mut found = false;
         for round in 0..SPIN_ROUNDS + YIELD_ROUNDS {
@@ -242,11 +246,17 @@ impl WorkerThread {
             }
         }
         if !found {
-            sleep.sleep(self.index, || {
+            let slept = sleep.sleep(self.index, || {
                 done() || registry.has_visible_work() || registry.terminating()
             });
+            if slept {
+                let stats = &registry.stats.workers[self.index].0;
+                stats.parks.bump();
+                stats.unparks.bump();
+            }
         }
         sleep.stop_searching();
+        registry.stats.busy(self.index);
     }
 
     /// A waker that wakes this worker (for waiting on a task handle).

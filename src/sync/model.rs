@@ -149,6 +149,10 @@ impl<T> Stealer<T> {
     pub(crate) fn is_empty(&self) -> bool {
         self.queue.lock().is_empty()
     }
+
+    pub(crate) fn len(&self) -> usize {
+        self.queue.lock().len()
+    }
 }
 
 impl<T> Injector<T> {

@@ -1,0 +1,601 @@
+//! Metrics: counters, busy time and latency histograms, cheap enough to leave on.
+//!
+//! Invariants:
+//! - Each CPU worker writes only its own `WorkerStats` (on its own cache lines), with plain
+//!   relaxed load+store on the hot path; other threads only read them (and bump `unparks`).
+//!   Threads outside the pool count their submissions in striped counters, so no cache line is
+//!   written by every task.
+//! - Busy time is clocked at idle transitions only (leaving and entering `idle`), never per
+//!   task; a worker busy right now reports its current busy period through `busy_since`.
+//! - Latencies are sampled: one task in `sample_every` per submitting thread carries its submit
+//!   time; only those read the clock at start and end. Counts are exact; histograms are samples.
+//! - A snapshot sums the per-worker values; after a quiescent point (no task in flight) the
+//!   counts satisfy: spawned == completed + cancelled (+ rejected ones were never spawned).
+//! - Under `--cfg corepool_no_metrics` recording compiles to nothing (used only to measure the
+//!   overhead); snapshots then read zeros.
+
+use crate::sync::atomic::{AtomicU64, Ordering};
+use crate::sync::Mutex;
+use std::cell::Cell;
+use std::fmt;
+use std::time::{Duration, Instant};
+
+/// Number of latency buckets: bucket 0 is below 128 ns, bucket `i` covers
+/// `[2^(i+6), 2^(i+7))` ns, and the last one is open-ended (about 17 s and above).
+pub const HISTOGRAM_BUCKETS: usize = 29;
+
+const ENABLED: bool = !cfg!(corepool_no_metrics);
+
+/// A counter written by one thread (relaxed load + store, no lock prefix) and read by any.
+#[derive(Default)]
+pub(crate) struct Counter(AtomicU64);
+
+impl Counter {
+    #[inline]
+    pub(crate) fn bump(&self) {
+        self.add(1);
+    }
+
+    #[inline]
+    pub(crate) fn add(&self, n: u64) {
+        if ENABLED {
+            self.0
+                .store(self.0.load(Ordering::Relaxed) + n, Ordering::Relaxed);
+        }
+    }
+
+    /// For counters more than one thread writes.
+    #[inline]
+    pub(crate) fn add_shared(&self, n: u64) {
+        if ENABLED {
+            self.0.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+
+    pub(crate) fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Atomic log-scale latency buckets.
+pub(crate) struct HistogramCells {
+    buckets: [AtomicU64; HISTOGRAM_BUCKETS],
+    max: AtomicU64,
+}
+
+impl Default for HistogramCells {
+    fn default() -> Self {
+        HistogramCells {
+            buckets: std::array::from_fn(|_| AtomicU64::new(0)),
+            max: AtomicU64::new(0),
+        }
+    }
+}
+
+fn bucket_of(nanos: u64) -> usize {
+    let bits = 64 - nanos.leading_zeros() as usize;
+    bits.saturating_sub(7).min(HISTOGRAM_BUCKETS - 1)
+}
+
+impl HistogramCells {
+    pub(crate) fn record(&self, nanos: u64) {
+        if ENABLED {
+            self.buckets[bucket_of(nanos)].fetch_add(1, Ordering::Relaxed);
+            self.max.fetch_max(nanos, Ordering::Relaxed);
+        }
+    }
+
+    fn add_into(&self, into: &mut Histogram) {
+        for (sum, cell) in into.buckets.iter_mut().zip(&self.buckets) {
+            *sum += cell.load(Ordering::Relaxed);
+        }
+        into.max_nanos = into.max_nanos.max(self.max.load(Ordering::Relaxed));
+    }
+}
+
+/// A CPU worker's own statistics.
+#[derive(Default)]
+pub(crate) struct WorkerStats {
+    pub(crate) jobs_run: Counter,
+    pub(crate) completed: Counter,
+    pub(crate) panicked: Counter,
+    pub(crate) cancelled: Counter,
+    pub(crate) spawned: Counter,
+    pub(crate) caller_runs: Counter,
+    pub(crate) steals: Counter,
+    pub(crate) parks: Counter,
+    pub(crate) unparks: Counter,
+    busy_nanos: Counter,
+    /// Nanoseconds since the epoch at which the current busy period began; 0 while idle.
+    busy_since: AtomicU64,
+    pub(crate) queue_wait: HistogramCells,
+    pub(crate) run_time: HistogramCells,
+}
+
+/// Keeps each worker's counters on their own cache lines.
+#[repr(align(128))]
+#[derive(Default)]
+pub(crate) struct Padded<T>(pub(crate) T);
+
+/// Submissions and outcomes counted by threads that are not CPU workers.
+#[derive(Default)]
+pub(crate) struct SharedStats {
+    pub(crate) rejected_full: Counter,
+    pub(crate) rejected_shutdown: Counter,
+    pub(crate) io_completed: Counter,
+    pub(crate) io_panicked: Counter,
+    pub(crate) io_cancelled: Counter,
+    pub(crate) io_spawned: Counter,
+    pub(crate) io_queue_wait: HistogramCells,
+    pub(crate) io_run_time: HistogramCells,
+    /// CPU jobs executed by threads that are not CPU workers (shutdown drains, refused wakes).
+    pub(crate) outside_cancelled: Counter,
+}
+
+const STRIPES: usize = 16;
+
+/// The statistics of one pool.
+pub(crate) struct PoolStats {
+    pub(crate) workers: Box<[Padded<WorkerStats>]>,
+    /// Spawns from threads that are not this pool's workers, striped by thread.
+    outside_spawned: Box<[Padded<Counter>]>,
+    pub(crate) shared: SharedStats,
+    epoch: Instant,
+    sample_every: u64,
+    previous: Mutex<(Instant, u64)>,
+}
+
+impl PoolStats {
+    pub(crate) fn new(workers: usize, sample_every: u64) -> Self {
+        let epoch = Instant::now();
+        PoolStats {
+            workers: (0..workers).map(|_| Padded::default()).collect(),
+            outside_spawned: (0..STRIPES).map(|_| Padded::default()).collect(),
+            shared: SharedStats::default(),
+            epoch,
+            sample_every: sample_every.max(1),
+            previous: Mutex::new((epoch, 0)),
+        }
+    }
+
+    fn now_nanos(&self) -> u64 {
+        (self.epoch.elapsed().as_nanos() as u64).max(1)
+    }
+
+    /// Counts a spawn from a thread that is not one of this pool's workers.
+    pub(crate) fn spawned_outside(&self) {
+        if ENABLED {
+            thread_local! {
+                static STRIPE: usize = {
+                    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+                    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % STRIPES
+                };
+            }
+            let stripe = STRIPE.with(|s| *s);
+            self.outside_spawned[stripe].0.add_shared(1);
+        }
+    }
+
+    /// The submit timestamp for a new task: non-zero for one task in `sample_every` per thread.
+    #[inline]
+    pub(crate) fn sample_submit(&self) -> u64 {
+        if !ENABLED {
+            return 0;
+        }
+        thread_local! {
+            static TICK: Cell<u64> = const { Cell::new(0) };
+        }
+        let tick = TICK.with(|t| {
+            let v = t.get();
+            t.set(v.wrapping_add(1));
+            v
+        });
+        if tick % self.sample_every == 0 {
+            self.now_nanos()
+        } else {
+            0
+        }
+    }
+
+    /// Records a sampled task's queue wait and run time; returns nothing to the hot path.
+    pub(crate) fn record_sampled(&self, worker: Option<usize>, submitted: u64, started: u64) {
+        let ended = self.now_nanos();
+        let wait = started.saturating_sub(submitted);
+        let run = ended.saturating_sub(started);
+        match worker {
+            Some(index) => {
+                let stats = &self.workers[index].0;
+                stats.queue_wait.record(wait);
+                stats.run_time.record(run);
+            }
+            None => {
+                self.shared.io_queue_wait.record(wait);
+                self.shared.io_run_time.record(run);
+            }
+        }
+    }
+
+    /// The clock reading used as a sampled task's start.
+    pub(crate) fn start_time(&self) -> u64 {
+        self.now_nanos()
+    }
+
+    /// Worker `index` leaves idle (starts a busy period).
+    #[inline]
+    pub(crate) fn busy(&self, index: usize) {
+        if ENABLED {
+            self.workers[index]
+                .0
+                .busy_since
+                .store(self.now_nanos(), Ordering::Relaxed);
+        }
+    }
+
+    /// Worker `index` enters idle (ends its busy period).
+    #[inline]
+    pub(crate) fn idle(&self, index: usize) {
+        if ENABLED {
+            let stats = &self.workers[index].0;
+            let since = stats.busy_since.swap(0, Ordering::Relaxed);
+            if since != 0 {
+                stats.busy_nanos.add(self.now_nanos().saturating_sub(since));
+            }
+        }
+    }
+
+    fn busy_nanos(&self, index: usize, now: u64) -> (u64, bool) {
+        let stats = &self.workers[index].0;
+        let since = stats.busy_since.load(Ordering::Relaxed);
+        let current = if since != 0 {
+            now.saturating_sub(since)
+        } else {
+            0
+        };
+        (stats.busy_nanos.get() + current, since != 0)
+    }
+
+    pub(crate) fn snapshot(
+        &self,
+        io: IoMetrics,
+        queue: (usize, usize),
+        local_depths: Vec<usize>,
+    ) -> Metrics {
+        let now = self.now_nanos();
+        let mut metrics = Metrics {
+            workers: Vec::with_capacity(self.workers.len()),
+            injection_queue_depth: queue.0,
+            injection_queue_capacity: queue.1,
+            spawned: 0,
+            completed: 0,
+            panicked: 0,
+            cancelled: 0,
+            rejected_full: self.shared.rejected_full.get(),
+            rejected_shutdown: self.shared.rejected_shutdown.get(),
+            caller_runs: 0,
+            active: 0,
+            utilization: 0.0,
+            cpu_queue_wait: Histogram::default(),
+            cpu_run_time: Histogram::default(),
+            io,
+            io_queue_wait: Histogram::default(),
+            io_run_time: Histogram::default(),
+            sample_every: self.sample_every,
+        };
+        let mut busy_total = 0;
+        for (index, padded) in self.workers.iter().enumerate() {
+            let stats = &padded.0;
+            let (busy, is_busy) = self.busy_nanos(index, now);
+            busy_total += busy;
+            metrics.active += usize::from(is_busy);
+            metrics.spawned += stats.spawned.get();
+            metrics.completed += stats.completed.get();
+            metrics.panicked += stats.panicked.get();
+            metrics.cancelled += stats.cancelled.get();
+            metrics.caller_runs += stats.caller_runs.get();
+            stats.queue_wait.add_into(&mut metrics.cpu_queue_wait);
+            stats.run_time.add_into(&mut metrics.cpu_run_time);
+            metrics.workers.push(WorkerMetrics {
+                index,
+                jobs_run: stats.jobs_run.get(),
+                tasks_completed: stats.completed.get(),
+                steals: stats.steals.get(),
+                parks: stats.parks.get(),
+                unparks: stats.unparks.get(),
+                busy: Duration::from_nanos(busy),
+                local_queue_depth: local_depths.get(index).copied().unwrap_or(0),
+            });
+        }
+        metrics.spawned += self.outside_spawned.iter().map(|c| c.0.get()).sum::<u64>();
+        metrics.cancelled += self.shared.outside_cancelled.get();
+        metrics.io.spawned = self.shared.io_spawned.get();
+        metrics.io.completed = self.shared.io_completed.get();
+        metrics.io.panicked = self.shared.io_panicked.get();
+        metrics.io.cancelled = self.shared.io_cancelled.get();
+        self.shared
+            .io_queue_wait
+            .add_into(&mut metrics.io_queue_wait);
+        self.shared.io_run_time.add_into(&mut metrics.io_run_time);
+        let mut previous = self.previous.lock();
+        let wall = now.saturating_sub(previous.0.duration_since(self.epoch).as_nanos() as u64);
+        let busy = busy_total.saturating_sub(previous.1);
+        if wall > 0 && !self.workers.is_empty() {
+            metrics.utilization = busy as f64 / (wall as f64 * self.workers.len() as f64);
+        }
+        *previous = (self.epoch + Duration::from_nanos(now), busy_total);
+        metrics
+    }
+}
+
+/// A point-in-time view of a pool, from [`Pool::metrics`](crate::Pool::metrics).
+///
+/// Counts are exact; latency histograms sample one task in
+/// [`sample_every`](Metrics::sample_every) per submitting thread.
+///
+/// ```
+/// let pool = corepool::Pool::builder().threads(2).build()?;
+/// pool.spawn(|| 1 + 1).join().unwrap();
+/// let m = pool.metrics();
+/// assert_eq!(m.completed, 1);
+/// println!("{m}");
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Metrics {
+    /// Per CPU worker.
+    pub workers: Vec<WorkerMetrics>,
+    /// Jobs waiting in the injection queue.
+    pub injection_queue_depth: usize,
+    /// The injection queue's capacity.
+    pub injection_queue_capacity: usize,
+    /// CPU tasks with a handle accepted (`spawn`, `try_spawn`, `spawn_timeout`, permits,
+    /// `spawn_future`), from any thread.
+    pub spawned: u64,
+    /// CPU tasks that finished (a future counts once, when it completes), panics included.
+    pub completed: u64,
+    /// Of `completed`, those that panicked.
+    pub panicked: u64,
+    /// CPU tasks that never ran: cancelled through their handle or by `shutdown_now`.
+    pub cancelled: u64,
+    /// Submissions refused with `SpawnError::Full` (both pools).
+    pub rejected_full: u64,
+    /// Submissions refused with `SpawnError::Shutdown` (both pools).
+    pub rejected_shutdown: u64,
+    /// Spawns from a worker that ran inline because its deque was over its bound.
+    pub caller_runs: u64,
+    /// CPU workers busy right now.
+    pub active: usize,
+    /// Busy time / (workers × wall time) since the previous snapshot (or since start).
+    pub utilization: f64,
+    /// Sampled CPU task queue wait (submit to start).
+    pub cpu_queue_wait: Histogram,
+    /// Sampled CPU task run time (start to end).
+    pub cpu_run_time: Histogram,
+    /// The blocking-I/O pool.
+    pub io: IoMetrics,
+    /// Sampled blocking task queue wait.
+    pub io_queue_wait: Histogram,
+    /// Sampled blocking task run time.
+    pub io_run_time: Histogram,
+    /// One task in this many (per submitting thread) is timed for the histograms.
+    pub sample_every: u64,
+}
+
+/// One CPU worker's figures.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WorkerMetrics {
+    /// The worker's index.
+    pub index: usize,
+    /// Jobs executed: tasks, join halves, scope spawns, polls.
+    pub jobs_run: u64,
+    /// Tasks with a handle this worker finished.
+    pub tasks_completed: u64,
+    /// Successful steals from peers (one task each).
+    pub steals: u64,
+    /// Times the worker went to sleep.
+    pub parks: u64,
+    /// Times another thread woke it.
+    pub unparks: u64,
+    /// Total time spent outside the idle loop.
+    pub busy: Duration,
+    /// Jobs in its own deque now.
+    pub local_queue_depth: usize,
+}
+
+/// The blocking-I/O pool's figures.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct IoMetrics {
+    /// Threads alive (busy or idle).
+    pub threads_alive: usize,
+    /// Threads idle, waiting for work.
+    pub threads_idle: usize,
+    /// The most threads it may run.
+    pub threads_max: usize,
+    /// Jobs waiting in its queue.
+    pub queue_depth: usize,
+    /// Its queue's capacity.
+    pub queue_capacity: usize,
+    /// Blocking tasks accepted.
+    pub spawned: u64,
+    /// Blocking tasks finished, panics included.
+    pub completed: u64,
+    /// Of `completed`, those that panicked.
+    pub panicked: u64,
+    /// Blocking tasks that never ran.
+    pub cancelled: u64,
+    /// Threads started since the pool was built.
+    pub thread_starts: u64,
+    /// Threads that exited after their keep-alive.
+    pub keep_alive_exits: u64,
+}
+
+/// A log-scale latency histogram (see [`HISTOGRAM_BUCKETS`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Histogram {
+    buckets: [u64; HISTOGRAM_BUCKETS],
+    max_nanos: u64,
+}
+
+impl Default for Histogram {
+    fn default() -> Self {
+        Histogram {
+            buckets: [0; HISTOGRAM_BUCKETS],
+            max_nanos: 0,
+        }
+    }
+}
+
+impl Histogram {
+    /// Samples recorded.
+    pub fn count(&self) -> u64 {
+        self.buckets.iter().sum()
+    }
+
+    /// The bucket counts; see [`bucket_bounds`](Self::bucket_bounds).
+    pub fn buckets(&self) -> &[u64; HISTOGRAM_BUCKETS] {
+        &self.buckets
+    }
+
+    /// The `[low, high)` range of bucket `i` (the last one is open-ended: `high` is
+    /// `Duration::MAX`).
+    pub fn bucket_bounds(i: usize) -> (Duration, Duration) {
+        let low = if i == 0 { 0 } else { 1u64 << (i + 6) };
+        let high = if i + 1 >= HISTOGRAM_BUCKETS {
+            Duration::MAX
+        } else {
+            Duration::from_nanos(1u64 << (i + 7))
+        };
+        (Duration::from_nanos(low), high)
+    }
+
+    /// The upper bound of the bucket holding quantile `q` (0.0..=1.0), or zero if empty.
+    pub fn quantile(&self, q: f64) -> Duration {
+        let total = self.count();
+        if total == 0 {
+            return Duration::ZERO;
+        }
+        let rank = ((q.clamp(0.0, 1.0) * total as f64).ceil() as u64).max(1);
+        let mut seen = 0;
+        for (i, &count) in self.buckets.iter().enumerate() {
+            seen += count;
+            if seen >= rank {
+                let high = Self::bucket_bounds(i).1;
+                return high.min(self.max());
+            }
+        }
+        self.max()
+    }
+
+    /// Median (bucket upper bound).
+    pub fn p50(&self) -> Duration {
+        self.quantile(0.50)
+    }
+
+    /// 95th percentile (bucket upper bound).
+    pub fn p95(&self) -> Duration {
+        self.quantile(0.95)
+    }
+
+    /// 99th percentile (bucket upper bound).
+    pub fn p99(&self) -> Duration {
+        self.quantile(0.99)
+    }
+
+    /// The largest sample, exactly.
+    pub fn max(&self) -> Duration {
+        Duration::from_nanos(self.max_nanos)
+    }
+}
+
+fn fmt_duration(d: Duration) -> String {
+    let nanos = d.as_nanos();
+    if nanos < 10_000 {
+        format!("{nanos}ns")
+    } else if nanos < 10_000_000 {
+        format!("{:.1}µs", nanos as f64 / 1e3)
+    } else if nanos < 10_000_000_000 {
+        format!("{:.1}ms", nanos as f64 / 1e6)
+    } else {
+        format!("{:.1}s", nanos as f64 / 1e9)
+    }
+}
+
+impl fmt::Display for Histogram {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "n={} p50={} p95={} p99={} max={}",
+            self.count(),
+            fmt_duration(self.p50()),
+            fmt_duration(self.p95()),
+            fmt_duration(self.p99()),
+            fmt_duration(self.max())
+        )
+    }
+}
+
+impl fmt::Display for Metrics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "cpu: {} workers, {} active, utilization {:.0}%, queue {}/{}",
+            self.workers.len(),
+            self.active,
+            self.utilization * 100.0,
+            self.injection_queue_depth,
+            self.injection_queue_capacity
+        )?;
+        writeln!(
+            f,
+            "     tasks spawned {} completed {} panicked {} cancelled {} | rejected full {} shutdown {} | caller-runs {}",
+            self.spawned,
+            self.completed,
+            self.panicked,
+            self.cancelled,
+            self.rejected_full,
+            self.rejected_shutdown,
+            self.caller_runs
+        )?;
+        writeln!(f, "     queue wait {}", self.cpu_queue_wait)?;
+        writeln!(f, "     run time   {}", self.cpu_run_time)?;
+        writeln!(
+            f,
+            "  worker    jobs   tasks  steals   parks  unparks      busy  deque"
+        )?;
+        for w in &self.workers {
+            writeln!(
+                f,
+                "  {:>6} {:>7} {:>7} {:>7} {:>7} {:>8} {:>9} {:>6}",
+                w.index,
+                w.jobs_run,
+                w.tasks_completed,
+                w.steals,
+                w.parks,
+                w.unparks,
+                fmt_duration(w.busy),
+                w.local_queue_depth
+            )?;
+        }
+        let io = &self.io;
+        writeln!(
+            f,
+            "io:  threads {} alive ({} idle, max {}), queue {}/{}, starts {}, keep-alive exits {}",
+            io.threads_alive,
+            io.threads_idle,
+            io.threads_max,
+            io.queue_depth,
+            io.queue_capacity,
+            io.thread_starts,
+            io.keep_alive_exits
+        )?;
+        writeln!(
+            f,
+            "     tasks spawned {} completed {} panicked {} cancelled {}",
+            io.spawned, io.completed, io.panicked, io.cancelled
+        )?;
+        writeln!(f, "     queue wait {}", self.io_queue_wait)?;
+        write!(f, "     run time   {}", self.io_run_time)
+    }
+}

@@ -1,0 +1,207 @@
+//! Metrics: exact counts after a quiescent point, queue depth, histogram buckets, utilization.
+
+use corepool::{Histogram, Pool};
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+#[test]
+fn counts_are_exact_after_a_quiescent_point() {
+    let pool = Pool::builder()
+        .threads(2)
+        .queue_capacity(64)
+        .build()
+        .unwrap();
+    // 1000 tasks from outside, 100 of which panic.
+    let handles: Vec<_> = (0..1000)
+        .map(|i| {
+            pool.spawn(move || {
+                if i % 10 == 0 {
+                    panic!("counted");
+                }
+                i
+            })
+        })
+        .collect();
+    let panics = handles
+        .into_iter()
+        .filter(|_| true)
+        .map(|h| h.join())
+        .filter(Result::is_err)
+        .count();
+    assert_eq!(panics, 100);
+    // 500 more spawned from inside a worker.
+    pool.install(|| {
+        let hs: Vec<_> = (0..500).map(|i| corepool::spawn(move || i)).collect();
+        for h in hs {
+            h.join().unwrap();
+        }
+    });
+    // Cancel 5 queued behind a held worker, reject one for Full, one for Shutdown.
+    let single = Pool::builder()
+        .threads(1)
+        .queue_capacity(5)
+        .build()
+        .unwrap();
+    let gate = Arc::new(Barrier::new(2));
+    let g = Arc::clone(&gate);
+    let held = single.spawn(move || {
+        g.wait();
+    });
+    while single.queued() > 0 {
+        std::thread::yield_now();
+    }
+    let queued: Vec<_> = (0..5).map(|i| single.spawn(move || i)).collect();
+    assert!(single.try_spawn(|| 0).is_err());
+    for h in &queued {
+        assert!(h.cancel());
+    }
+    gate.wait();
+    held.join().unwrap();
+    for h in queued {
+        assert!(h.join().unwrap_err().is_cancelled());
+    }
+    // The cancelled tasks are counted when the worker discards them; a task queued after them
+    // on the one worker runs after the discards.
+    single.spawn(|| ()).join().unwrap();
+    single.shutdown();
+    assert!(single.try_spawn(|| 0).is_err());
+
+    let m = pool.metrics();
+    assert_eq!(m.spawned, 1500);
+    assert_eq!(m.completed, 1500);
+    assert_eq!(m.panicked, 100);
+    assert_eq!(m.cancelled, 0);
+    assert_eq!(
+        m.workers.iter().map(|w| w.tasks_completed).sum::<u64>(),
+        1500
+    );
+    assert_eq!(m.injection_queue_depth, 0);
+    assert_eq!(m.injection_queue_capacity, 64);
+
+    let s = single.metrics();
+    assert_eq!(s.spawned, 7);
+    assert_eq!(s.completed, 2);
+    assert_eq!(s.cancelled, 5);
+    assert_eq!(s.rejected_full, 1);
+    assert_eq!(s.rejected_shutdown, 1);
+}
+
+#[test]
+fn io_counts_and_threads() {
+    let pool = Pool::builder()
+        .threads(1)
+        .io_threads(2)
+        .io_keep_alive(Duration::from_millis(50))
+        .build()
+        .unwrap();
+    let hs: Vec<_> = (0..20)
+        .map(|i| {
+            pool.spawn_blocking(move || {
+                if i == 3 {
+                    panic!("io counted");
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            })
+        })
+        .collect();
+    assert_eq!(
+        hs.into_iter()
+            .map(|h| h.join())
+            .filter(Result::is_err)
+            .count(),
+        1
+    );
+    let m = pool.metrics();
+    assert_eq!(m.io.spawned, 20);
+    assert_eq!(m.io.completed, 20);
+    assert_eq!(m.io.panicked, 1);
+    assert_eq!(m.io.threads_max, 2);
+    assert!(m.io.thread_starts >= 1 && m.io.thread_starts <= 20);
+    while pool.metrics().io.threads_alive > 0 {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let m = pool.metrics();
+    assert_eq!(m.io.keep_alive_exits, m.io.thread_starts);
+}
+
+#[test]
+fn queue_depth_is_seen_while_workers_are_held_and_zero_after() {
+    let pool = Pool::builder()
+        .threads(1)
+        .queue_capacity(100)
+        .build()
+        .unwrap();
+    let gate = Arc::new(Barrier::new(2));
+    let g = Arc::clone(&gate);
+    let held = pool.spawn(move || {
+        g.wait();
+    });
+    while pool.queued() > 0 {
+        std::thread::yield_now();
+    }
+    let hs: Vec<_> = (0..10).map(|i| pool.spawn(move || i)).collect();
+    let m = pool.metrics();
+    assert_eq!(m.injection_queue_depth, 10);
+    assert_eq!(m.active, 1);
+    gate.wait();
+    held.join().unwrap();
+    for h in hs {
+        h.join().unwrap();
+    }
+    assert_eq!(pool.metrics().injection_queue_depth, 0);
+}
+
+#[test]
+fn a_ten_millisecond_task_lands_in_the_right_bucket() {
+    let pool = Pool::builder()
+        .threads(1)
+        .latency_sample_every(1)
+        .build()
+        .unwrap();
+    pool.spawn(|| std::thread::sleep(Duration::from_millis(10)))
+        .join()
+        .unwrap();
+    let m = pool.metrics();
+    assert_eq!(m.cpu_run_time.count(), 1);
+    let bucket = m
+        .cpu_run_time
+        .buckets()
+        .iter()
+        .position(|&c| c == 1)
+        .unwrap();
+    let (low, high) = Histogram::bucket_bounds(bucket);
+    assert!(low <= Duration::from_millis(10) && Duration::from_millis(10) < high * 2);
+    assert!(m.cpu_run_time.max() >= Duration::from_millis(10));
+    assert!(m.cpu_run_time.p99() >= Duration::from_millis(8));
+    assert_eq!(m.cpu_queue_wait.count(), 1);
+    // I/O histograms are separate.
+    pool.spawn_blocking(|| std::thread::sleep(Duration::from_millis(10)))
+        .join()
+        .unwrap();
+    let m = pool.metrics();
+    assert_eq!(m.io_run_time.count(), 1);
+    assert!(m.io_run_time.max() >= Duration::from_millis(10));
+}
+
+#[test]
+fn utilization_of_a_busy_pool_is_high_and_of_an_idle_pool_low() {
+    let pool = Pool::builder().threads(2).build().unwrap();
+    let _ = pool.metrics(); // start a fresh measurement window
+    let busy_until = Instant::now() + Duration::from_millis(300);
+    pool.scope(|s| {
+        for _ in 0..2 {
+            s.spawn(move |_| {
+                while Instant::now() < busy_until {
+                    std::hint::spin_loop();
+                }
+            });
+        }
+    });
+    let busy = pool.metrics().utilization;
+    assert!(busy > 0.8, "busy pool utilization {busy}");
+    std::thread::sleep(Duration::from_millis(300));
+    let idle = pool.metrics().utilization;
+    assert!(idle < 0.2, "idle pool utilization {idle}");
+    let text = pool.metrics().to_string();
+    assert!(text.contains("utilization"));
+}

@@ -9,6 +9,7 @@
 //! 3. Blocking I/O on the elastic I/O pool while the CPU workers keep sorting.
 //! 4. Backpressure: `try_spawn` on a full queue hands the closure back.
 //! 5. Shutdown: `shutdown_now` cancels what is queued and reports how many.
+//! 6. The pool's metrics: counters, utilization, latency percentiles.
 
 use corepool::{JoinError, Pool, SpawnError};
 use std::sync::{Arc, Barrier};
@@ -58,6 +59,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     println!("\n5. shutdown_now cancels queued work and says how much");
     shutdown_demo()?;
+
+    println!("\n6. the main pool's metrics after all of the above");
+    let metrics = pool.metrics();
+    for line in metrics.to_string().lines() {
+        println!("   {line}");
+    }
     Ok(())
 }
 

@@ -511,14 +511,14 @@ impl Histogram {
 
 fn fmt_duration(d: Duration) -> String {
     let nanos = d.as_nanos();
-    if nanos < 10_000 {
+    if nanos < 1_000 {
         format!("{nanos}ns")
-    } else if nanos < 10_000_000 {
+    } else if nanos < 1_000_000 {
         format!("{:.1}µs", nanos as f64 / 1e3)
-    } else if nanos < 10_000_000_000 {
+    } else if nanos < 1_000_000_000 {
         format!("{:.1}ms", nanos as f64 / 1e6)
     } else {
-        format!("{:.1}s", nanos as f64 / 1e9)
+        format!("{:.2}s", nanos as f64 / 1e9)
     }
 }
 

@@ -7,8 +7,8 @@
 //!   written by every task.
 //! - Busy time is clocked at idle transitions only (leaving and entering `idle`), never per
 //!   task; a worker busy right now reports its current busy period through `busy_since`.
-//! - Latencies are sampled: one task in `sample_every` per submitting thread carries its submit
-//!   time; only those read the clock at start and end. Counts are exact; histograms are samples.
+//! - Latencies are sampled: on average one task in `sample_every` per submitting thread (chosen
+//!   pseudo-randomly, so periodic workloads do not alias) carries its submit time; only those read the clock at start and end. Counts are exact; histograms are samples.
 //! - A snapshot sums the per-worker values; after a quiescent point (no task in flight) the
 //!   counts satisfy: spawned == completed + cancelled (+ rejected ones were never spawned).
 //! - Under `--cfg corepool_no_metrics` recording compiles to nothing (used only to measure the
@@ -182,13 +182,21 @@ impl PoolStats {
         if !ENABLED {
             return 0;
         }
+        // A per-thread xorshift rather than a fixed stride, so a periodic workload cannot alias
+        // with the sampling period.
         thread_local! {
-            static TICK: Cell<u64> = const { Cell::new(0) };
+            static RNG: Cell<u64> = const { Cell::new(0) };
         }
-        let tick = TICK.with(|t| {
-            let v = t.get();
-            t.set(v.wrapping_add(1));
-            v
+        let tick = RNG.with(|r| {
+            let mut x = r.get();
+            if x == 0 {
+                x = (r as *const Cell<u64> as u64) | 1;
+            }
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            r.set(x);
+            x
         });
         if tick % self.sample_every == 0 {
             self.now_nanos()

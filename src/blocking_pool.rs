@@ -245,6 +245,8 @@ impl BlockingPool {
 
 fn io_thread_main(registry: Arc<Registry>, id: usize) {
     let _member = PoolThread::enter(&registry, ThreadKind::Io);
+    // A blocking thread started from a pinned CPU worker would inherit its single core.
+    crate::pinning::unpin_current();
     let pool = &registry.blocking;
     loop {
         while let Some(job) = pool.queue.take_one() {

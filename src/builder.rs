@@ -75,7 +75,7 @@ pub(crate) struct Config {
     pub(crate) pinning: Pinning,
     pub(crate) queue_capacity: usize,
     pub(crate) local_queue_limit: usize,
-    pub(crate) thread_name: Box<dyn FnMut(usize) -> String>,
+    pub(crate) names: Vec<String>,
     pub(crate) stack_size: Option<usize>,
     pub(crate) on_thread_start: Option<IndexHook>,
     pub(crate) on_thread_stop: Option<IndexHook>,
@@ -267,12 +267,20 @@ impl Builder {
                 });
             }
         }
+        // Name every worker now, before any thread starts: a bad name (or a panicking naming
+        // closure) then leaves nothing running behind.
+        let mut thread_name = self.thread_name;
+        let names: Vec<String> = (0..threads).map(&mut thread_name).collect();
+        let io_name = (self.io_thread_name)(0);
+        if let Some(name) = names.iter().chain([&io_name]).find(|n| n.contains('\0')) {
+            return Err(BuildError::InvalidThreadName { name: name.clone() });
+        }
         Ok(Config {
+            names,
             threads,
             pinning: self.pinning,
             queue_capacity: self.queue_capacity,
             local_queue_limit: self.local_queue_limit,
-            thread_name: self.thread_name,
             stack_size: self.stack_size,
             on_thread_start: self.on_thread_start,
             on_thread_stop: self.on_thread_stop,

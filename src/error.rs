@@ -41,6 +41,12 @@ pub enum BuildError {
     ZeroIoQueueCapacity,
     /// `latency_sample_every(0)`.
     ZeroSampleEvery,
+    /// A thread name (from `thread_name` or `io_thread_name`) contains a NUL byte, which the
+    /// OS cannot take.
+    InvalidThreadName {
+        /// The offending name.
+        name: String,
+    },
     /// `local_queue_limit(0)`: a worker's deque must hold at least one job.
     ZeroLocalQueueLimit,
     /// A stack size below [`MIN_STACK_SIZE`](crate::MIN_STACK_SIZE).
@@ -105,6 +111,10 @@ impl fmt::Display for BuildError {
             BuildError::ZeroSampleEvery => write!(
                 f,
                 "latency sampling needs a period of at least 1 (latency_sample_every(0) given)"
+            ),
+            BuildError::InvalidThreadName { name } => write!(
+                f,
+                "thread name {name:?} contains a NUL byte, which the OS cannot take"
             ),
             BuildError::ZeroLocalQueueLimit => {
                 write!(

@@ -1,9 +1,13 @@
 //! Core pinning.
 //!
-//! Invariant: the allowed core set is read exactly once per build, before any worker is pinned
-//! (`core_affinity::get_core_ids` reads the *calling* thread's mask, so reading it after pinning
-//! would see a single core). Worker `i` is pinned to `cores[i % cores.len()]`: round-robin when
-//! there are more workers than cores.
+//! Invariants:
+//! - The set of cores this process may run on is read once per process, at the first build
+//!   (`core_affinity::get_core_ids` reads the *calling* thread's mask; a pool built later on a
+//!   pinned worker would otherwise see that worker's single core), and cached.
+//! - Worker `i` is pinned to `cores[i % cores.len()]`: round-robin when there are more workers
+//!   than cores.
+//! - A thread that must not be pinned (`Pinning::None` workers, I/O threads) gets the whole
+//!   cached set back, since a new thread inherits its creator's mask (Linux).
 
 use crate::error::BuildError;
 
@@ -36,9 +40,9 @@ pub(crate) fn plan(pinning: &Pinning, threads: usize) -> Result<Vec<Option<usize
     if pinning == &Pinning::None || cfg!(corepool_loom) || pinning_disabled_by_env() {
         return Ok(unpinned());
     }
-    let allowed: Vec<usize> = match core_affinity::get_core_ids() {
-        Some(ids) if !ids.is_empty() => ids.into_iter().map(|c| c.id).collect(),
-        _ => {
+    let allowed: Vec<usize> = match process_cores() {
+        Some(ids) => ids.clone(),
+        None => {
             return match pinning {
                 Pinning::Cores(_) => Err(BuildError::PinningUnsupported),
                 _ => Ok(unpinned()),
@@ -55,6 +59,33 @@ pub(crate) fn plan(pinning: &Pinning, threads: usize) -> Result<Vec<Option<usize
         _ => allowed,
     };
     Ok((0..threads).map(|i| Some(cores[i % cores.len()])).collect())
+}
+
+/// The cores this process may run on, read at the first call and cached.
+fn process_cores() -> &'static Option<Vec<usize>> {
+    static CORES: std::sync::OnceLock<Option<Vec<usize>>> = std::sync::OnceLock::new();
+    CORES.get_or_init(|| {
+        core_affinity::get_core_ids()
+            .map(|ids| ids.into_iter().map(|c| c.id).collect::<Vec<_>>())
+            .filter(|ids| !ids.is_empty())
+    })
+}
+
+/// Lets the calling thread run on every core of the process (undoing an inherited pin).
+pub(crate) fn unpin_current() {
+    #[cfg(all(target_os = "linux", not(corepool_loom)))]
+    {
+        let Some(cores) = process_cores() else { return };
+        // SAFETY: `cpu_set_t` is plain data for which all-zeroes is the empty set.
+        let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+        for &core in cores {
+            // SAFETY: CPU_SET bounds-checks `core` against the set's size.
+            unsafe { libc::CPU_SET(core, &mut set) };
+        }
+        // SAFETY: pid 0 is the calling thread; `set` is a valid, initialized cpu_set_t of the
+        // size passed. A refusal leaves the mask as it was, which is harmless.
+        unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) };
+    }
 }
 
 fn pinning_disabled_by_env() -> bool {

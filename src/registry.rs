@@ -110,17 +110,19 @@ impl Registry {
             started: Mutex::new(0),
             cond: Condvar::new(),
         });
-        for (index, (deque, core)) in deques.into_iter().zip(cores).enumerate() {
-            let name = (config.thread_name)(index);
+        let names = std::mem::take(&mut config.names);
+        for (index, ((deque, core), name)) in deques.into_iter().zip(cores).zip(names).enumerate() {
             let registry_for_thread = Arc::clone(&registry);
             let gate = Arc::clone(&gate);
             registry.liveness.started(ThreadKind::Cpu);
             let spawned = crate::sync::spawn_thread(name, config.stack_size, move || {
                 let _member = PoolThread::enter(&registry_for_thread, ThreadKind::Cpu);
-                if let Some(core) = core {
+                match core {
                     // A refused pin (e.g. the mask changed since build) leaves the thread
                     // unpinned; the pool still works.
-                    let _pinned = crate::pinning::pin_current(core);
+                    Some(core) => drop(crate::pinning::pin_current(core)),
+                    // Do not inherit a pinned creator's single core.
+                    None => crate::pinning::unpin_current(),
                 }
                 WorkerThread::run(registry_for_thread, index, deque, move || {
                     *gate.started.lock() += 1;

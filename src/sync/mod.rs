@@ -53,6 +53,13 @@ pub(crate) fn spawn_thread<F>(
 where
     F: FnOnce() + Send + 'static,
 {
+    if name.contains('\0') {
+        // std would panic on this; report it as the spawn failure it is.
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "thread name contains a NUL byte",
+        ));
+    }
     let mut builder = thread::Builder::new().name(name);
     if let Some(size) = stack_size {
         builder = builder.stack_size(size);

@@ -112,6 +112,18 @@ impl BlockingPool {
         Ok(())
     }
 
+    /// Queues a job admitted elsewhere (a task group's), ignoring the queue's capacity but not
+    /// its closing, and makes sure a thread will run it.
+    pub(crate) fn force_submit(
+        &self,
+        registry: &Arc<Registry>,
+        job: JobRef,
+    ) -> Result<(), PushError> {
+        self.queue.force_push(job)?;
+        self.ensure_thread(registry);
+        Ok(())
+    }
+
     fn ensure_thread(&self, registry: &Arc<Registry>) {
         let mut state = self.state.lock();
         if state.idle > state.notified {

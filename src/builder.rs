@@ -67,6 +67,7 @@ pub struct Builder {
     io_keep_alive: Duration,
     io_thread_name: Box<dyn Fn(usize) -> String + Send + Sync>,
     latency_sample_every: u64,
+    affinity_patience: Duration,
 }
 
 /// A validated configuration, consumed by the registry.
@@ -82,6 +83,7 @@ pub(crate) struct Config {
     pub(crate) panic_handler: Option<PanicHandler>,
     pub(crate) blocking: Option<BlockingConfig>,
     pub(crate) latency_sample_every: u64,
+    pub(crate) affinity_patience: Duration,
 }
 
 impl Default for Builder {
@@ -101,6 +103,7 @@ impl Default for Builder {
             io_keep_alive: DEFAULT_IO_KEEP_ALIVE,
             io_thread_name: Box::new(|i| format!("corepool-io-{i}")),
             latency_sample_every: DEFAULT_LATENCY_SAMPLE_EVERY,
+            affinity_patience: crate::AFFINITY_PATIENCE,
         }
     }
 }
@@ -215,6 +218,15 @@ impl Builder {
         self
     }
 
+    /// How long a worker must have been busy before idle peers may take the tasks spawned onto
+    /// it with [`Pool::spawn_on`](crate::Pool::spawn_on) / `spawn_keyed`. Default
+    /// [`AFFINITY_PATIENCE`](crate::AFFINITY_PATIENCE); longer favours locality, shorter favours
+    /// latency.
+    pub fn affinity_patience(mut self, patience: Duration) -> Self {
+        self.affinity_patience = patience;
+        self
+    }
+
     fn validate(self) -> Result<Config, BuildError> {
         let threads = self.threads.unwrap_or_else(num_cpus::get);
         if threads == 0 {
@@ -293,6 +305,7 @@ impl Builder {
                 stack_size: self.stack_size,
             }),
             latency_sample_every: self.latency_sample_every,
+            affinity_patience: self.affinity_patience,
         })
     }
 

@@ -47,6 +47,10 @@ pub enum BuildError {
         /// The offending name.
         name: String,
     },
+    /// `Pool::group().max_concurrency(0)`.
+    ZeroGroupConcurrency,
+    /// `Pool::group().capacity(0)`.
+    ZeroGroupCapacity,
     /// `local_queue_limit(0)`: a worker's deque must hold at least one job.
     ZeroLocalQueueLimit,
     /// A stack size below [`MIN_STACK_SIZE`](crate::MIN_STACK_SIZE).
@@ -116,6 +120,18 @@ impl fmt::Display for BuildError {
                 f,
                 "thread name {name:?} contains a NUL byte, which the OS cannot take"
             ),
+            BuildError::ZeroGroupConcurrency => {
+                write!(
+                    f,
+                    "a group must let at least one task run (max_concurrency(0) given)"
+                )
+            }
+            BuildError::ZeroGroupCapacity => {
+                write!(
+                    f,
+                    "a group's queue needs room for at least one task (capacity(0) given)"
+                )
+            }
             BuildError::ZeroLocalQueueLimit => {
                 write!(
                     f,

@@ -106,3 +106,29 @@ where
         None => func(),
     }
 }
+
+/// Waits for every handle and returns one settled result per handle, in input order: values,
+/// panics and cancellations alike (`Promise.allSettled`). On a worker it keeps executing other
+/// tasks while it waits.
+///
+/// ```
+/// let pool = corepool::Pool::builder().threads(2).build()?;
+/// let handles = vec![pool.spawn(|| 1), pool.spawn(|| panic!("no")), pool.spawn(|| 3)];
+/// let results = corepool::join_all(handles);
+/// assert_eq!(*results[0].as_ref().unwrap(), 1);
+/// assert!(results[1].as_ref().unwrap_err().is_panic());
+/// assert_eq!(*results[2].as_ref().unwrap(), 3);
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
+pub fn join_all<T>(
+    handles: impl IntoIterator<Item = JoinHandle<T>>,
+) -> Vec<Result<T, crate::JoinError>> {
+    crate::batch::join_all(handles)
+}
+
+/// [`join_all`] as a future, for async code: every result, settled, in input order.
+pub fn join_all_async<T>(
+    handles: impl IntoIterator<Item = JoinHandle<T>>,
+) -> impl std::future::Future<Output = Vec<Result<T, crate::JoinError>>> {
+    crate::batch::join_all_async(handles)
+}

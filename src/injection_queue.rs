@@ -107,6 +107,68 @@ impl InjectionQueue {
         self.reserve_with(1)
     }
 
+    /// Takes between 1 and `max` slots at once, without waiting; `Err` is `Full` or `Closed`.
+    pub(crate) fn reserve_many(&self, max: u64) -> Result<u64, Reserve> {
+        let mut current = self.state.load(Ordering::SeqCst);
+        loop {
+            if current & CLOSED != 0 {
+                return Err(Reserve::Closed);
+            }
+            let free = self.capacity.saturating_sub(slots(current));
+            if free == 0 {
+                return Err(Reserve::Full);
+            }
+            let take = free.min(max);
+            match self.state.compare_exchange_weak(
+                current,
+                current + take,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            ) {
+                Ok(_) => return Ok(take),
+                Err(actual) => current = actual,
+            }
+        }
+    }
+
+    /// Waits for at least one slot (until `deadline`), then takes up to `max`.
+    pub(crate) fn reserve_many_blocking(&self, max: u64) -> Result<u64, Reserve> {
+        match self.reserve_many(max) {
+            Err(Reserve::Full) => match self.wait_for_room(None) {
+                Reserve::Ok => Ok(1 + self.reserve_many(max - 1).unwrap_or(0)),
+                other => Err(other),
+            },
+            other => other,
+        }
+    }
+
+    /// Pushes a job whose slot was taken with `reserve_many`.
+    pub(crate) fn push_reserved(&self, job: JobRef) {
+        self.jobs.push(job);
+    }
+
+    /// Pushes a job that was already admitted elsewhere (a task group's queued task, whose
+    /// group bounds how many there can be): capacity is not checked, closing is.
+    pub(crate) fn force_push(&self, job: JobRef) -> Result<(), PushError> {
+        let mut current = self.state.load(Ordering::SeqCst);
+        loop {
+            if current & CLOSED != 0 {
+                return Err(PushError::Closed(job));
+            }
+            match self.state.compare_exchange_weak(
+                current,
+                current + 1,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            ) {
+                Ok(_) => break,
+                Err(actual) => current = actual,
+            }
+        }
+        self.jobs.push(job);
+        Ok(())
+    }
+
     /// Pushes without blocking.
     pub(crate) fn try_push(&self, job: JobRef) -> Result<(), PushError> {
         match self.reserve() {

@@ -289,6 +289,18 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
+    /// The job reference for a task whose queue slot is already reserved.
+    pub(crate) fn into_job_ref(self) -> JobRef {
+        let raw = Arc::into_raw(self.cell);
+        // SAFETY: the leaked reference keeps the cell alive until the job is executed.
+        unsafe { JobRef::new(raw) }
+    }
+
+    /// Drops the closure unrun; the handle reports `Cancelled`.
+    pub(crate) fn cancel_unsubmitted(self) {
+        self.cell.cancel_now();
+    }
+
     /// Hands the task to `push` as a job reference. If `push` refuses it, the reference is
     /// taken back and the closure returned inside the matching [`SpawnError`].
     pub(crate) fn submit(

@@ -35,6 +35,8 @@
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+mod affinity;
+mod batch;
 mod block_on;
 mod blocking;
 mod blocking_pool;
@@ -42,6 +44,7 @@ mod builder;
 mod error;
 mod future_task;
 mod global;
+mod group;
 mod injection_queue;
 mod install;
 mod job;
@@ -62,13 +65,15 @@ mod sync;
 mod unwind;
 mod worker;
 
+pub use affinity::{Priority, AFFINITY_PATIENCE, HIGH_BEFORE_NORMAL};
 pub use builder::{
     Builder, DEFAULT_IO_KEEP_ALIVE, DEFAULT_IO_QUEUE_CAPACITY, DEFAULT_IO_THREADS,
     DEFAULT_LATENCY_SAMPLE_EVERY, DEFAULT_LOCAL_QUEUE_LIMIT, DEFAULT_QUEUE_CAPACITY,
     MAX_IO_THREADS, MAX_QUEUE_CAPACITY, MAX_THREADS, MIN_STACK_SIZE,
 };
 pub use error::{BuildError, JoinError, ShutdownError, SpawnError};
-pub use global::{blocking, current_thread_index, join, scope, spawn};
+pub use global::{blocking, current_thread_index, join, join_all, join_all_async, scope, spawn};
+pub use group::{Group, GroupBuilder, GroupMetrics};
 pub use job_handle::JoinHandle;
 pub use metrics::{Histogram, IoMetrics, Metrics, WorkerMetrics, HISTOGRAM_BUCKETS};
 pub use pinning::{Pinning, NO_PIN_ENV};

@@ -12,7 +12,7 @@ use crate::error::SpawnError;
 use crate::injection_queue::PushError;
 use crate::job::JobRef;
 use crate::job_handle::{new_task, JoinHandle, UnsubmittedTask};
-use crate::registry::{Registry, Wait};
+use crate::registry::{Lane, Registry, Wait};
 use crate::scope::Scope;
 use crate::sync::atomic::Ordering;
 use crate::sync::thread;
@@ -235,6 +235,101 @@ impl Pool {
         crate::reserve::spawn_async(Arc::clone(&self.registry), func)
     }
 
+    /// Spawns every closure, submitting from outside the pool in batches (one queue
+    /// reservation and one wake-up per batch of up to 256, waiting only while the queue is
+    /// full). Returns the handles in order. On a shut-down pool the remaining handles report
+    /// `Cancelled`.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::builder().threads(2).build()?;
+    /// let handles = pool.spawn_all((0..100u64).map(|i| move || i * 2));
+    /// let sum: u64 = handles.into_iter().map(|h| h.join().unwrap()).sum();
+    /// assert_eq!(sum, 9900);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn spawn_all<I, F, T>(&self, tasks: I) -> Vec<JoinHandle<T>>
+    where
+        I: IntoIterator<Item = F>,
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        crate::batch::spawn_all(&self.registry, tasks)
+    }
+
+    /// Spawns with a [`Priority`](crate::Priority): High work injected from outside is taken
+    /// before Normal work (Normal still gets one pick in every
+    /// [`HIGH_BEFORE_NORMAL`](crate::HIGH_BEFORE_NORMAL) + 1). Backpressure as for
+    /// [`spawn`](Self::spawn); each lane has its own bounded queue of `queue_capacity`.
+    ///
+    /// ```
+    /// use corepool::{Pool, Priority};
+    /// let pool = Pool::builder().threads(2).build()?;
+    /// let urgent = pool.spawn_with(Priority::High, || "now");
+    /// assert_eq!(urgent.join().unwrap(), "now");
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn spawn_with<F, T>(&self, priority: crate::Priority, func: F) -> JoinHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let lane = match priority {
+            crate::Priority::High => Lane::High,
+            crate::Priority::Normal => Lane::Normal,
+        };
+        self.spawn_lane(func, lane)
+    }
+
+    /// Spawns onto worker `index` (taken modulo [`threads`](Self::threads)): the task waits in
+    /// that worker's inbox and runs there, unless the worker stays busy for longer than its
+    /// [`affinity_patience`](crate::Builder::affinity_patience), after which idle peers may
+    /// take it.
+    /// Locality first, never a stuck task.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::builder().threads(2).build()?;
+    /// let where_ran = pool.spawn_on(1, corepool::current_thread_index).join().unwrap();
+    /// assert!(where_ran.is_some());
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn spawn_on<F, T>(&self, index: usize, func: F) -> JoinHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let lane = Lane::Worker(index % self.threads());
+        self.spawn_lane(func, lane)
+    }
+
+    /// Spawns onto the worker that `key` hashes to, so tasks with the same key share a
+    /// worker's caches (see [`spawn_on`](Self::spawn_on) for the rule).
+    pub fn spawn_keyed<K, F, T>(&self, key: &K, func: F) -> JoinHandle<T>
+    where
+        K: std::hash::Hash + ?Sized,
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let index = crate::affinity::worker_for_key(key, self.threads());
+        self.spawn_lane(func, Lane::Worker(index))
+    }
+
+    fn spawn_lane<F, T>(&self, func: F, lane: Lane) -> JoinHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let (task, handle) = new_task(func, self.registry.stats.sample_submit());
+        if let Err(refused) = submit_lane(&self.registry, task, Wait::Forever, lane) {
+            drop(refused.into_inner());
+        }
+        handle
+    }
+
+    /// Starts building a concurrency-limited [`Group`](crate::Group) on this pool.
+    pub fn group(&self) -> crate::GroupBuilder {
+        crate::GroupBuilder::new(Arc::clone(&self.registry))
+    }
+
     /// Runs `a` and `b`, potentially in parallel, and returns both results.
     ///
     /// If either panics, the panic is re-raised here once both have stopped (`a`'s wins).
@@ -387,15 +482,40 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
+    submit_lane(registry, task, wait, Lane::Normal)
+}
+
+/// Hands a new task to `registry`'s `lane` by the path that fits the calling thread.
+pub(crate) fn submit_lane<F, T>(
+    registry: &Arc<Registry>,
+    task: UnsubmittedTask<F, T>,
+    wait: Wait,
+    lane: Lane,
+) -> Result<(), SpawnError<F>>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
     let result = match WorkerThread::current() {
         Some(worker) if Arc::ptr_eq(&worker.registry, registry) => task.submit(|job| {
-            worker.push_or_run(job);
+            match lane {
+                Lane::Normal => worker.push_or_run(job),
+                Lane::Worker(index) if index == worker.index => worker.push_or_run(job),
+                // Another lane from a worker: never block; run it here if that queue is full.
+                _ => match registry.inject_lane(job, Wait::No, lane) {
+                    Ok(()) => {}
+                    Err(PushError::Full(job)) => worker.run_inline(job),
+                    Err(closed) => return Err(closed),
+                },
+            }
             Ok(())
         }),
         Some(worker) if !matches!(wait, Wait::No) => task.submit(|job| {
-            push_while_helping(worker, job, wait, |job| registry.inject(job, Wait::No))
+            push_while_helping(worker, job, wait, |job| {
+                registry.inject_lane(job, Wait::No, lane)
+            })
         }),
-        _ => task.submit(|job| registry.inject(job, wait)),
+        _ => task.submit(|job| registry.inject_lane(job, wait, lane)),
     };
     registry.record_submission(
         result.as_ref().map(|_| ()).map_err(SpawnError::is_full),

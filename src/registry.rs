@@ -16,6 +16,7 @@
 //!   every handle was joined. Handles are joined under `threads`' lock, so concurrent shutdowns
 //!   all return after the threads are gone. A pool thread never waits for its own pool.
 
+use crate::affinity::Inbox;
 use crate::blocking_pool::BlockingPool;
 use crate::builder::Config;
 use crate::error::BuildError;
@@ -48,6 +49,10 @@ pub(crate) enum Wait {
 pub(crate) struct Registry {
     pub(crate) stats: PoolStats,
     pub(crate) injected: InjectionQueue,
+    /// High-priority injected work.
+    pub(crate) injected_high: InjectionQueue,
+    /// One inbox per worker, for tasks spawned onto that worker.
+    pub(crate) inboxes: Box<[Inbox]>,
     /// Future tasks woken from outside the pool. Unbounded in practice (a task is in at most one
     /// queue at a time, so it holds at most one entry per live future task).
     pub(crate) woken: InjectionQueue,
@@ -89,6 +94,16 @@ impl Registry {
         let registry = Arc::new(Registry {
             stats: PoolStats::new(threads, config.latency_sample_every),
             injected: InjectionQueue::new(config.queue_capacity),
+            injected_high: InjectionQueue::new(config.queue_capacity),
+            inboxes: (0..threads)
+                .map(|_| {
+                    Inbox::new(
+                        config.queue_capacity,
+                        Instant::now(),
+                        config.affinity_patience,
+                    )
+                })
+                .collect(),
             woken: InjectionQueue::new(crate::MAX_QUEUE_CAPACITY),
             futures: Mutex::new(HashMap::new()),
             cpu_running: AtomicUsize::new(threads),
@@ -187,7 +202,9 @@ impl Registry {
     /// Whether any queue of this pool holds work (or a reserved injection slot).
     pub(crate) fn has_visible_work(&self) -> bool {
         self.injected.len() > 0
+            || self.injected_high.len() > 0
             || self.woken.len() > 0
+            || self.inboxes.iter().any(|inbox| inbox.queue.len() > 0)
             || self.stealers.iter().any(|s| !s.is_empty())
     }
 
@@ -306,13 +323,36 @@ impl Registry {
 
     /// Pushes a job from outside this pool's workers and wakes a worker for it.
     pub(crate) fn inject(&self, job: JobRef, wait: Wait) -> Result<(), PushError> {
+        self.inject_lane(job, wait, Lane::Normal)
+    }
+
+    /// The queue a lane feeds.
+    pub(crate) fn lane_queue(&self, lane: Lane) -> &InjectionQueue {
+        match lane {
+            Lane::Normal => &self.injected,
+            Lane::High => &self.injected_high,
+            Lane::Worker(index) => &self.inboxes[index].queue,
+        }
+    }
+
+    /// Pushes a job into `lane` and wakes a worker that can take it.
+    pub(crate) fn inject_lane(&self, job: JobRef, wait: Wait, lane: Lane) -> Result<(), PushError> {
+        let queue = self.lane_queue(lane);
         let pushed = match wait {
-            Wait::No => self.injected.try_push(job),
-            Wait::Until(deadline) => self.injected.push_blocking(job, Some(deadline)),
-            Wait::Forever => self.injected.push_blocking(job, None),
+            Wait::No => queue.try_push(job),
+            Wait::Until(deadline) => queue.push_blocking(job, Some(deadline)),
+            Wait::Forever => queue.push_blocking(job, None),
         };
         if pushed.is_ok() {
-            self.sleep.notify_new_work();
+            match lane {
+                Lane::Worker(index) => {
+                    self.sleep.wake_worker(index);
+                    if self.inboxes[index].owner_is_busy() {
+                        self.sleep.notify_new_work();
+                    }
+                }
+                _ => self.sleep.notify_new_work(),
+            }
         }
         pushed
     }
@@ -342,6 +382,10 @@ impl Registry {
             self.cancel_queued.store(true, Ordering::SeqCst);
         }
         self.injected.close();
+        self.injected_high.close();
+        for inbox in self.inboxes.iter() {
+            inbox.queue.close();
+        }
         self.terminate.store(true, Ordering::SeqCst);
         self.sleep.wake_all();
         let own_thread = self.is_own_thread();
@@ -361,6 +405,17 @@ impl Registry {
         drop(threads);
         (self.cancelled.load(Ordering::SeqCst), finished)
     }
+}
+
+/// Where a submission goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Lane {
+    /// The normal injection queue (or a worker's own deque).
+    Normal,
+    /// The high-priority injection queue.
+    High,
+    /// Worker `index`'s inbox.
+    Worker(usize),
 }
 
 /// Who executed a job, for the metrics.

@@ -9,6 +9,7 @@
 //!   holds, and sleeps only through the sleep protocol, whose re-check includes the condition.
 //! - A worker exits its main loop only under the registry's shutdown rule (see registry.rs).
 
+use crate::affinity::HIGH_BEFORE_NORMAL;
 use crate::injection_queue::InjectionQueue;
 use crate::job::{JobRef, Mode};
 use crate::registry::{Executor, Registry};
@@ -45,6 +46,7 @@ pub(crate) struct WorkerThread {
     pub(crate) registry: Arc<Registry>,
     rng: Cell<u64>,
     ticks: Cell<u32>,
+    high_streak: Cell<u32>,
 }
 
 impl WorkerThread {
@@ -71,6 +73,7 @@ impl WorkerThread {
             registry,
             rng: Cell::new(0x9E37_79B9_7F4A_7C15 ^ ((index as u64 + 1) << 17)),
             ticks: Cell::new(0),
+            high_streak: Cell::new(0),
         };
         CURRENT.with(|c| c.set(&worker));
         worker.registry.on_thread_start(index);
@@ -90,6 +93,8 @@ impl WorkerThread {
             if registry.terminating()
                 && self.deque.is_empty()
                 && registry.injected.len() == 0
+                && registry.injected_high.len() == 0
+                && registry.inboxes[self.index].queue.len() == 0
                 && registry.woken.len() == 0
             {
                 registry.cpu_worker_exiting();
@@ -132,6 +137,12 @@ impl WorkerThread {
         }
     }
 
+    /// Runs a spawned job right here (caller-runs), counted as such.
+    pub(crate) fn run_inline(&self, job: JobRef) {
+        self.registry.stats.workers[self.index].0.caller_runs.bump();
+        self.execute(job);
+    }
+
     /// Pops the newest job of this worker's own deque.
     #[inline]
     pub(crate) fn pop(&self) -> Option<JobRef> {
@@ -143,6 +154,9 @@ impl WorkerThread {
         if let Some(job) = self.deque.pop() {
             return Some(job);
         }
+        if let Some(job) = self.take_from_inbox(self.index) {
+            return Some(job);
+        }
         let ticks = self.ticks.get().wrapping_add(1);
         self.ticks.set(ticks);
         if ticks % INJECTOR_FAIRNESS_TICKS == 0 {
@@ -150,15 +164,46 @@ impl WorkerThread {
                 return Some(job);
             }
         }
-        self.steal_from_peers().or_else(|| self.take_injected())
+        self.steal_from_peers()
+            .or_else(|| self.take_injected())
+            .or_else(|| self.take_from_busy_peers_inbox())
+    }
+
+    /// Takes one job from worker `owner`'s inbox.
+    fn take_from_inbox(&self, owner: usize) -> Option<JobRef> {
+        let inbox = &self.registry.inboxes[owner];
+        if inbox.queue.len() == 0 {
+            return None;
+        }
+        inbox.queue.take_one()
+    }
+
+    /// Helps a busy peer with its inbox, once that has waited past the affinity patience.
+    fn take_from_busy_peers_inbox(&self) -> Option<JobRef> {
+        let inboxes = &self.registry.inboxes;
+        (0..inboxes.len())
+            .filter(|&owner| owner != self.index && inboxes[owner].open_to_peers())
+            .find_map(|owner| self.take_from_inbox(owner))
     }
 
     /// Takes a batch from the wake queue (futures woken from outside, already admitted) or else
     /// from the injection queue.
     fn take_injected(&self) -> Option<JobRef> {
         let registry = &*self.registry;
-        self.take_batch_from(&registry.woken)
-            .or_else(|| self.take_batch_from(&registry.injected))
+        if let Some(job) = self.take_batch_from(&registry.woken) {
+            return Some(job);
+        }
+        // High before Normal, but one Normal pick after HIGH_BEFORE_NORMAL High picks.
+        let streak = self.high_streak.get();
+        if streak < HIGH_BEFORE_NORMAL || registry.injected.len() == 0 {
+            if let Some(job) = self.take_batch_from(&registry.injected_high) {
+                self.high_streak.set(streak + 1);
+                return Some(job);
+            }
+        }
+        self.high_streak.set(0);
+        self.take_batch_from(&registry.injected)
+            .or_else(|| self.take_batch_from(&registry.injected_high))
     }
 
     fn take_batch_from(&self, queue: &InjectionQueue) -> Option<JobRef> {
@@ -230,6 +275,7 @@ impl WorkerThread {
         let registry = &*self.registry;
         let sleep = &registry.sleep;
         registry.stats.idle(self.index);
+        registry.inboxes[self.index].owner_idle();
         sleep.start_searching();
         let mut found = false;
         for round in 0..SPIN_ROUNDS + YIELD_ROUNDS {
@@ -256,6 +302,7 @@ impl WorkerThread {
             }
         }
         sleep.stop_searching();
+        registry.inboxes[self.index].owner_busy();
         registry.stats.busy(self.index);
     }
 

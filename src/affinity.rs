@@ -1,0 +1,92 @@
+//! Priority lanes and worker affinity: where a worker looks among the shared queues.
+//!
+//! Invariants:
+//! - High-priority injected work is taken before Normal injected work, but after
+//!   `HIGH_BEFORE_NORMAL` High picks in a row (a pick takes a batch of up to 32 tasks) a worker
+//!   takes one Normal pick, if any is queued: Normal work is delayed, never starved.
+//! - Each worker has an inbox for tasks spawned onto it (`spawn_on`, `spawn_keyed`). Its owner
+//!   takes from it right after its own deque, also while it waits inside a join. A peer takes
+//!   from another worker's inbox only when it found no other work and that owner has been busy
+//!   (executing, not idle or asleep) for at least `AFFINITY_PATIENCE`: locality first, never a
+//!   task stuck behind a busy owner. An idle or sleeping owner is woken for its inbox, and a
+//!   push to a busy owner's inbox also wakes a peer, which watches it until the patience runs
+//!   out.
+
+use crate::injection_queue::InjectionQueue;
+use crate::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// After this many High picks in a row, a worker takes one Normal pick.
+pub const HIGH_BEFORE_NORMAL: u32 = 8;
+/// How long a worker must have been busy before idle peers may take tasks spawned onto it,
+/// when not set with [`Builder::affinity_patience`](crate::Builder::affinity_patience).
+pub const AFFINITY_PATIENCE: Duration = Duration::from_millis(2);
+
+/// The priority of an injected task; see [`Pool::spawn_with`](crate::Pool::spawn_with).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Priority {
+    /// Taken before Normal work from the shared queues (Normal still gets one pick in
+    /// [`HIGH_BEFORE_NORMAL`] + 1).
+    High,
+    /// The default.
+    #[default]
+    Normal,
+}
+
+/// One worker's inbox of tasks spawned onto it.
+pub(crate) struct Inbox {
+    pub(crate) queue: InjectionQueue,
+    /// Nanoseconds since `epoch` at which the owner started its current busy period; 0 while
+    /// it is idle.
+    owner_busy_since: AtomicU64,
+    epoch: Instant,
+    patience_nanos: u64,
+}
+
+impl Inbox {
+    pub(crate) fn new(capacity: usize, epoch: Instant, patience: Duration) -> Self {
+        Inbox {
+            patience_nanos: patience.as_nanos().min(u64::MAX as u128) as u64,
+            queue: InjectionQueue::new(capacity),
+            owner_busy_since: AtomicU64::new(0),
+            epoch,
+        }
+    }
+
+    fn now(&self) -> u64 {
+        (self.epoch.elapsed().as_nanos() as u64).max(1)
+    }
+
+    /// The owner leaves its idle loop.
+    pub(crate) fn owner_busy(&self) {
+        self.owner_busy_since.store(self.now(), Ordering::Relaxed);
+    }
+
+    /// The owner enters its idle loop.
+    pub(crate) fn owner_idle(&self) {
+        self.owner_busy_since.store(0, Ordering::Relaxed);
+    }
+
+    /// Whether the owner is executing (so a push should also alert a peer).
+    pub(crate) fn owner_is_busy(&self) -> bool {
+        self.owner_busy_since.load(Ordering::Relaxed) != 0
+    }
+
+    /// Whether a peer may take from this inbox now: it holds work and its owner has been busy
+    /// for at least the patience.
+    pub(crate) fn open_to_peers(&self) -> bool {
+        if self.queue.len() == 0 {
+            return false;
+        }
+        let since = self.owner_busy_since.load(Ordering::Relaxed);
+        since != 0 && self.now().saturating_sub(since) >= self.patience_nanos
+    }
+}
+
+/// The worker index a key maps to.
+pub(crate) fn worker_for_key<K: std::hash::Hash + ?Sized>(key: &K, workers: usize) -> usize {
+    use std::hash::Hasher;
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    key.hash(&mut hasher);
+    (hasher.finish() % workers as u64) as usize
+}

@@ -1,0 +1,312 @@
+//! Task groups, settled join_all, batch spawn, priority lanes and affinity spawn.
+
+use corepool::{Pool, Priority, SpawnError};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Barrier, Mutex};
+use std::time::Duration;
+
+fn with_watchdog<R: Send + 'static>(secs: u64, f: impl FnOnce() -> R + Send + 'static) -> R {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(Duration::from_secs(secs))
+        .expect("deadlock: the test body did not finish in time")
+}
+
+/// Holds the only worker of `pool` until the returned barrier is waited on.
+fn hold_worker(pool: &Pool) -> (Arc<Barrier>, corepool::JoinHandle<()>) {
+    let gate = Arc::new(Barrier::new(2));
+    let g = Arc::clone(&gate);
+    let held = pool.spawn(move || {
+        g.wait();
+    });
+    while pool.queued() > 0 {
+        std::thread::yield_now();
+    }
+    (gate, held)
+}
+
+#[test]
+fn join_all_settles_success_panic_and_cancel_in_order() {
+    let pool = Pool::builder().threads(1).build().unwrap();
+    let (gate, held) = hold_worker(&pool);
+    let ok = pool.spawn(|| 1);
+    let boom = pool.spawn(|| -> i32 { panic!("settled") });
+    let cancelled = pool.spawn(|| 3);
+    assert!(cancelled.cancel());
+    gate.wait();
+    let results = corepool::join_all(vec![ok, boom, cancelled]);
+    held.join().unwrap();
+    assert_eq!(results.len(), 3);
+    assert_eq!(*results[0].as_ref().unwrap(), 1);
+    assert!(results[1].as_ref().unwrap_err().is_panic());
+    assert!(results[2].as_ref().unwrap_err().is_cancelled());
+    let again = futures::executor::block_on(corepool::join_all_async(vec![
+        pool.spawn(|| 5),
+        pool.spawn(|| 6),
+    ]));
+    assert_eq!(
+        again.into_iter().map(Result::unwrap).collect::<Vec<_>>(),
+        [5, 6]
+    );
+}
+
+#[test]
+fn a_group_never_runs_more_than_its_limit_and_the_pool_keeps_serving_others() {
+    with_watchdog(120, || {
+        let pool = Pool::builder().threads(8).build().unwrap();
+        let group = pool
+            .group()
+            .max_concurrency(3)
+            .capacity(10_000)
+            .build()
+            .unwrap();
+        let running = Arc::new(AtomicUsize::new(0));
+        let high_water = Arc::new(AtomicUsize::new(0));
+        // The first group tasks block until a plain pool task (outside the group) runs: the
+        // group must leave workers free for it.
+        let (tx, rx) = mpsc::channel::<()>();
+        let rx = Arc::new(Mutex::new(rx));
+        let handles: Vec<_> = (0..10_000usize)
+            .map(|i| {
+                let running = Arc::clone(&running);
+                let high_water = Arc::clone(&high_water);
+                let rx = Arc::clone(&rx);
+                group.spawn(move || {
+                    let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                    high_water.fetch_max(now, Ordering::SeqCst);
+                    if i == 0 {
+                        rx.lock().unwrap().recv().unwrap();
+                    }
+                    std::hint::black_box((0..50).sum::<usize>());
+                    running.fetch_sub(1, Ordering::SeqCst);
+                    i
+                })
+            })
+            .collect();
+        pool.spawn(move || tx.send(()).unwrap()).join().unwrap();
+        let sum: usize = group
+            .join_all(handles)
+            .into_iter()
+            .map(Result::unwrap)
+            .sum();
+        assert_eq!(sum, (0..10_000).sum());
+        group.wait();
+        assert!(high_water.load(Ordering::SeqCst) <= 3);
+        assert!(high_water.load(Ordering::SeqCst) >= 1);
+        let m = group.metrics();
+        assert_eq!(
+            (m.running, m.queued, m.completed, m.cancelled),
+            (0, 0, 10_000, 0)
+        );
+    });
+}
+
+#[test]
+fn a_full_group_hands_the_closure_back_and_cancel_empties_it() {
+    with_watchdog(60, || {
+        let pool = Pool::builder().threads(2).build().unwrap();
+        let group = pool.group().max_concurrency(1).capacity(2).build().unwrap();
+        let gate = Arc::new(Barrier::new(2));
+        let g = Arc::clone(&gate);
+        let first = group.spawn(move || {
+            g.wait();
+            0
+        });
+        let queued: Vec<_> = (1..=2)
+            .map(|i| group.try_spawn(move || i).unwrap())
+            .collect();
+        let err = group.try_spawn(|| 99).unwrap_err();
+        assert!(matches!(err, SpawnError::Full(_)));
+        assert_eq!((err.into_inner())(), 99);
+        assert_eq!(group.metrics().queued, 2);
+        assert_eq!(group.cancel(), 2);
+        for h in queued {
+            assert!(h.join().unwrap_err().is_cancelled());
+        }
+        gate.wait();
+        assert_eq!(first.join().unwrap(), 0);
+        group.wait();
+        let m = group.metrics();
+        assert_eq!(
+            (m.running, m.queued, m.completed, m.cancelled),
+            (0, 0, 1, 2)
+        );
+        // A handle cancel of a queued task frees its queue place but no slot.
+        let g2 = Arc::new(Barrier::new(2));
+        let g = Arc::clone(&g2);
+        let blocker = group.spawn(move || {
+            g.wait();
+        });
+        let q = group.try_spawn(|| 1).unwrap();
+        assert!(q.cancel());
+        let after = group.try_spawn(|| 2).unwrap();
+        g2.wait();
+        blocker.join().unwrap();
+        assert_eq!(after.join().unwrap(), 2);
+        group.wait();
+        assert_eq!(group.metrics().running, 0);
+    });
+}
+
+#[test]
+fn group_blocking_tasks_respect_the_limit() {
+    with_watchdog(60, || {
+        let pool = Pool::builder().threads(1).io_threads(8).build().unwrap();
+        let group = pool.group().max_concurrency(2).build().unwrap();
+        let running = Arc::new(AtomicUsize::new(0));
+        let high_water = Arc::new(AtomicUsize::new(0));
+        let hs: Vec<_> = (0..40)
+            .map(|_| {
+                let running = Arc::clone(&running);
+                let high_water = Arc::clone(&high_water);
+                group.spawn_blocking(move || {
+                    let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                    high_water.fetch_max(now, Ordering::SeqCst);
+                    std::thread::sleep(Duration::from_millis(1));
+                    running.fetch_sub(1, Ordering::SeqCst);
+                })
+            })
+            .collect();
+        for h in hs {
+            h.join().unwrap();
+        }
+        assert_eq!(high_water.load(Ordering::SeqCst), 2);
+    });
+}
+
+#[test]
+fn high_priority_overtakes_a_normal_backlog_and_normal_still_finishes() {
+    with_watchdog(60, || {
+        let pool = Pool::builder()
+            .threads(1)
+            .queue_capacity(2000)
+            .build()
+            .unwrap();
+        let (gate, held) = hold_worker(&pool);
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let normal: Vec<_> = (0..200)
+            .map(|i| {
+                let order = Arc::clone(&order);
+                pool.spawn(move || order.lock().unwrap().push(('n', i)))
+            })
+            .collect();
+        let high: Vec<_> = (0..1000)
+            .map(|i| {
+                let order = Arc::clone(&order);
+                pool.spawn_with(Priority::High, move || order.lock().unwrap().push(('h', i)))
+            })
+            .collect();
+        gate.wait();
+        held.join().unwrap();
+        for h in high.into_iter().chain(normal) {
+            h.join().unwrap();
+        }
+        let order = order.lock().unwrap();
+        assert_eq!(order.len(), 1200);
+        // High overtook the older Normal backlog...
+        assert_eq!(order[0].0, 'h');
+        let mean = |lane: char| {
+            let positions: Vec<usize> = (0..order.len()).filter(|&p| order[p].0 == lane).collect();
+            positions.iter().sum::<usize>() as f64 / positions.len() as f64
+        };
+        assert!(mean('h') < mean('n'));
+        // ...but Normal was not starved while High kept coming: it got picks before the High
+        // backlog ran dry (one Normal pick after every HIGH_BEFORE_NORMAL High picks).
+        let last_high = order.iter().rposition(|(lane, _)| *lane == 'h').unwrap();
+        let normals_before = order[..last_high].iter().filter(|(l, _)| *l == 'n').count();
+        assert!(
+            normals_before >= 1,
+            "normal work was starved while high work ran"
+        );
+    });
+}
+
+#[test]
+fn spawn_on_runs_on_that_worker_and_keys_stick_to_one_worker() {
+    with_watchdog(60, || {
+        // A long patience: a worker descheduled by a loaded machine is not "busy".
+        let pool = Pool::builder()
+            .threads(4)
+            .affinity_patience(Duration::from_secs(30))
+            .build()
+            .unwrap();
+        for i in 0..4 {
+            for _ in 0..20 {
+                let ran_on = pool
+                    .spawn_on(i, corepool::current_thread_index)
+                    .join()
+                    .unwrap();
+                assert_eq!(ran_on, Some(i));
+            }
+        }
+        for key in ["alpha", "beta", "gamma"] {
+            let first = pool
+                .spawn_keyed(key, corepool::current_thread_index)
+                .join()
+                .unwrap();
+            for _ in 0..20 {
+                let again = pool
+                    .spawn_keyed(key, corepool::current_thread_index)
+                    .join()
+                    .unwrap();
+                assert_eq!(again, first);
+            }
+        }
+    });
+}
+
+#[test]
+fn a_task_for_a_busy_worker_is_taken_by_a_peer() {
+    with_watchdog(60, || {
+        let pool = Pool::builder()
+            .threads(2)
+            .affinity_patience(Duration::from_millis(5))
+            .build()
+            .unwrap();
+        let (tx, rx) = mpsc::channel::<()>();
+        // Worker 0 is busy until the task spawned onto it has run somewhere.
+        let busy = pool.spawn_on(0, move || rx.recv().unwrap());
+        std::thread::sleep(Duration::from_millis(5));
+        let helper = pool.spawn_on(0, move || {
+            tx.send(()).unwrap();
+            corepool::current_thread_index()
+        });
+        assert_eq!(helper.join().unwrap(), Some(1));
+        busy.join().unwrap();
+    });
+}
+
+#[test]
+fn spawn_all_matches_spawn_and_cancels_on_a_closed_pool() {
+    let pool = Pool::builder()
+        .threads(2)
+        .queue_capacity(16)
+        .build()
+        .unwrap();
+    let handles = pool.spawn_all((0..10_000u64).map(|i| move || i));
+    let sum: u64 = handles.into_iter().map(|h| h.join().unwrap()).sum();
+    assert_eq!(sum, (0..10_000).sum());
+    let inside = pool.install(|| {
+        let p = corepool::Pool::builder().threads(1).build().unwrap();
+        drop(p);
+        3
+    });
+    assert_eq!(inside, 3);
+    assert_eq!(pool.metrics().spawned, 10_000);
+    pool.shutdown();
+    let late = pool.spawn_all((0..5).map(|i| move || i));
+    assert!(late
+        .into_iter()
+        .all(|h| h.join().unwrap_err().is_cancelled()));
+}
+
+#[test]
+fn group_builder_mistakes_are_errors() {
+    let pool = Pool::builder().threads(1).build().unwrap();
+    let err = pool.group().max_concurrency(0).build().unwrap_err();
+    assert!(err.to_string().contains("max_concurrency(0)"));
+    let err = pool.group().capacity(0).build().unwrap_err();
+    assert!(err.to_string().contains("capacity(0)"));
+}

@@ -150,6 +150,21 @@ fn unknown_core() {
     }
 }
 
+/// The OS refusing a thread is reported, not panicked on: a 128 TiB stack cannot be mapped in
+/// a 47-bit user address space.
+#[test]
+fn thread_spawn_failure() {
+    let err = build_err(|b| b.threads(2).pinning(Pinning::None).stack_size(1 << 47));
+    assert!(matches!(err, BuildError::ThreadSpawn(_)), "{err:?}");
+    assert!(
+        err.to_string()
+            .starts_with("the operating system refused to start a worker thread: "),
+        "{err}"
+    );
+    let source = std::error::Error::source(&err).expect("ThreadSpawn has the io::Error as source");
+    assert!(source.downcast_ref::<std::io::Error>().is_some());
+}
+
 #[test]
 fn errors_are_std_errors_and_valid_edges_build() {
     let err: Box<dyn std::error::Error> = Box::new(build_err(|b| b.threads(0)));

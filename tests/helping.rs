@@ -188,3 +188,36 @@ fn scope_from_outside_on_one_thread_with_many_children() {
         assert_eq!(counter.load(Ordering::SeqCst), 2000);
     });
 }
+
+/// `Scope::spawn` from a thread that is not a worker never blocks: with the injection queue full
+/// the task runs at once on that thread, and the scope still waits for it.
+#[test]
+fn scope_spawn_from_a_plain_thread_with_a_full_queue_runs_inline() {
+    watchdog("scope spawn plain thread", || {
+        let pool = Pool::builder()
+            .threads(1)
+            .pinning(Pinning::None)
+            .queue_capacity(1)
+            .build()
+            .unwrap();
+        let p = pool.clone();
+        let mut ran_on = None;
+        let mut filler = None;
+        pool.scope(|s| {
+            // The body occupies the only worker; a plain thread fills the queue, then spawns.
+            thread::scope(|ts| {
+                ts.spawn(|| {
+                    filler = Some(p.try_spawn(|| 5).expect("the queue has one free slot"));
+                    assert_eq!(p.queued(), 1);
+                    s.spawn(|_| ran_on = Some(corepool::current_thread_index()));
+                });
+            });
+        });
+        assert_eq!(
+            ran_on,
+            Some(None),
+            "ran inline on the plain (non-worker) thread"
+        );
+        assert_eq!(filler.unwrap().join().unwrap(), 5);
+    });
+}

@@ -6,8 +6,31 @@ mod common;
 
 use common::{block_on, hold_workers, panic_message, watchdog};
 use corepool::{Pinning, Pool};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+/// Forwards to a `JoinHandle` and records whether its first poll was Ready, *after* that poll
+/// returned.
+struct Probe<T> {
+    inner: corepool::JoinHandle<T>,
+    first_poll: Arc<Mutex<Option<bool>>>,
+}
+
+impl<T> Future for Probe<T> {
+    type Output = Result<T, corepool::JoinError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let result = Pin::new(&mut self.inner).poll(cx);
+        let mut first = self.first_poll.lock().unwrap();
+        if first.is_none() {
+            *first = Some(result.is_ready());
+        }
+        result
+    }
+}
 
 #[test]
 fn a_million_tiny_tasks_each_run_exactly_once() {
@@ -102,19 +125,29 @@ fn join_handle_is_a_future() {
         let (out, _) = block_on(pool.spawn(|| 40 + 2));
         assert_eq!(out.unwrap(), 42);
 
-        // Pending first, then woken: the task cannot finish before its workers are released.
+        // Pending first, then woken: the workers stay held until the first poll has returned,
+        // so that poll must be Pending and the result must come through the waker.
         let held = hold_workers(&pool);
-        let h = pool.spawn(|| String::from("late"));
-        let release = std::thread::spawn(move || {
-            std::thread::sleep(std::time::Duration::from_millis(50));
-            held.release_and_join();
-        });
-        let (out, polls) = block_on(h);
+        let first_poll = Arc::new(Mutex::new(None));
+        let probe = Probe {
+            inner: pool.spawn(|| String::from("late")),
+            first_poll: Arc::clone(&first_poll),
+        };
+        let release = {
+            let first_poll = Arc::clone(&first_poll);
+            std::thread::spawn(move || {
+                common::wait_for("the first poll", || first_poll.lock().unwrap().is_some());
+                held.release_and_join();
+            })
+        };
+        let (out, polls) = block_on(probe);
         assert_eq!(out.unwrap(), "late");
-        assert!(
-            polls >= 2,
-            "the first poll of an unfinished task is Pending (polls {polls})"
+        assert_eq!(
+            *first_poll.lock().unwrap(),
+            Some(false),
+            "first poll was Pending"
         );
+        assert!(polls >= 2, "woken and polled again (polls {polls})");
         release.join().unwrap();
 
         // A panicking task.

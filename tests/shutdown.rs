@@ -468,8 +468,8 @@ fn cancel_a_queued_task_drops_its_closure_and_reports_cancelled() {
 #[test]
 fn shutdown_now_wakes_blocked_joiners() {
     watchdog("cancel wakes joiners", || {
+        let other = pool(1, 16); // its worker joins a handle of `pool`
         let pool = pool(1, 16);
-        let other = pool_named_other();
         let held = hold_workers(&pool);
         let t1 = pool.spawn(|| 1);
         let t2 = pool.spawn(|| 2);
@@ -490,8 +490,4 @@ fn shutdown_now_wakes_blocked_joiners() {
         assert!(j2.join().unwrap().unwrap_err().is_cancelled());
         assert!(j3.join().unwrap().unwrap_err().is_cancelled());
     });
-}
-
-fn pool_named_other() -> Pool {
-    pool(1, 16)
 }

@@ -220,25 +220,37 @@ impl Drop for DropFlag {
     }
 }
 
-/// Every worker of a pool, held inside a task until [`Held::release`].
+/// Every worker of a pool, held inside a task until [`Held::release`]. Dropping it releases the
+/// workers too, so a failing assertion does not leave the pool wedged (which would hang the
+/// `Pool` drop during unwinding and hide the real failure behind the watchdog).
 pub struct Held {
     barrier: Arc<std::sync::Barrier>,
+    released: bool,
     /// The blocking tasks' handles; each returns `"held"`.
     pub blockers: Vec<corepool::JoinHandle<&'static str>>,
 }
 
 impl Held {
-    /// Lets the held workers go.
-    pub fn release(&self) {
-        self.barrier.wait();
+    /// Lets the held workers go (once).
+    pub fn release(&mut self) {
+        if !self.released {
+            self.released = true;
+            self.barrier.wait();
+        }
     }
 
     /// Lets the held workers go and checks that the blocking tasks completed.
-    pub fn release_and_join(self) {
+    pub fn release_and_join(mut self) {
         self.release();
-        for h in self.blockers {
+        for h in std::mem::take(&mut self.blockers) {
             assert_eq!(h.join().unwrap(), "held");
         }
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.release();
     }
 }
 
@@ -263,5 +275,9 @@ pub fn hold_workers(pool: &corepool::Pool) -> Held {
         started.load(Ordering::SeqCst) == n
     });
     assert_eq!(pool.queued(), 0, "held pool has an empty injection queue");
-    Held { barrier, blockers }
+    Held {
+        barrier,
+        released: false,
+        blockers,
+    }
 }

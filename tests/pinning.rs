@@ -1,0 +1,182 @@
+//! Contract 2 (pinning): `PerCore` pins worker i to allowed core i (round-robin), `Cores(ids)`
+//! pins to the listed cores and rejects cores outside the allowed set, `None` pins nothing.
+//!
+//! Each worker's mask is read twice: by the worker itself (`core_affinity::get_core_ids` reads
+//! the calling thread's mask) from `on_thread_start` and from a task, and from outside through
+//! `/proc/self/task/<tid>/status`.
+
+mod common;
+
+use common::{my_cores, thread_allowed_cpus, thread_name, tids_named, unique_prefix, watchdog};
+use corepool::{BuildError, Pinning, Pool};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Barrier, Mutex};
+
+/// The allowed cores of this process (the test threads are never pinned).
+fn allowed() -> Vec<usize> {
+    assert!(
+        std::env::var_os(corepool::NO_PIN_ENV).is_none(),
+        "unset {} to run the pinning tests",
+        corepool::NO_PIN_ENV
+    );
+    my_cores()
+}
+
+/// Builds a pool and returns, per worker index, its mask as seen (1) by `on_thread_start`,
+/// (2) by a task running on it, (3) by `/proc`.
+fn worker_masks(threads: usize, pinning: Pinning) -> BTreeMap<usize, [Vec<usize>; 3]> {
+    let prefix = unique_prefix("pin");
+    let from_hook = Arc::new(Mutex::new(BTreeMap::new()));
+    let pool = {
+        let p = prefix.clone();
+        let from_hook = Arc::clone(&from_hook);
+        Pool::builder()
+            .threads(threads)
+            .pinning(pinning)
+            .thread_name(move |i| format!("{p}{i}"))
+            .on_thread_start(move |i| {
+                from_hook.lock().unwrap().insert(i, my_cores());
+            })
+            .build()
+            .unwrap()
+    };
+
+    // One task per worker, all at once (they wait for each other), so every worker reports.
+    let barrier = Arc::new(Barrier::new(threads));
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let barrier = Arc::clone(&barrier);
+            pool.spawn(move || {
+                barrier.wait();
+                (corepool::current_thread_index().unwrap(), my_cores())
+            })
+        })
+        .collect();
+    let from_task: BTreeMap<usize, Vec<usize>> =
+        handles.into_iter().map(|h| h.join().unwrap()).collect();
+
+    let from_proc: BTreeMap<usize, Vec<usize>> = tids_named(&prefix)
+        .into_iter()
+        .map(|tid| {
+            let index = thread_name(tid)[prefix.len()..].parse().unwrap();
+            (index, thread_allowed_cpus(tid))
+        })
+        .collect();
+    drop(pool);
+
+    let from_hook = from_hook.lock().unwrap().clone();
+    assert_eq!(from_hook.len(), threads);
+    assert_eq!(from_task.len(), threads);
+    assert_eq!(from_proc.len(), threads);
+    (0..threads)
+        .map(|i| {
+            (
+                i,
+                [
+                    from_hook[&i].clone(),
+                    from_task[&i].clone(),
+                    from_proc[&i].clone(),
+                ],
+            )
+        })
+        .collect()
+}
+
+fn assert_masks(masks: &BTreeMap<usize, [Vec<usize>; 3]>, expected: impl Fn(usize) -> Vec<usize>) {
+    for (i, [hook, task, proc_]) in masks {
+        let want = expected(*i);
+        assert_eq!(hook, &want, "worker {i}: mask seen by on_thread_start");
+        assert_eq!(task, &want, "worker {i}: mask seen by a task");
+        assert_eq!(proc_, &want, "worker {i}: Cpus_allowed_list in /proc");
+    }
+}
+
+#[test]
+fn per_core_pins_worker_i_to_allowed_core_i() {
+    watchdog("per core", || {
+        let allowed = allowed();
+        let masks = worker_masks(allowed.len(), Pinning::PerCore);
+        assert_masks(&masks, |i| vec![allowed[i]]);
+    });
+}
+
+#[test]
+fn per_core_is_the_default() {
+    watchdog("default pinning", || {
+        let allowed = allowed();
+        let prefix = unique_prefix("dpin");
+        let p = prefix.clone();
+        let pool = Pool::builder()
+            .threads(allowed.len())
+            .thread_name(move |i| format!("{p}{i}"))
+            .build()
+            .unwrap();
+        for tid in tids_named(&prefix) {
+            let i: usize = thread_name(tid)[prefix.len()..].parse().unwrap();
+            assert_eq!(thread_allowed_cpus(tid), vec![allowed[i]], "worker {i}");
+        }
+        drop(pool);
+    });
+}
+
+#[test]
+fn per_core_round_robins_when_threads_exceed_cores() {
+    watchdog("round robin", || {
+        let allowed = allowed();
+        let threads = 2 * allowed.len().max(2);
+        let masks = worker_masks(threads, Pinning::PerCore);
+        assert_masks(&masks, |i| vec![allowed[i % allowed.len()]]);
+    });
+}
+
+#[test]
+fn explicit_cores_are_used_round_robin() {
+    watchdog("explicit cores", || {
+        let allowed = allowed();
+        let last = *allowed.last().unwrap();
+        let masks = worker_masks(2, Pinning::Cores(vec![last]));
+        assert_masks(&masks, |_| vec![last]);
+
+        // Listed order, not sorted order.
+        let ids: Vec<usize> = allowed.iter().rev().copied().collect();
+        let masks = worker_masks(3, Pinning::Cores(ids.clone()));
+        assert_masks(&masks, |i| vec![ids[i % ids.len()]]);
+    });
+}
+
+#[test]
+fn unknown_core_is_rejected_with_the_allowed_set() {
+    let allowed = allowed();
+    let first_outside = (0..).find(|c| !allowed.contains(c)).unwrap();
+    for bad in [vec![9999], vec![allowed[0], first_outside]] {
+        let offending = *bad.iter().find(|c| !allowed.contains(c)).unwrap();
+        match Pool::builder()
+            .threads(2)
+            .pinning(Pinning::Cores(bad.clone()))
+            .build()
+        {
+            Err(BuildError::UnknownCore {
+                core,
+                allowed: reported,
+            }) => {
+                assert_eq!(core, offending, "{bad:?}");
+                let mut reported = reported;
+                reported.sort_unstable();
+                assert_eq!(
+                    reported, allowed,
+                    "the error lists the cores this process may use"
+                );
+            }
+            other => panic!("Cores({bad:?}): expected UnknownCore, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn none_pins_nothing() {
+    watchdog("no pinning", || {
+        let allowed = allowed();
+        let masks = worker_masks(allowed.len() + 1, Pinning::None);
+        assert_masks(&masks, |_| allowed.clone());
+    });
+}

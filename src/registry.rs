@@ -3,9 +3,11 @@
 //! Invariants (shutdown, nothing lost):
 //! - `shutdown` closes the injection queue first, so every later external submission is refused
 //!   with its closure handed back; then it sets `terminate` and wakes every worker.
-//! - A worker exits only when `terminate` is set, its own deque is empty, it found no work to
-//!   steal, and the injection queue has no reserved slot (a submission that won its slot before
-//!   the close is still counted there until a worker takes it). So every accepted job is executed.
+//! - A worker exits only when `terminate` is set and the pool is *drained*: every worker was
+//!   idle in its main loop at the same moment (so no task was running to spawn more) and no
+//!   queue held work or a reserved slot (a submission that won its slot before the close is
+//!   still counted until a worker takes it). So every accepted job is executed, including
+//!   children spawned by tasks that were still running when the shutdown began.
 //! - With `cancel_queued` (shutdown_now) set, workers execute jobs in `Mode::Cancel`: tasks with a
 //!   handle are cancelled (their handle reports `Cancelled`) and counted; structured jobs (join,
 //!   scope, install) still run because a caller waits on them.
@@ -60,6 +62,11 @@ pub(crate) struct Registry {
     futures: Mutex<HashMap<u64, Arc<dyn Cancel>>>,
     /// CPU workers still in their main loop; the last one out finalizes the future tasks.
     cpu_running: AtomicUsize,
+    /// CPU workers idle in their main loop (not inside a task's wait).
+    main_idle: AtomicUsize,
+    /// Set once, during shutdown, when every worker was idle in its main loop with no work
+    /// anywhere: nothing can create CPU work any more, so workers may exit.
+    drained: AtomicBool,
     pub(crate) blocking: BlockingPool,
     liveness: Liveness,
     pub(crate) sleep: Sleep,
@@ -107,6 +114,8 @@ impl Registry {
             woken: InjectionQueue::new(crate::MAX_QUEUE_CAPACITY),
             futures: Mutex::new(HashMap::new()),
             cpu_running: AtomicUsize::new(threads),
+            main_idle: AtomicUsize::new(0),
+            drained: AtomicBool::new(false),
             blocking: BlockingPool::new(blocking),
             liveness: Liveness::new(),
             sleep: Sleep::new(threads),
@@ -206,6 +215,31 @@ impl Registry {
             || self.woken.len() > 0
             || self.inboxes.iter().any(|inbox| inbox.queue.len() > 0)
             || self.stealers.iter().any(|s| !s.is_empty())
+    }
+
+    pub(crate) fn main_idle_enter(&self) {
+        self.main_idle.fetch_add(1, Ordering::SeqCst);
+    }
+
+    pub(crate) fn main_idle_exit(&self) {
+        self.main_idle.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    pub(crate) fn is_drained(&self) -> bool {
+        self.drained.load(Ordering::SeqCst)
+    }
+
+    /// During shutdown: whether the pool is drained, deciding it if every worker is idle in its
+    /// main loop and no work is visible. The caller is one of those idle workers.
+    pub(crate) fn check_drained(&self) -> bool {
+        if self.is_drained() {
+            return true;
+        }
+        if self.main_idle.load(Ordering::SeqCst) == self.num_threads() && !self.has_visible_work() {
+            self.drained.store(true, Ordering::SeqCst);
+            return true;
+        }
+        false
     }
 
     pub(crate) fn futures_track(&self, id: u64, task: Arc<dyn Cancel>) {

@@ -90,17 +90,15 @@ impl WorkerThread {
                 self.execute(job);
                 continue;
             }
-            if registry.terminating()
-                && self.deque.is_empty()
-                && registry.injected.len() == 0
-                && registry.injected_high.len() == 0
-                && registry.inboxes[self.index].queue.len() == 0
-                && registry.woken.len() == 0
-            {
+            // Exit only once the pool is drained: every worker idle in its main loop at the same
+            // time with no work anywhere. A worker that merely ran out of work keeps serving
+            // peers whose running tasks may still spawn children.
+            if registry.terminating() && registry.is_drained() && !registry.has_visible_work() {
+                registry.sleep.wake_all();
                 registry.cpu_worker_exiting();
                 return;
             }
-            self.idle(&|| registry.terminating());
+            self.idle_main();
         }
     }
 
@@ -270,6 +268,15 @@ impl WorkerThread {
         }
     }
 
+    /// The main loop's idle: counted in the registry's main-idle count, and done once the
+    /// pool is shutting down and drained.
+    fn idle_main(&self) {
+        let registry = &*self.registry;
+        registry.main_idle_enter();
+        self.idle(&|| registry.terminating() && registry.check_drained());
+        registry.main_idle_exit();
+    }
+
     /// Searches briefly for work, then sleeps until there is some or `done` holds.
     fn idle(&self, done: &dyn Fn() -> bool) {
         let registry = &*self.registry;
@@ -292,9 +299,7 @@ impl WorkerThread {
             }
         }
         if !found {
-            let slept = sleep.sleep(self.index, || {
-                done() || registry.has_visible_work() || registry.terminating()
-            });
+            let slept = sleep.sleep(self.index, || done() || registry.has_visible_work());
             if slept {
                 let stats = &registry.stats.workers[self.index].0;
                 stats.parks.bump();

@@ -1,6 +1,6 @@
-//! Minimal reproductions of bugs found in `src/` while writing this suite. Each test states
-//! the expected behaviour and FAILS on the foundation as written; see the report / the doc
-//! comment of each test for the precise cause. They are kept in the suite on purpose.
+//! Regression tests for bugs found in `src/` by this suite, each fixed since: a NUL byte in a
+//! thread name, workers leaked by a build that failed part-way, and pools built on a pinned
+//! worker inheriting its single core. Each test failed on the code before its fix.
 
 mod common;
 
@@ -11,7 +11,7 @@ use corepool::{Pinning, Pool};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
-/// BUG 1 — `Builder::build` panics on bad input. A worker name with an interior NUL byte makes
+/// Fixed bug 1 — `Builder::build` panics on bad input. A worker name with an interior NUL byte makes
 /// `std::thread::Builder::spawn` panic ("thread name may not contain interior null bytes")
 /// inside `sync::spawn_thread` (called from `Registry::build`), instead of `build()` returning
 /// a `BuildError`. Contract 8 / builder.rs invariant: "it never panics on bad input".
@@ -31,7 +31,7 @@ fn bug_thread_name_with_nul_byte_panics_instead_of_build_error() {
     }
 }
 
-/// BUG 2 — a build that fails part-way leaks the workers it already started. In
+/// Fixed bug 2 — a build that fails part-way leaks the workers it already started. In
 /// `Registry::build` the loop calls the user's `thread_name(index)` and `spawn_thread` for each
 /// worker; when either panics for worker k > 0 (here: a NUL byte in worker 1's name), the
 /// unwind skips `registry.shutdown(..)`, so workers 0..k (which hold an `Arc<Registry>`) sleep
@@ -64,7 +64,7 @@ fn bug_failed_build_leaks_already_started_workers() {
     });
 }
 
-/// BUG 3 — pinning uses the *building thread's* affinity mask as "the cores this process may
+/// Fixed bug 3 — pinning uses the *building thread's* affinity mask as "the cores this process may
 /// run on" (`pinning::plan` calls `core_affinity::get_core_ids()`, which reads the calling
 /// thread's mask), and new worker threads inherit the builder's mask. A pool built from a task
 /// (i.e. on a worker that `PerCore` pinned to one core) therefore:
@@ -121,5 +121,44 @@ fn bug_pool_built_on_a_pinned_worker_inherits_its_single_core() {
                 "a Pinning::None worker is confined to {my_core:?}"
             );
         }
+    });
+}
+
+/// Fixed bug 4 — during a graceful shutdown, idle workers exited as soon as their own queues
+/// were empty. A task still running on another worker that then spawned a child and waited for
+/// it without helping (a channel, not a join) was left alone with the child stuck in its own
+/// deque behind it, and `shutdown()` hung. Workers now exit only once the pool is drained.
+#[test]
+fn graceful_shutdown_keeps_serving_children_of_running_tasks() {
+    watchdog("children spawned during shutdown", || {
+        let pool = Pool::builder()
+            .threads(2)
+            .pinning(Pinning::None)
+            .build()
+            .unwrap();
+        let (started_tx, started_rx) = std::sync::mpsc::channel::<()>();
+        let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+        let parent = pool.spawn(move || {
+            started_tx.send(()).unwrap();
+            go_rx.recv().unwrap();
+            let (tx, rx) = std::sync::mpsc::channel();
+            let child = corepool::spawn(move || tx.send(7).unwrap());
+            let got = rx.recv().unwrap();
+            child.join().unwrap();
+            got
+        });
+        started_rx.recv().unwrap();
+        let shutter = {
+            let pool = pool.clone();
+            std::thread::spawn(move || pool.shutdown())
+        };
+        while !pool.is_shutdown() {
+            std::thread::yield_now();
+        }
+        // Give the idle worker every chance to (wrongly) exit before the child exists.
+        std::thread::sleep(Duration::from_millis(50));
+        go_tx.send(()).unwrap();
+        assert_eq!(parent.join().unwrap(), 7);
+        shutter.join().unwrap();
     });
 }

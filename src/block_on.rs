@@ -21,7 +21,9 @@ pub(crate) fn block_on<F: Future>(future: F) -> F::Output {
     let mut future = pin!(future);
     match WorkerThread::current() {
         None => {
-            let parker = ThreadParker::current();
+            // Its own parker, not the thread's: a `JoinHandle::join` inside the future's poll
+            // parks on the thread's parker and must not consume this one's wake-up.
+            let parker = Arc::new(ThreadParker::new());
             let waker = Waker::from(Arc::clone(&parker));
             let mut cx = Context::from_waker(&waker);
             loop {

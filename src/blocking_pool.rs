@@ -139,30 +139,42 @@ impl BlockingPool {
             let _ = handle.join();
         }
         let id = state.next_id;
+        // A naming closure that panics is a failed spawn, not a panic inside the pool.
+        let name = match crate::unwind::catch(|| (self.config.thread_name)(id)) {
+            Ok(name) => name,
+            Err(payload) => {
+                let message = crate::unwind::message(&*payload).to_string();
+                drop(state);
+                self.spawn_failed(registry, &format!("io_thread_name panicked: {message}"));
+                return;
+            }
+        };
         state.next_id += 1;
         state.threads += 1;
         state.started_total += 1;
         registry.thread_spawning(ThreadKind::Io);
         let registry_for_thread = Arc::clone(registry);
-        let spawned = crate::sync::spawn_thread(
-            (self.config.thread_name)(id),
-            self.config.stack_size,
-            move || io_thread_main(registry_for_thread, id),
-        );
+        let spawned = crate::sync::spawn_thread(name, self.config.stack_size, move || {
+            io_thread_main(registry_for_thread, id)
+        });
         match spawned {
             Ok(handle) => state.live.push((id, handle)),
             Err(error) => {
                 registry.thread_spawn_failed(ThreadKind::Io);
                 state.threads -= 1;
                 state.started_total -= 1;
-                let none_alive = state.threads == 0;
                 drop(state);
-                eprintln!("corepool: could not start a blocking-pool thread: {error}");
-                if none_alive {
-                    // Nobody will ever take these jobs: resolve their handles now.
-                    self.cancel_queued(registry);
-                }
+                self.spawn_failed(registry, &error.to_string());
             }
+        }
+    }
+
+    /// No new thread could be started: if none is alive, nobody will ever take the queued
+    /// jobs, so their handles are resolved now (Cancelled).
+    fn spawn_failed(&self, registry: &Registry, why: &str) {
+        eprintln!("corepool: could not start a blocking-pool thread: {why}");
+        if self.state.lock().threads == 0 {
+            self.cancel_queued(registry);
         }
     }
 
@@ -198,15 +210,24 @@ impl BlockingPool {
             return false;
         }
         state.idle += 1;
-        let deadline = Instant::now() + self.config.keep_alive;
+        // A keep-alive too long to add to `now` means "never retire".
+        let deadline = Instant::now().checked_add(self.config.keep_alive);
         loop {
-            let timed_out = self.work.wait_until(&mut state, deadline);
+            let timed_out = match deadline {
+                Some(deadline) => self.work.wait_until(&mut state, deadline),
+                None => {
+                    self.work.wait(&mut state);
+                    false
+                }
+            };
             if state.notified > 0 {
                 state.notified -= 1;
                 state.idle -= 1;
                 return true;
             }
-            if state.shutdown || (timed_out && self.queue.len() == 0) {
+            // On shutdown a thread stays while a job is queued or reserved (a submission that
+            // won its slot before the close), so no accepted job is stranded.
+            if self.queue.len() == 0 && (state.shutdown || timed_out) {
                 state.idle -= 1;
                 if !state.shutdown {
                     state.keep_alive_exits += 1;

@@ -429,12 +429,16 @@ pub(crate) struct ThreadParker {
 }
 
 impl ThreadParker {
+    pub(crate) fn new() -> Self {
+        ThreadParker {
+            notified: Mutex::new(false),
+            cond: Condvar::new(),
+        }
+    }
+
     pub(crate) fn current() -> Arc<ThreadParker> {
         crate::sync::thread_local! {
-            static PARKER: Arc<ThreadParker> = Arc::new(ThreadParker {
-                notified: Mutex::new(false),
-                cond: Condvar::new(),
-            });
+            static PARKER: Arc<ThreadParker> = Arc::new(ThreadParker::new());
         }
         PARKER.with(Arc::clone)
     }

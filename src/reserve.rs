@@ -133,8 +133,11 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    match Reserve::new(registry).await {
+    match Reserve::new(Arc::clone(&registry)).await {
         Ok(permit) => permit.spawn(func),
-        Err(ShutdownError) => Err(SpawnError::Shutdown(func)),
+        Err(ShutdownError) => {
+            registry.record_submission(Err(false), false);
+            Err(SpawnError::Shutdown(func))
+        }
     }
 }

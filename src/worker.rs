@@ -79,8 +79,10 @@ impl WorkerThread {
         worker.registry.on_thread_start(index);
         started();
         worker.main_loop();
-        worker.registry.on_thread_stop(index);
+        // The worker has left the pool: from `on_thread_stop` the pool is reached as from any
+        // other thread (a spawn is refused by the closed queue, not stranded in this deque).
         CURRENT.with(|c| c.set(ptr::null()));
+        worker.registry.on_thread_stop(index);
     }
 
     fn main_loop(&self) {

@@ -49,6 +49,13 @@ impl Sleep {
         }
     }
 
+    /// Whether some worker is searching or asleep, i.e. would take published work. Two relaxed
+    /// loads of lines that change only on idle transitions: cheap enough for every `join`.
+    #[inline]
+    pub(crate) fn anyone_hungry(&self) -> bool {
+        self.searching.load(Ordering::Relaxed) != 0 || self.sleepers.load(Ordering::Relaxed) != 0
+    }
+
     /// A worker starts searching for work.
     pub(crate) fn start_searching(&self) {
         self.searching.fetch_add(1, Ordering::SeqCst);

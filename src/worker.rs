@@ -14,7 +14,7 @@ use crate::injection_queue::InjectionQueue;
 use crate::job::{JobRef, Mode};
 use crate::registry::{Executor, Registry};
 use crate::sync::{spin_hint, thread, Steal, Worker};
-use std::cell::Cell;
+use std::cell::{Cell, UnsafeCell};
 use std::ptr;
 use std::sync::Arc;
 use std::task::{Wake, Waker};
@@ -47,6 +47,10 @@ pub(crate) struct WorkerThread {
     rng: Cell<u64>,
     ticks: Cell<u32>,
     high_streak: Cell<u32>,
+    /// The `b` halves of the joins this worker is inside, oldest first.
+    frames: UnsafeCell<Vec<JobRef>>,
+    /// How many of `frames`, from the oldest, are published on the deque.
+    published: Cell<usize>,
 }
 
 impl WorkerThread {
@@ -74,8 +78,13 @@ impl WorkerThread {
             rng: Cell::new(0x9E37_79B9_7F4A_7C15 ^ ((index as u64 + 1) << 17)),
             ticks: Cell::new(0),
             high_streak: Cell::new(0),
+            frames: UnsafeCell::new(Vec::with_capacity(64)),
+            published: Cell::new(0),
         };
         CURRENT.with(|c| c.set(&worker));
+        // A worker starts outside its idle loop: it may take work before it ever idles.
+        worker.registry.stats.busy(index);
+        worker.registry.inboxes[index].owner_busy();
         worker.registry.on_thread_start(index);
         started();
         worker.main_loop();
@@ -117,6 +126,59 @@ impl WorkerThread {
         // from its queue by the caller, so it is executed exactly once.
         let outcome = unsafe { job.execute(mode, registry) };
         registry.record_outcome(outcome, Executor::Cpu(self.index));
+    }
+
+    /// Records a join's `b` as pending on this worker; returns its depth.
+    #[inline]
+    pub(crate) fn frames_push(&self, job: JobRef) -> usize {
+        // SAFETY: `frames` is touched only by this worker's own thread, never re-entrantly
+        // (no user code runs while the reference is live).
+        let frames = unsafe { &mut *self.frames.get() };
+        frames.push(job);
+        frames.len() - 1
+    }
+
+    /// Removes the frame at `depth` (the newest); returns whether it had been published.
+    #[inline]
+    pub(crate) fn frames_pop(&self, depth: usize) -> bool {
+        // SAFETY: as in `frames_push`.
+        let frames = unsafe { &mut *self.frames.get() };
+        debug_assert_eq!(frames.len(), depth + 1);
+        frames.pop();
+        if depth < self.published.get() {
+            self.published.set(depth);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// If a worker is hungry and this worker offers nothing to steal, publishes its oldest
+    /// unpublished join frame (the biggest piece of work it holds).
+    #[inline]
+    pub(crate) fn publish_if_hungry(&self) {
+        if !self.registry.sleep.anyone_hungry() {
+            return;
+        }
+        self.publish_oldest();
+    }
+
+    #[cold]
+    fn publish_oldest(&self) {
+        if self.deque.is_empty() {
+            self.publish_next();
+        }
+    }
+
+    /// Publishes the oldest unpublished join frame, if any.
+    pub(crate) fn publish_next(&self) {
+        // SAFETY: as in `frames_push`.
+        let frames = unsafe { &*self.frames.get() };
+        let next = self.published.get();
+        if let Some(&job) = frames.get(next) {
+            self.published.set(next + 1);
+            self.push(job);
+        }
     }
 
     /// Pushes a job onto this worker's own deque and tells a sleeper about it.

@@ -24,9 +24,9 @@ impl Sleep {
         self.0.start_searching();
     }
 
-    /// A searching worker stops searching (the last one wakes a sleeper).
-    pub fn stop_searching(&self) {
-        self.0.stop_searching();
+    /// A searching worker stops searching (the last one wakes a sleeper if `has_work` holds).
+    pub fn stop_searching(&self, has_work: impl Fn() -> bool) {
+        self.0.stop_searching(has_work);
     }
 
     /// Parks worker `index` unless `should_wake` holds once it is registered as sleeping.

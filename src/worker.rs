@@ -239,7 +239,7 @@ impl WorkerThread {
                 done() || registry.has_visible_work() || registry.terminating()
             });
         }
-        sleep.stop_searching();
+        sleep.stop_searching(|| registry.has_visible_work());
     }
 
     /// A waker that wakes this worker (for waiting on a task handle).

@@ -6,12 +6,14 @@
 //!   So at most `capacity` jobs are ever queued, and after `close()` no new reservation succeeds.
 //! - A reserved-but-not-yet-pushed job is still counted, so a drainer that empties the queue
 //!   until `reserved == 0` can never miss a job that raced with `close()`.
-//! - A blocked submitter registers in `waiting` under `lock` and re-tries before it waits; a
-//!   consumer releases slots (SeqCst) and then reads `waiting` (SeqCst): one of them sees the
-//!   other, so a submitter is never left waiting while there is room (no lost wake-up).
+//! - A blocked submitter registers in `waiting` under `lock`, issues a SeqCst fence and re-tries
+//!   before it waits; a consumer releases slots, issues a SeqCst fence and then reads `waiting`.
+//!   By the fence-fence rule one of them sees the other, so a submitter is never left waiting
+//!   while there is room (no lost wake-up). (The fences, rather than SeqCst accesses alone, make
+//!   the argument one loom can check: loom treats SeqCst accesses as AcqRel.)
 
 use crate::job::JobRef;
-use crate::sync::atomic::{AtomicUsize, Ordering};
+use crate::sync::atomic::{fence, AtomicUsize, Ordering};
 use crate::sync::{Condvar, Injector, Mutex, Steal, Worker};
 use std::time::Instant;
 
@@ -95,6 +97,8 @@ impl InjectionQueue {
             }
             let mut guard = self.lock.lock();
             self.waiting.fetch_add(1, Ordering::SeqCst);
+            // Pairs with the fence in `release`: either we see its freed slot, or it sees us.
+            fence(Ordering::SeqCst);
             let outcome = loop {
                 match self.reserve() {
                     Reserve::Full => {}
@@ -166,6 +170,8 @@ impl InjectionQueue {
 
     fn release(&self, slots: usize) {
         self.state.fetch_sub(slots, Ordering::SeqCst);
+        // Pairs with the fence after a submitter registers in `waiting`.
+        fence(Ordering::SeqCst);
         if self.waiting.load(Ordering::SeqCst) > 0 {
             let _guard = self.lock.lock();
             self.room.notify_one();

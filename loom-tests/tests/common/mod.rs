@@ -52,7 +52,10 @@ fn quiet_expected_panics() {
     ONCE.call_once(|| {
         let default = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            if info.payload().downcast_ref::<&str>() == Some(&EXPECTED_PANIC) {
+            let payload = info.payload();
+            if payload.downcast_ref::<&str>() == Some(&EXPECTED_PANIC)
+                || payload.is::<PanicToken>()
+            {
                 return;
             }
             default(info);
@@ -69,6 +72,10 @@ pub fn expected_panic() -> ! {
 pub fn is_expected(payload: &(dyn std::any::Any + Send)) -> bool {
     payload.downcast_ref::<&str>() == Some(&EXPECTED_PANIC)
 }
+
+/// A panic payload whose drop is counted: `std::panic::panic_any(PanicToken(drops.token()))`.
+/// The hook stays silent for it too.
+pub struct PanicToken(pub DropToken);
 
 /// Counts drops. The count lives in a std atomic: loom runs every modelled thread on one OS
 /// thread, and the models read it only after joining everything, so it needs no loom edges.

@@ -67,7 +67,10 @@ fn blocked_submitter_is_released() {
     model("injection_queue::blocked_submitter_is_released", || {
         let s = setup(1, 3);
         s.queue.try_push(s.jobs.job(0)).unwrap();
-        assert_eq!(s.queue.try_push(s.jobs.job(2)), Err(Refused::Full(s.jobs.job(2))));
+        assert_eq!(
+            s.queue.try_push(s.jobs.job(2)),
+            Err(Refused::Full(s.jobs.job(2)))
+        );
 
         let submitter = {
             let s = Arc::clone(&s);
@@ -143,9 +146,15 @@ fn close_releases_blocked_submitter() {
             thread::spawn(move || s.queue.push_blocking(s.jobs.job(1), None))
         };
         s.queue.close();
-        assert_eq!(submitter.join().unwrap(), Err(Refused::Closed(s.jobs.job(1))));
+        assert_eq!(
+            submitter.join().unwrap(),
+            Err(Refused::Closed(s.jobs.job(1)))
+        );
         assert_eq!(s.take(4), vec![0]);
-        assert_eq!(s.queue.try_push(s.jobs.job(1)), Err(Refused::Closed(s.jobs.job(1))));
+        assert_eq!(
+            s.queue.try_push(s.jobs.job(1)),
+            Err(Refused::Closed(s.jobs.job(1)))
+        );
     });
 }
 
@@ -154,30 +163,33 @@ fn close_releases_blocked_submitter() {
 /// comes back as `Closed` and nothing is drained.
 #[test]
 fn drain_after_close_sees_racing_push() {
-    model("injection_queue::drain_after_close_sees_racing_push", || {
-        let s = setup(2, 1);
-        let submitter = {
-            let s = Arc::clone(&s);
-            thread::spawn(move || s.queue.try_push(s.jobs.job(0)))
-        };
-        s.queue.close();
-        let mut drained = Vec::new();
-        while !s.queue.is_empty() {
-            let ids = s.take(4);
-            if ids.is_empty() {
-                // A slot is reserved but its job not pushed yet.
-                thread::yield_now();
+    model(
+        "injection_queue::drain_after_close_sees_racing_push",
+        || {
+            let s = setup(2, 1);
+            let submitter = {
+                let s = Arc::clone(&s);
+                thread::spawn(move || s.queue.try_push(s.jobs.job(0)))
+            };
+            s.queue.close();
+            let mut drained = Vec::new();
+            while !s.queue.is_empty() {
+                let ids = s.take(4);
+                if ids.is_empty() {
+                    // A slot is reserved but its job not pushed yet.
+                    thread::yield_now();
+                }
+                drained.extend(ids);
             }
-            drained.extend(ids);
-        }
-        match submitter.join().unwrap() {
-            Ok(()) => assert_eq!(drained, vec![0], "an accepted job is drained"),
-            Err(refused) => {
-                assert_eq!(refused, Refused::Closed(s.jobs.job(0)));
-                assert!(drained.is_empty());
+            match submitter.join().unwrap() {
+                Ok(()) => assert_eq!(drained, vec![0], "an accepted job is drained"),
+                Err(refused) => {
+                    assert_eq!(refused, Refused::Closed(s.jobs.job(0)));
+                    assert!(drained.is_empty());
+                }
             }
-        }
-    });
+        },
+    );
 }
 
 /// Through the public API: `try_spawn` on a pool whose queue is full hands the closure back in
@@ -185,49 +197,52 @@ fn drain_after_close_sees_racing_push() {
 /// worker is kept busy on a task that waits for the main thread, so the queue stays full.
 #[test]
 fn pool_try_spawn_full_returns_closure() {
-    model("injection_queue::pool_try_spawn_full_returns_closure", || {
-        let pool = pool(1, 1);
-        let gate = Arc::new((loom::sync::Mutex::new(false), loom::sync::Condvar::new()));
-        let started = Arc::new((loom::sync::Mutex::new(false), loom::sync::Condvar::new()));
-        let ran = Counter::new();
-        // Occupy the worker until the gate opens.
-        let blocker = {
-            let (gate, started) = (Arc::clone(&gate), Arc::clone(&started));
-            pool.spawn(move || {
-                *started.0.lock().unwrap() = true;
-                started.1.notify_all();
-                let mut open = gate.0.lock().unwrap();
-                while !*open {
-                    open = gate.1.wait(open).unwrap();
-                }
-            })
-        };
-        let mut running = started.0.lock().unwrap();
-        while !*running {
-            running = started.1.wait(running).unwrap();
-        }
-        drop(running);
-        // The worker is busy: one task fills the queue, the next is refused with its closure.
-        let r = ran.clone();
-        let queued = pool.try_spawn(move || r.incr()).unwrap();
-        let r = ran.clone();
-        let refused = pool.try_spawn(move || {
-            r.incr();
-            7
-        });
-        let closure = match refused {
-            Err(e) => {
-                assert!(e.is_full());
-                e.into_inner()
+    model(
+        "injection_queue::pool_try_spawn_full_returns_closure",
+        || {
+            let pool = pool(1, 1);
+            let gate = Arc::new((loom::sync::Mutex::new(false), loom::sync::Condvar::new()));
+            let started = Arc::new((loom::sync::Mutex::new(false), loom::sync::Condvar::new()));
+            let ran = Counter::new();
+            // Occupy the worker until the gate opens.
+            let blocker = {
+                let (gate, started) = (Arc::clone(&gate), Arc::clone(&started));
+                pool.spawn(move || {
+                    *started.0.lock().unwrap() = true;
+                    started.1.notify_all();
+                    let mut open = gate.0.lock().unwrap();
+                    while !*open {
+                        open = gate.1.wait(open).unwrap();
+                    }
+                })
+            };
+            let mut running = started.0.lock().unwrap();
+            while !*running {
+                running = started.1.wait(running).unwrap();
             }
-            Ok(_) => panic!("a full queue accepted a task"),
-        };
-        assert_eq!(closure(), 7, "the refused closure comes back intact");
-        *gate.0.lock().unwrap() = true;
-        gate.1.notify_all();
-        blocker.join().unwrap();
-        queued.join().unwrap();
-        assert_eq!(ran.get(), 2);
-        pool.shutdown();
-    });
+            drop(running);
+            // The worker is busy: one task fills the queue, the next is refused with its closure.
+            let r = ran.clone();
+            let queued = pool.try_spawn(move || r.incr()).unwrap();
+            let r = ran.clone();
+            let refused = pool.try_spawn(move || {
+                r.incr();
+                7
+            });
+            let closure = match refused {
+                Err(e) => {
+                    assert!(e.is_full());
+                    e.into_inner()
+                }
+                Ok(_) => panic!("a full queue accepted a task"),
+            };
+            assert_eq!(closure(), 7, "the refused closure comes back intact");
+            *gate.0.lock().unwrap() = true;
+            gate.1.notify_all();
+            blocker.join().unwrap();
+            queued.join().unwrap();
+            assert_eq!(ran.get(), 2);
+            pool.shutdown();
+        },
+    );
 }

@@ -55,7 +55,10 @@ impl Flag {
     }
 }
 
-fn poll_once<T>(handle: &mut corepool::JoinHandle<T>, waker: &Waker) -> Poll<Result<T, corepool::JoinError>> {
+fn poll_once<T>(
+    handle: &mut corepool::JoinHandle<T>,
+    waker: &Waker,
+) -> Poll<Result<T, corepool::JoinError>> {
     Pin::new(handle).poll(&mut Context::from_waker(waker))
 }
 

@@ -36,7 +36,10 @@ impl Paths {
     }
 
     fn record(&self, a_index: Option<usize>, b_index: Option<usize>) {
-        assert!(a_index.is_some() && b_index.is_some(), "both halves run on workers");
+        assert!(
+            a_index.is_some() && b_index.is_some(),
+            "both halves run on workers"
+        );
         if a_index == b_index {
             self.popped.store(true, Relaxed);
         } else {

@@ -38,7 +38,11 @@ fn check(name: &str, f: impl Fn() + Send + Sync + 'static) {
 #[test]
 fn downstream_one_worker() {
     check("public_api::downstream_one_worker", || {
-        let pool = Pool::builder().threads(1).queue_capacity(4).build().unwrap();
+        let pool = Pool::builder()
+            .threads(1)
+            .queue_capacity(4)
+            .build()
+            .unwrap();
         let handle = pool.spawn(|| {
             let (a, b) = corepool::join(|| 1, || 2);
             let nested = corepool::spawn(move || a * 10);
@@ -61,7 +65,11 @@ fn downstream_one_worker() {
 #[test]
 fn downstream_two_workers() {
     check("public_api::downstream_two_workers", || {
-        let pool = Pool::builder().threads(2).queue_capacity(4).build().unwrap();
+        let pool = Pool::builder()
+            .threads(2)
+            .queue_capacity(4)
+            .build()
+            .unwrap();
         let mut sums = [0u64; 2];
         let (left, right) = sums.split_at_mut(1);
         pool.scope(|s| {

@@ -106,7 +106,7 @@ fn child_panic_waits_for_siblings() {
                 s.spawn(move |_| slots_ref.write(0, 1));
             })
         }));
-        let payload = result.err().expect("the child's panic is re-raised");
+        let payload = result.expect_err("the child's panic is re-raised");
         assert!(is_expected(&*payload));
         assert_eq!(slots.read(0), 1, "scope unwound before a sibling finished");
         pool.shutdown();

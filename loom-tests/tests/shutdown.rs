@@ -10,6 +10,7 @@
 //!   the returned count is exactly the number of tasks shutdown cancelled.
 //! - Every worker exits and is joined, also when the last `Pool` handle is dropped on another
 //!   thread (a worker left behind is a loom deadlock at the end of the iteration).
+//!
 //! In every model each task's value carries a drop counter: dropped exactly once.
 #![cfg(corepool_loom)]
 
@@ -123,7 +124,10 @@ fn try_spawns_vs_shutdown_now_count() {
         let (refused, ran, cancelled) = submitter.join().unwrap();
         assert_eq!(refused + ran + cancelled, 2);
         assert_eq!(runs.get(), ran);
-        assert_eq!(counted, cancelled, "shutdown_now's count matches the handles");
+        assert_eq!(
+            counted, cancelled,
+            "shutdown_now's count matches the handles"
+        );
         assert_eq!(drops.count(), 2);
     });
 }

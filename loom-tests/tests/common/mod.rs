@@ -53,8 +53,7 @@ fn quiet_expected_panics() {
         let default = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             let payload = info.payload();
-            if payload.downcast_ref::<&str>() == Some(&EXPECTED_PANIC)
-                || payload.is::<PanicToken>()
+            if payload.downcast_ref::<&str>() == Some(&EXPECTED_PANIC) || payload.is::<PanicToken>()
             {
                 return;
             }

@@ -10,13 +10,15 @@
 //! - A permit (async reservation) turns into a job reservation with a CAS that fails on CLOSED,
 //!   so a permit used after `close()` is refused and never strands a job; an unused permit does
 //!   not count as a job and cannot hold up shutdown.
-//! - A blocked submitter (thread or future) registers in `waiting` under `lock` and re-tries
-//!   before it waits; a consumer releases slots (SeqCst) and then reads `waiting` (SeqCst): one
-//!   of them sees the other, so nobody is left waiting while there is room. A waiter that was
-//!   woken but leaves without taking a slot passes the wake-up on.
+//! - A blocked submitter (thread or future) registers in `waiting` under `lock`, issues a SeqCst
+//!   fence and re-tries before it waits; a consumer releases slots, issues a SeqCst fence and
+//!   then reads `waiting`. By the fence-fence rule one of them sees the other, so nobody is left
+//!   waiting while there is room (no lost wake-up). A waiter that was woken but leaves without
+//!   taking a slot passes the wake-up on. (Fences rather than SeqCst accesses alone make the
+//!   argument one loom can check: loom treats SeqCst accesses as AcqRel.)
 
 use crate::job::JobRef;
-use crate::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use crate::sync::atomic::{fence, AtomicU64, AtomicUsize, Ordering};
 use crate::sync::{Condvar, Injector, Mutex, Steal, Worker};
 use std::collections::VecDeque;
 use std::task::Waker;
@@ -206,6 +208,8 @@ impl InjectionQueue {
     fn wait_for_room(&self, deadline: Option<Instant>) -> Reserve {
         let mut guard = self.lock.lock();
         self.waiting.fetch_add(1, Ordering::SeqCst);
+        // Pairs with the fence in `release`: either we see its freed slot, or it sees us.
+        fence(Ordering::SeqCst);
         let outcome = loop {
             match self.reserve() {
                 Reserve::Full => {}
@@ -265,6 +269,8 @@ impl InjectionQueue {
             Some(id) => id,
             None => {
                 self.waiting.fetch_add(1, Ordering::SeqCst);
+                // Pairs with the fence in `release`, as in `wait_for_room`.
+                fence(Ordering::SeqCst);
                 let id = waiters.next_id;
                 waiters.next_id += 1;
                 *waiter = Some(id);
@@ -379,6 +385,8 @@ impl InjectionQueue {
 
     fn release(&self, amount: u64) {
         self.state.fetch_sub(amount, Ordering::SeqCst);
+        // Pairs with the fence a blocked submitter issues after registering in `waiting`.
+        fence(Ordering::SeqCst);
         if self.waiting.load(Ordering::SeqCst) > 0 {
             let mut waiters = self.lock.lock();
             self.wake_one(&mut waiters);

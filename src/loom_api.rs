@@ -2,3 +2,186 @@
 //! `--cfg corepool_loom`, hidden from the docs, not part of the public API.
 //!
 //! Invariant: these are thin wrappers; the models exercise the very code the pool runs.
+//! Nothing here adds synchronization of its own: every wrapper forwards to the pool's type.
+
+use crate::injection_queue::PushError;
+use crate::job::{Job, JobRef, Mode, Outcome};
+use crate::registry::Registry;
+use crate::sync::Worker;
+use std::time::Instant;
+
+/// The pool's sleep/wake protocol (`sleep.rs`), for `workers` workers.
+pub struct Sleep(crate::sleep::Sleep);
+
+impl Sleep {
+    /// Sleep state for `workers` workers, none searching, none asleep.
+    pub fn new(workers: usize) -> Self {
+        Sleep(crate::sleep::Sleep::new(workers))
+    }
+
+    /// A worker starts searching for work.
+    pub fn start_searching(&self) {
+        self.0.start_searching();
+    }
+
+    /// A searching worker stops searching (the last one wakes a sleeper if `has_work` holds).
+    pub fn stop_searching(&self, has_work: impl Fn() -> bool) {
+        self.0.stop_searching(has_work);
+    }
+
+    /// Parks worker `index` unless `should_wake` holds once it is registered as sleeping.
+    /// The caller must be searching, and still is when this returns.
+    pub fn sleep(&self, index: usize, should_wake: impl Fn() -> bool) {
+        self.0.sleep(index, should_wake);
+    }
+
+    /// New work was made visible: wakes one sleeper if nobody is searching.
+    pub fn notify_new_work(&self) {
+        self.0.notify_new_work();
+    }
+
+    /// Worker `index`'s wake condition was just made true: wakes it if it sleeps.
+    pub fn wake_worker(&self, index: usize) {
+        self.0.wake_worker(index);
+    }
+
+    /// Wakes every sleeper (shutdown).
+    pub fn wake_all(&self) {
+        self.0.wake_all();
+    }
+}
+
+/// A set of distinct test jobs that queues can carry. A test job is never executed: a model
+/// identifies the jobs it takes back with [`TestJobs::id`] and counts them itself.
+pub struct TestJobs {
+    slots: Box<[TestJob]>,
+}
+
+/// The memory one test job reference points at (not zero-sized, so every slot has its own
+/// address and thus its own identity).
+struct TestJob {
+    _id: usize,
+}
+
+impl Job for TestJob {
+    unsafe fn execute(_this: *const Self, _mode: Mode, _registry: &Registry) -> Outcome {
+        unreachable!("loom_api test jobs are identified by the model, never executed")
+    }
+}
+
+/// A job reference made by [`TestJobs`]; `Send`, like the pool's job references.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TestJobRef(JobRef);
+
+impl TestJobs {
+    /// `count` distinct jobs, with ids `0..count`.
+    pub fn new(count: usize) -> Self {
+        TestJobs {
+            slots: (0..count).map(|id| TestJob { _id: id }).collect(),
+        }
+    }
+
+    /// The reference to job `id`. The models keep `self` alive while any reference is queued.
+    pub fn job(&self, id: usize) -> TestJobRef {
+        // SAFETY: a test job is never executed (its `execute` is unreachable), so the pointer is
+        // only compared, never dereferenced.
+        TestJobRef(unsafe { JobRef::new(&self.slots[id] as *const TestJob) })
+    }
+
+    /// The id of `job`. Panics if it is not one of these jobs.
+    pub fn id(&self, job: TestJobRef) -> usize {
+        (0..self.slots.len())
+            .find(|&id| self.job(id) == job)
+            .expect("not a job of this TestJobs")
+    }
+}
+
+/// Why the injection queue refused a job; the job is handed back.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refused {
+    /// No free slot.
+    Full(TestJobRef),
+    /// The queue is closed.
+    Closed(TestJobRef),
+}
+
+impl From<PushError> for Refused {
+    fn from(error: PushError) -> Self {
+        match error {
+            PushError::Full(job) => Refused::Full(TestJobRef(job)),
+            PushError::Closed(job) => Refused::Closed(TestJobRef(job)),
+        }
+    }
+}
+
+/// A worker's own deque (the loom stand-in), the destination of an injection-queue batch.
+pub struct LocalDeque(Worker<JobRef>);
+
+impl LocalDeque {
+    /// An empty deque.
+    pub fn new() -> Self {
+        LocalDeque(Worker::new_lifo())
+    }
+
+    /// Pops the newest job.
+    pub fn pop(&self) -> Option<TestJobRef> {
+        self.0.pop().map(TestJobRef)
+    }
+}
+
+impl Default for LocalDeque {
+    fn default() -> Self {
+        LocalDeque::new()
+    }
+}
+
+/// The pool's bounded injection queue (`injection_queue.rs`).
+pub struct InjectionQueue(crate::injection_queue::InjectionQueue);
+
+impl InjectionQueue {
+    /// An empty queue of `capacity` slots.
+    pub fn new(capacity: usize) -> Self {
+        InjectionQueue(crate::injection_queue::InjectionQueue::new(capacity))
+    }
+
+    /// Pushes without blocking.
+    pub fn try_push(&self, job: TestJobRef) -> Result<(), Refused> {
+        self.0.try_push(job.0).map_err(Refused::from)
+    }
+
+    /// Pushes, waiting for room until `deadline` (forever if `None`). Under loom a timed wait
+    /// never times out, so a deadline only changes which branch of the code is taken.
+    pub fn push_blocking(&self, job: TestJobRef, deadline: Option<Instant>) -> Result<(), Refused> {
+        self.0.push_blocking(job.0, deadline).map_err(Refused::from)
+    }
+
+    /// Takes up to `max` jobs: the first is returned, the rest go to `local`.
+    pub fn take_batch(&self, local: &LocalDeque, max: usize) -> Option<TestJobRef> {
+        self.0.take_batch(&local.0, max).map(TestJobRef)
+    }
+
+    /// Refuses every later reservation and releases every blocked submitter.
+    pub fn close(&self) {
+        self.0.close();
+    }
+
+    /// Whether `close` was called.
+    pub fn is_closed(&self) -> bool {
+        self.0.is_closed()
+    }
+
+    /// Reserved slots: jobs queued or about to be.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether no slot is reserved.
+    pub fn is_empty(&self) -> bool {
+        self.0.len() == 0
+    }
+
+    /// The capacity.
+    pub fn capacity(&self) -> usize {
+        self.0.capacity()
+    }
+}

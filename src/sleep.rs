@@ -62,11 +62,20 @@ impl Sleep {
     }
 
     /// A searching worker stops searching (it found work, or its wait is over). If it was the
-    /// last searcher it wakes one sleeper: publishers skipped waking anyone while it searched,
-    /// and work may be waiting that it will not take (tokio's "last searcher wakes one" rule).
-    pub(crate) fn stop_searching(&self) {
+    /// last searcher and `has_work` holds, it wakes one sleeper: publishers skipped waking anyone
+    /// while it searched, and work may be waiting that it will not take (tokio's "last searcher
+    /// wakes one" rule). A publisher that skipped read `searching` before this decrement, so by
+    /// the fence-fence rule `has_work` (after the fence) sees its work.
+    ///
+    /// Without visible work it wakes nobody: otherwise two idle workers wake each other forever
+    /// (a worker woken with nothing to do stops searching as the last searcher, wakes the other
+    /// sleeper, goes back to sleep, and is woken by that one in turn).
+    pub(crate) fn stop_searching(&self, has_work: impl Fn() -> bool) {
         if self.searching.fetch_sub(1, Ordering::SeqCst) == 1 {
-            self.notify_new_work();
+            fence(Ordering::SeqCst);
+            if has_work() {
+                self.notify_new_work();
+            }
         }
     }
 

@@ -275,7 +275,14 @@ impl WorkerThread {
             return None;
         }
         let batch = (queued / registry.num_threads() + 1).min(MAX_INJECTED_BATCH);
-        let job = queue.take_batch(&self.deque, batch)?;
+        let Some(job) = queue.take_batch(&self.deque, batch) else {
+            // `queued` also counts a slot whose submitter has reserved it but not pushed its job
+            // yet. The idle path returns at once while that slot is visible, so without a pause
+            // here a worker would spin hot (and never let the submitter run under loom) until
+            // the push lands.
+            spin_hint();
+            return None;
+        };
         if batch > 1 && !self.deque.is_empty() {
             registry.sleep.notify_new_work();
         }
@@ -370,7 +377,7 @@ impl WorkerThread {
                 stats.unparks.bump();
             }
         }
-        sleep.stop_searching();
+        sleep.stop_searching(|| registry.has_visible_work());
         registry.inboxes[self.index].owner_busy();
         registry.stats.busy(self.index);
     }

@@ -1,0 +1,1 @@
+//! Nothing here: the models live in `tests/`, one file per protocol.

@@ -1,0 +1,114 @@
+//! Model: scopes (`src/scope.rs`).
+//!
+//! Invariant checked (the completion counter): `pending` starts at 1 for the body, is
+//! incremented before each child is queued and decremented once by each child after it
+//! finished; the owner returns only after it reached zero. So `scope` returns only after every
+//! spawned child, nested spawns included, has finished, and the first panic is re-raised after
+//! all finished.
+//!
+//! The children write into `loom::cell::UnsafeCell`s on the caller's stack and the caller reads
+//! them after `scope` returns: loom flags the read as a data race unless every child's write
+//! happens-before the return, and the value check catches a child that has not run yet.
+#![cfg(corepool_loom)]
+
+mod common;
+
+use common::{expected_panic, is_expected, model, pool};
+use loom::cell::UnsafeCell;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+
+/// Slots the children write; shared by reference, each slot written by exactly one child.
+struct Slots([UnsafeCell<usize>; 3]);
+
+// SAFETY: each slot is written by one child and read by the owner after the scope returns; loom
+// checks exactly that these accesses are ordered.
+unsafe impl Sync for Slots {}
+
+impl Slots {
+    fn new() -> Self {
+        Slots([UnsafeCell::new(0), UnsafeCell::new(0), UnsafeCell::new(0)])
+    }
+
+    fn write(&self, i: usize, value: usize) {
+        // SAFETY: slot `i` has a single writer (see above).
+        self.0[i].with_mut(|p| unsafe { *p = value });
+    }
+
+    fn read(&self, i: usize) -> usize {
+        // SAFETY: read after the scope returned; loom reports it if not ordered after the write.
+        self.0[i].with(|p| unsafe { *p })
+    }
+}
+
+fn nested_scope(threads: usize) {
+    let pool = pool(threads, 4);
+    let slots = Slots::new();
+    let slots_ref = &slots;
+    pool.scope(|s| {
+        s.spawn(move |s| {
+            slots_ref.write(0, 10);
+            s.spawn(move |_| slots_ref.write(1, 11));
+        });
+        s.spawn(move |_| slots_ref.write(2, 12));
+    });
+    assert_eq!(
+        (slots.read(0), slots.read(1), slots.read(2)),
+        (10, 11, 12),
+        "scope returned before a child finished"
+    );
+    pool.shutdown();
+}
+
+/// One worker: the body runs on the worker, the children are pushed to its deque and run while
+/// it waits; a child spawns a grandchild.
+#[test]
+fn nested_spawns_one_worker() {
+    model("scope::nested_spawns_one_worker", || nested_scope(1));
+}
+
+/// Two workers: children may be stolen, so the owner waits (sleeping through the sleep
+/// protocol) for the last child on the other worker to bring `pending` to zero.
+#[test]
+fn nested_spawns_two_workers() {
+    static STOLEN: AtomicBool = AtomicBool::new(false);
+    model("scope::nested_spawns_two_workers", || {
+        let pool = pool(2, 4);
+        let slots = Slots::new();
+        let slots_ref = &slots;
+        pool.scope(|s| {
+            let owner = corepool::current_thread_index();
+            s.spawn(move |s| {
+                if corepool::current_thread_index() != owner {
+                    STOLEN.store(true, Relaxed);
+                }
+                slots_ref.write(0, 10);
+                s.spawn(move |_| slots_ref.write(1, 11));
+            });
+        });
+        assert_eq!((slots.read(0), slots.read(1)), (10, 11));
+        pool.shutdown();
+    });
+    assert!(STOLEN.load(Relaxed), "no iteration had a child stolen");
+}
+
+/// Two workers, a child panics while another (possibly stolen) child still runs: the panic is
+/// re-raised on the caller only after the other child finished.
+#[test]
+fn child_panic_waits_for_siblings() {
+    model("scope::child_panic_waits_for_siblings", || {
+        let pool = pool(2, 4);
+        let slots = Slots::new();
+        let slots_ref = &slots;
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            pool.scope(|s| {
+                s.spawn(|_| expected_panic());
+                s.spawn(move |_| slots_ref.write(0, 1));
+            })
+        }));
+        let payload = result.expect_err("the child's panic is re-raised");
+        assert!(is_expected(&*payload));
+        assert_eq!(slots.read(0), 1, "scope unwound before a sibling finished");
+        pool.shutdown();
+    });
+}

@@ -12,7 +12,7 @@
 //! - A snapshot sums the per-worker values; after a quiescent point (no task in flight) the
 //!   counts satisfy: spawned == completed + cancelled (+ rejected ones were never spawned).
 //! - Under `--cfg corepool_no_metrics` recording compiles to nothing (used only to measure the
-//!   overhead); snapshots then read zeros.
+//!   overhead); snapshots then read zeros. Under `--cfg corepool_loom` likewise.
 
 use crate::sync::atomic::{AtomicU64, Ordering};
 use crate::sync::Mutex;
@@ -24,7 +24,10 @@ use std::time::{Duration, Instant};
 /// `[2^(i+6), 2^(i+7))` ns, and the last one is open-ended (about 17 s and above).
 pub const HISTOGRAM_BUCKETS: usize = 29;
 
-const ENABLED: bool = !cfg!(corepool_no_metrics);
+/// Recording is compiled out for overhead measurements, and under loom: the counters are not a
+/// synchronization protocol, and the sampling clock and stripes would make models
+/// non-deterministic.
+const ENABLED: bool = !cfg!(corepool_no_metrics) && !cfg!(corepool_loom);
 
 /// A counter written by one thread (relaxed load + store, no lock prefix) and read by any.
 #[derive(Default)]

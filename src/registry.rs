@@ -33,7 +33,7 @@ use crate::sync::{thread, Condvar, Mutex, Stealer, Worker};
 use crate::unwind::{self, Payload};
 use crate::worker::WorkerThread;
 use std::cell::Cell;
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -59,7 +59,7 @@ pub(crate) struct Registry {
     /// queue at a time, so it holds at most one entry per live future task).
     pub(crate) woken: InjectionQueue,
     /// Live future tasks, cancelled when the last CPU worker exits.
-    futures: Mutex<HashMap<u64, Arc<dyn Cancel>>>,
+    futures: Mutex<BTreeMap<u64, Arc<dyn Cancel>>>,
     /// CPU workers still in their main loop; the last one out finalizes the future tasks.
     cpu_running: AtomicUsize,
     /// CPU workers idle in their main loop (not inside a task's wait).
@@ -112,7 +112,7 @@ impl Registry {
                 })
                 .collect(),
             woken: InjectionQueue::new(crate::MAX_QUEUE_CAPACITY),
-            futures: Mutex::new(HashMap::new()),
+            futures: Mutex::new(BTreeMap::new()),
             cpu_running: AtomicUsize::new(threads),
             main_idle: AtomicUsize::new(0),
             drained: AtomicBool::new(false),

@@ -250,13 +250,16 @@ fn backpressure_demo() -> Result<(), Box<dyn std::error::Error>> {
 fn shutdown_demo() -> Result<(), Box<dyn std::error::Error>> {
     let pool = Pool::builder().threads(1).queue_capacity(100).build()?;
     let gate = Arc::new(Barrier::new(2));
+    let (started_tx, started_rx) = std::sync::mpsc::channel();
     let held = {
         let gate = Arc::clone(&gate);
-        pool.spawn(move || gate.wait())
+        pool.spawn(move || {
+            started_tx.send(()).expect("tour is listening");
+            gate.wait();
+        })
     };
-    while pool.queued() > 0 {
-        std::thread::yield_now();
-    }
+    // The worker must be inside the held task, or shutdown_now would cancel it too.
+    started_rx.recv()?;
     let queued: Vec<_> = (0..10).map(|i| pool.spawn(move || i)).collect();
     let shutting = {
         let pool = pool.clone();

@@ -170,10 +170,14 @@ fn shutdown_covers_both_pools_and_cancels_queued_io_work() {
             .unwrap();
         let gate = Arc::new(Barrier::new(2));
         let g = Arc::clone(&gate);
+        let (started_tx, started_rx) = mpsc::channel::<()>();
         let held = pool.spawn_blocking(move || {
+            started_tx.send(()).unwrap();
             g.wait();
             "held"
         });
+        // The I/O thread must hold `held` before the shutdown, or `shutdown_now` cancels it.
+        started_rx.recv().unwrap();
         let ran = Arc::new(AtomicUsize::new(0));
         let queued: Vec<_> = (0..5)
             .map(|_| {

@@ -5,11 +5,14 @@
 //!   (blocking pool capped at the core count), rayon `spawn` + tokio oneshot, corepool
 //!   `Pool::spawn` with its `JoinHandle` awaited. corepool's `spawn` blocks the calling thread
 //!   while the injection queue is full, so its pool gets `queue_capacity(131_072)` (more than
-//!   the job count): the runtime thread never blocks.
+//!   the job count): the runtime thread never blocks. corepool-async uses
+//!   `spawn_async(..).await` instead (waits for room without blocking the thread) at the
+//!   default queue capacity.
 //! - `blocking_sleep`: 1,000 tasks that each sleep 1 ms, spawned from outside — corepool
-//!   (CPU pool; blocking pool pending), rayon, tokio `spawn_blocking` with the blocking pool
-//!   capped at the core count, tokio-elastic (tokio's default cap of 512 threads, a reference
-//!   for what a real blocking pool buys), threadpool.
+//!   `spawn` on the CPU pool (the baseline issue #5 asked for), corepool-blocking
+//!   (`spawn_blocking` on the elastic blocking-I/O pool, defaults), rayon, tokio
+//!   `spawn_blocking` with the blocking pool capped at the core count, tokio-elastic (tokio's
+//!   default cap of 512 threads), threadpool.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::time::Duration;
@@ -36,6 +39,11 @@ fn tokio_offload(c: &mut Criterion) {
             b.iter(|| w::offload_corepool(&rt, &pool, n, iters))
         });
     }
+    let pool = w::corepool_pool(threads, true, None);
+    g.bench_function("corepool-async", |b| {
+        b.iter(|| w::offload_corepool_async(&rt, &pool, n, iters))
+    });
+    drop(pool);
     g.bench_function("tokio", |b| b.iter(|| w::offload_tokio(&rt, n, iters)));
     let pool = w::rayon_pool(threads);
     g.bench_function("rayon", |b| {
@@ -56,6 +64,11 @@ fn blocking_sleep(c: &mut Criterion) {
         let pool = w::corepool_pool(threads, pin, None);
         g.bench_function(name, |b| b.iter(|| w::blocking_corepool(&pool, n, d, done)));
     }
+    let pool = w::corepool_pool(threads, true, None);
+    g.bench_function("corepool-blocking", |b| {
+        b.iter(|| w::blocking_corepool_io(&pool, n, d, done))
+    });
+    drop(pool);
     let pool = w::rayon_pool(threads);
     g.bench_function("rayon", |b| b.iter(|| w::blocking_rayon(&pool, n, d, done)));
     drop(pool);

@@ -578,6 +578,32 @@ pub fn offload_corepool(rt: &tokio::runtime::Runtime, pool: &corepool::Pool, n: 
     offload_check(sum, n);
 }
 
+/// corepool, the async-native way: `pool.spawn_async(..).await` waits for room in the
+/// bounded queue without blocking the runtime thread (default queue capacity), then the
+/// `JoinHandle`s are awaited.
+pub fn offload_corepool_async(
+    rt: &tokio::runtime::Runtime,
+    pool: &corepool::Pool,
+    n: usize,
+    iters: u64,
+) {
+    let sum = rt.block_on(async {
+        let mut handles = Vec::with_capacity(n);
+        for i in 0..n as u64 {
+            match pool.spawn_async(move || offload_job(i, iters)).await {
+                Ok(h) => handles.push(h),
+                Err(_) => panic!("corepool refused a job: shut down"),
+            }
+        }
+        let mut sum = 0;
+        for h in handles {
+            sum += h.await.expect("corepool job");
+        }
+        sum
+    });
+    offload_check(sum, n);
+}
+
 /// rayon: `ThreadPool::spawn` sending the result through a tokio oneshot.
 pub fn offload_rayon(rt: &tokio::runtime::Runtime, pool: &rayon::ThreadPool, n: usize, iters: u64) {
     let sum = rt.block_on(async {
@@ -608,6 +634,23 @@ pub fn blocking_corepool(pool: &corepool::Pool, n: usize, d: Duration, done: &'s
     done.reset(n);
     for _ in 0..n {
         drop(pool.spawn(move || {
+            std::thread::sleep(d);
+            done.hit();
+        }));
+    }
+    done.wait();
+}
+
+/// corepool: `pool.spawn_blocking` on its elastic blocking-I/O pool.
+pub fn blocking_corepool_io(
+    pool: &corepool::Pool,
+    n: usize,
+    d: Duration,
+    done: &'static Countdown,
+) {
+    done.reset(n);
+    for _ in 0..n {
+        drop(pool.spawn_blocking(move || {
             std::thread::sleep(d);
             done.hit();
         }));

@@ -1,43 +1,72 @@
-//! The SVG chart: per workload, corepool ÷ best peer (and corepool-nopin ÷ best peer) as bars
+//! The SVG chart: per workload, each corepool variant's median ÷ the best peer's, as bars
 //! growing from 1× on a log axis — left of 1× corepool is ahead, right of it behind.
 
-use crate::report::{row_label, Header, Summary};
+use crate::report::{row_label, Header, MetricRows, Summary};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::path::Path;
 
-const WIDTH: i32 = 1100;
-const LEFT: i32 = 360;
-const RIGHT: i32 = 90;
+const WIDTH: i32 = 1180;
+const LEFT: i32 = 400;
+const RIGHT: i32 = 70;
 const TOP: i32 = 86;
-const ROW: i32 = 38;
-const BOTTOM: i32 = 56;
+const BAR: i32 = 12;
+const BAR_STEP: i32 = 15;
+const ROW_PAD: i32 = 7;
+const BOTTOM: i32 = 40;
 
-const COREPOOL: RGBColor = RGBColor(0x1f, 0x77, 0xb4);
-const NOPIN: RGBColor = RGBColor(0xff, 0x7f, 0x0e);
 const GRID: RGBColor = RGBColor(0xdd, 0xdd, 0xdd);
+const STRIPE: RGBColor = RGBColor(0xf4, 0xf4, 0xf4);
+const GREY: RGBColor = RGBColor(0x55, 0x55, 0x55);
+
+/// The corepool variants drawn, with their colours (a row draws the ones it has).
+const SERIES: [(&str, &str, RGBColor); 4] = [
+    (
+        "corepool",
+        "corepool (defaults: pinned)",
+        RGBColor(0x1f, 0x77, 0xb4),
+    ),
+    (
+        "corepool-nopin",
+        "corepool-nopin",
+        RGBColor(0xff, 0x7f, 0x0e),
+    ),
+    (
+        "corepool-async",
+        "corepool-async (spawn_async)",
+        RGBColor(0x2c, 0xa0, 0x2c),
+    ),
+    (
+        "corepool-blocking",
+        "corepool-blocking (spawn_blocking)",
+        RGBColor(0x94, 0x67, 0xbd),
+    ),
+];
+
+/// The bars of one row: (series index, ratio).
+fn bars(row: &MetricRows) -> Vec<(usize, f64)> {
+    SERIES
+        .iter()
+        .enumerate()
+        .filter_map(|(k, (system, _, _))| {
+            Some((k, row.ratio_to_best(system).filter(|r| *r > 0.0)?))
+        })
+        .collect()
+}
+
+fn row_height(n_bars: usize) -> i32 {
+    2 * ROW_PAD + BAR_STEP * n_bars.max(1) as i32 - (BAR_STEP - BAR)
+}
 
 pub fn write_svg(path: &Path, h: &Header, s: &Summary) -> Result<(), String> {
-    let rows: Vec<_> = s
+    let rows: Vec<(&MetricRows, Vec<(usize, f64)>)> = s
         .rows
         .iter()
-        .filter(|r| {
-            r.ratio_to_best("corepool").is_some() || r.ratio_to_best("corepool-nopin").is_some()
-        })
+        .map(|r| (r, bars(r)))
+        .filter(|(_, b)| !b.is_empty())
         .collect();
-    let ratios: Vec<f64> = rows
-        .iter()
-        .flat_map(|r| {
-            [
-                r.ratio_to_best("corepool"),
-                r.ratio_to_best("corepool-nopin"),
-            ]
-        })
-        .flatten()
-        .filter(|r| *r > 0.0)
-        .collect();
-    let lo_ratio = ratios.iter().copied().fold(1.0f64, f64::min);
-    let hi_ratio = ratios.iter().copied().fold(1.0f64, f64::max);
+    let ratios = rows.iter().flat_map(|(_, b)| b.iter().map(|(_, r)| *r));
+    let (lo_ratio, hi_ratio) = ratios.fold((1.0f64, 1.0f64), |(lo, hi), r| (lo.min(r), hi.max(r)));
     // Whole decades, at least 0.1×..10×.
     let lo = 10f64.powf((lo_ratio / 1.3).log10().floor().min(-1.0));
     let hi = 10f64.powf((hi_ratio * 1.3).log10().ceil().max(1.0));
@@ -46,24 +75,25 @@ pub fn write_svg(path: &Path, h: &Header, s: &Summary) -> Result<(), String> {
         let f = (r.max(lo).log10() - lo.log10()) / (hi.log10() - lo.log10());
         LEFT + (f * plot_w as f64).round() as i32
     };
-    let height = TOP + ROW * rows.len().max(1) as i32 + BOTTOM;
+    let plot_h: i32 = rows.iter().map(|(_, b)| row_height(b.len())).sum();
+    let axis_y = TOP + plot_h.max(20) + 4;
+    let height = axis_y + 24 + BOTTOM;
 
     let root = SVGBackend::new(path, (WIDTH as u32, height as u32)).into_drawing_area();
     let e = |e: DrawingAreaErrorKind<_>| format!("{e:?}");
     root.fill(&WHITE).map_err(e)?;
 
-    let title = text(20.0, BLACK, HPos::Left, VPos::Top);
-    let small = text(13.0, RGBColor(0x55, 0x55, 0x55), HPos::Left, VPos::Top);
+    let small = text(13.0, GREY, HPos::Left, VPos::Top);
     root.draw(&Text::new(
-        "corepool ÷ best peer (log scale; left of 1× = corepool ahead, lower is better)",
+        "corepool ÷ best peer (log scale; left of 1× = corepool ahead; lower is better)",
         (16, 12),
-        title,
+        text(20.0, BLACK, HPos::Left, VPos::Top),
     ))
     .map_err(e)?;
     let m = &h.machine;
     root.draw(&Text::new(
         format!(
-            "{} · {} cores, {} · {}{} rep(s) · median per system",
+            "{} · {} cores, {} · {}{} rep(s) · medians · full table in compare.md",
             m.date,
             m.cores,
             m.cpu,
@@ -74,25 +104,34 @@ pub fn write_svg(path: &Path, h: &Header, s: &Summary) -> Result<(), String> {
         small.clone(),
     ))
     .map_err(e)?;
-    // Legend.
-    let legend_y = 62;
-    for (i, (label, color)) in [("corepool (pinned)", COREPOOL), ("corepool-nopin", NOPIN)]
-        .into_iter()
-        .enumerate()
-    {
-        let lx = 16 + i as i32 * 200;
-        root.draw(&Rectangle::new(
-            [(lx, legend_y), (lx + 14, legend_y + 12)],
-            color.filled(),
-        ))
-        .map_err(e)?;
-        root.draw(&Text::new(label, (lx + 20, legend_y - 1), small.clone()))
+    // Legend: the series that appear.
+    let mut lx = 16;
+    for (k, (_, label, color)) in SERIES.iter().enumerate() {
+        if !rows.iter().any(|(_, b)| b.iter().any(|(j, _)| *j == k)) {
+            continue;
+        }
+        root.draw(&Rectangle::new([(lx, 62), (lx + 14, 74)], color.filled()))
             .map_err(e)?;
+        root.draw(&Text::new(*label, (lx + 20, 61), small.clone()))
+            .map_err(e)?;
+        lx += 40 + 7 * label.chars().count() as i32;
     }
 
-    // Grid: every 1, 2, 5 × decade, labelled at decades (and 2×, 5× where there is room).
-    let plot_top = TOP - 6;
-    let plot_bottom = TOP + ROW * rows.len() as i32 + 4;
+    // Row stripes, under everything else.
+    let mut y = TOP;
+    for (i, (_, b)) in rows.iter().enumerate() {
+        let rh = row_height(b.len());
+        if i % 2 == 1 {
+            root.draw(&Rectangle::new(
+                [(8, y), (WIDTH - 8, y + rh)],
+                STRIPE.filled(),
+            ))
+            .map_err(e)?;
+        }
+        y += rh;
+    }
+
+    // Grid: 1, 2, 5 × each decade; labels at every line while the range is small.
     let axis_label = text(12.0, BLACK, HPos::Center, VPos::Top);
     let mut decade = lo;
     while decade <= hi * 1.0001 {
@@ -102,15 +141,12 @@ pub fn write_svg(path: &Path, h: &Header, s: &Summary) -> Result<(), String> {
                 break;
             }
             let gx = x(r);
-            root.draw(&PathElement::new(
-                vec![(gx, plot_top), (gx, plot_bottom)],
-                GRID,
-            ))
-            .map_err(e)?;
-            if mult == 1.0 || (hi / lo) <= 1000.0 {
+            root.draw(&PathElement::new(vec![(gx, TOP - 4), (gx, axis_y)], GRID))
+                .map_err(e)?;
+            if mult == 1.0 || hi / lo <= 1000.0 {
                 root.draw(&Text::new(
                     fmt_tick(r),
-                    (gx, plot_bottom + 6),
+                    (gx, axis_y + 6),
                     axis_label.clone(),
                 ))
                 .map_err(e)?;
@@ -120,57 +156,49 @@ pub fn write_svg(path: &Path, h: &Header, s: &Summary) -> Result<(), String> {
     }
     let one = x(1.0);
     root.draw(&PathElement::new(
-        vec![(one, plot_top), (one, plot_bottom)],
+        vec![(one, TOP - 4), (one, axis_y)],
         BLACK.stroke_width(2),
     ))
     .map_err(e)?;
 
-    // Bars.
+    // Labels and bars.
     let label = text(13.0, BLACK, HPos::Right, VPos::Center);
-    let value = |right: bool| {
-        text(
-            11.0,
-            BLACK,
-            if right { HPos::Left } else { HPos::Right },
-            VPos::Center,
-        )
-    };
-    for (i, row) in rows.iter().enumerate() {
-        let y0 = TOP + i as i32 * ROW;
-        if i % 2 == 1 {
-            root.draw(&Rectangle::new(
-                [(LEFT - 350, y0), (WIDTH - 8, y0 + ROW)],
-                RGBColor(0xf6, 0xf6, 0xf6).filled(),
-            ))
-            .map_err(e)?;
-        }
+    let mut y = TOP;
+    for (row, b) in &rows {
+        let rh = row_height(b.len());
         let mut name = row_label(row, &h.sizes);
         if let Some((peer, _)) = row.best_peer {
             name.push_str(&format!(" (vs {peer})"));
         }
-        root.draw(&Text::new(name, (LEFT - 10, y0 + ROW / 2), label.clone()))
+        root.draw(&Text::new(name, (LEFT - 10, y + rh / 2), label.clone()))
             .map_err(e)?;
-        for (k, (system, color)) in [("corepool", COREPOOL), ("corepool-nopin", NOPIN)]
-            .into_iter()
-            .enumerate()
-        {
-            let Some(r) = row.ratio_to_best(system) else {
-                continue;
-            };
-            let by = y0 + 5 + k as i32 * 14;
-            let bx = x(r);
-            let (a, b) = if bx >= one {
+        for (slot, (k, r)) in b.iter().enumerate() {
+            let by = y + ROW_PAD + slot as i32 * BAR_STEP;
+            let bx = x(*r);
+            let right = bx >= one;
+            let (a, z) = if right {
                 (one, bx.max(one + 1))
             } else {
                 (bx, one)
             };
-            root.draw(&Rectangle::new([(a, by), (b, by + 12)], color.filled()))
-                .map_err(e)?;
-            let right = bx >= one;
-            let tx = if right { b + 4 } else { a - 4 };
-            root.draw(&Text::new(fmt_ratio(r), (tx, by + 6), value(right)))
-                .map_err(e)?;
+            root.draw(&Rectangle::new(
+                [(a, by), (z, by + BAR)],
+                SERIES[*k].2.filled(),
+            ))
+            .map_err(e)?;
+            let (tx, anchor) = if right {
+                (z + 4, HPos::Left)
+            } else {
+                (a - 4, HPos::Right)
+            };
+            root.draw(&Text::new(
+                fmt_ratio(*r),
+                (tx, by + BAR / 2),
+                text(11.0, BLACK, anchor, VPos::Center),
+            ))
+            .map_err(e)?;
         }
+        y += rh;
     }
     root.present().map_err(e)?;
     Ok(())

@@ -115,7 +115,7 @@ fn time(v: f64) -> Vec<(&'static str, f64)> {
 fn run(a: &Args, s: &Sizes) -> Vec<(&'static str, f64)> {
     let t = w::threads();
     let sys = a.system.as_str();
-    let pin = sys == "corepool";
+    let pin = sys != "corepool-nopin";
     let cp = |queue: Option<usize>| w::corepool_pool(t, pin, queue);
     let inner = a.inner;
     match a.workload.as_str() {
@@ -235,6 +235,10 @@ fn run(a: &Args, s: &Sizes) -> Vec<(&'static str, f64)> {
                     let pool = cp(Some(OFFLOAD_QUEUE.max(n)));
                     timed(inner, || w::offload_corepool(&rt, &pool, n, iters))
                 }
+                "corepool-async" => {
+                    let pool = cp(None);
+                    timed(inner, || w::offload_corepool_async(&rt, &pool, n, iters))
+                }
                 "rayon" => {
                     let pool = w::rayon_pool(t);
                     timed(inner, || w::offload_rayon(&rt, &pool, n, iters))
@@ -249,6 +253,10 @@ fn run(a: &Args, s: &Sizes) -> Vec<(&'static str, f64)> {
                 "corepool" | "corepool-nopin" => {
                     let pool = cp(None);
                     timed(inner, || w::blocking_corepool(&pool, n, d, done))
+                }
+                "corepool-blocking" => {
+                    let pool = cp(None);
+                    timed(inner, || w::blocking_corepool_io(&pool, n, d, done))
                 }
                 "rayon" => {
                     let pool = w::rayon_pool(t);

@@ -223,9 +223,9 @@ pub fn markdown(h: &Header, selected: &[&Workload], s: &Summary) -> String {
     );
     let _ = writeln!(
         out,
-        "| Workload | corepool | corepool-nopin | best peer | corepool ÷ best | nopin ÷ best | corepool ÷ sequential |"
+        "| Workload | best peer | corepool | ÷ best | corepool-nopin | ÷ best | other corepool API | ÷ best | corepool ÷ sequential |"
     );
-    let _ = writeln!(out, "|---|---:|---:|---|---:|---:|---:|");
+    let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---|---:|---:|");
     for row in &s.rows {
         let cell = |sys: &str| {
             row.median(sys)
@@ -236,16 +236,33 @@ pub fn markdown(h: &Header, selected: &[&Workload], s: &Summary) -> String {
             .best_peer
             .map(|(sys, v)| format!("{sys} {}", catalog::format_value(row.metric, v)))
             .unwrap_or_else(|| "—".to_owned());
+        let other = row.systems.iter().find(|r| {
+            catalog::role(r.system) == Role::Corepool
+                && !matches!(r.system, "corepool" | "corepool-nopin")
+        });
+        let (other_cell, other_ratio) = match other {
+            Some(r) => (
+                format!("{} {}", r.system, cell(r.system)),
+                fmt_ratio(row.ratio_to_best(r.system)),
+            ),
+            None => (String::new(), String::new()),
+        };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             row_label(row, &h.sizes),
-            cell("corepool"),
-            cell("corepool-nopin"),
             best,
+            cell("corepool"),
             fmt_ratio(row.ratio_to_best("corepool")),
+            cell("corepool-nopin"),
             fmt_ratio(row.ratio_to_best("corepool-nopin")),
-            fmt_ratio(row.ratio_to_seq("corepool")),
+            other_cell,
+            other_ratio,
+            if row.sequential.is_some() {
+                fmt_ratio(row.ratio_to_seq("corepool"))
+            } else {
+                String::new()
+            },
         );
     }
 
@@ -261,9 +278,10 @@ pub fn markdown(h: &Header, selected: &[&Workload], s: &Summary) -> String {
         for (i, r) in row.systems.iter().enumerate() {
             let workload_cell = if i == 0 { label.as_str() } else { "" };
             let system_cell = match catalog::role(r.system) {
-                Role::Reference => format!("{} (reference)", r.system),
-                Role::Corepool if row.workload == "blocking_sleep" => {
-                    format!("{} (CPU pool; blocking pool pending)", r.system)
+                Role::Corepool
+                    if row.workload == "blocking_sleep" && r.system != "corepool-blocking" =>
+                {
+                    format!("{} (CPU pool `spawn`)", r.system)
                 }
                 _ => r.system.to_owned(),
             };

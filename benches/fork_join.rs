@@ -16,7 +16,7 @@ fn fib30(c: &mut Criterion) {
     let expected = w::fib_expected(n);
     let threads = w::threads();
     let mut g = c.benchmark_group("fib30");
-    g.sample_size(10).measurement_time(Duration::from_secs(4));
+    g.sample_size(10).measurement_time(Duration::from_secs(5));
 
     for (name, pin) in [("corepool", true), ("corepool-nopin", false)] {
         let pool = w::corepool_pool(threads, pin, None);
@@ -41,7 +41,7 @@ fn tree_sum(c: &mut Criterion) {
     let t: &w::Node = &tree;
     let threads = w::threads();
     let mut g = c.benchmark_group("tree_sum");
-    g.sample_size(10).measurement_time(Duration::from_secs(4));
+    g.sample_size(10).measurement_time(Duration::from_secs(5));
 
     for (name, pin) in [("corepool", true), ("corepool-nopin", false)] {
         let pool = w::corepool_pool(threads, pin, None);

@@ -19,7 +19,7 @@ fn map_20m(c: &mut Criterion) {
     let grain = w::map_grain(len, threads);
     let mut g = c.benchmark_group("map_20m");
     g.sample_size(10)
-        .measurement_time(Duration::from_secs(5))
+        .measurement_time(Duration::from_secs(6))
         .throughput(Throughput::Elements(len as u64));
 
     for (name, pin) in [("corepool", true), ("corepool-nopin", false)] {

@@ -14,7 +14,7 @@
 //!   `spawn_blocking` with the blocking pool capped at the core count, tokio-elastic (tokio's
 //!   default cap of 512 threads), threadpool.
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
 use std::time::Duration;
 
 mod workloads;
@@ -29,7 +29,8 @@ fn tokio_offload(c: &mut Criterion) {
     let iters = w::calibrate(Duration::from_micros(5));
     let mut g = c.benchmark_group("tokio_offload");
     g.sample_size(10)
-        .measurement_time(Duration::from_secs(6))
+        .sampling_mode(SamplingMode::Flat)
+        .measurement_time(Duration::from_secs(8))
         .throughput(Throughput::Elements(n as u64));
 
     let rt = w::tokio_current(threads);
@@ -58,7 +59,9 @@ fn blocking_sleep(c: &mut Criterion) {
     let threads = w::threads();
     let done = w::Countdown::leak();
     let mut g = c.benchmark_group("blocking_sleep");
-    g.sample_size(10).measurement_time(Duration::from_secs(6));
+    g.sample_size(10)
+        .sampling_mode(SamplingMode::Flat)
+        .measurement_time(Duration::from_secs(6));
 
     for (name, pin) in [("corepool", true), ("corepool-nopin", false)] {
         let pool = w::corepool_pool(threads, pin, None);

@@ -7,7 +7,7 @@
 //! - `nested_scope`: 1,000 tasks each spawning 1,000 tasks — corepool and rayon in a scope,
 //!   tokio with nested `tokio::spawn` and a countdown (it has no scope).
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
 use std::time::Duration;
 
 mod workloads;
@@ -19,7 +19,8 @@ fn spawn_1m(c: &mut Criterion) {
     let done = w::Countdown::leak();
     let mut g = c.benchmark_group("spawn_1m");
     g.sample_size(10)
-        .measurement_time(Duration::from_secs(6))
+        .sampling_mode(SamplingMode::Flat)
+        .measurement_time(Duration::from_secs(7))
         .throughput(Throughput::Elements(n as u64));
 
     for (name, pin) in [("corepool", true), ("corepool-nopin", false)] {
@@ -47,7 +48,8 @@ fn nested_scope(c: &mut Criterion) {
     let done = w::Countdown::leak();
     let mut g = c.benchmark_group("nested_scope");
     g.sample_size(10)
-        .measurement_time(Duration::from_secs(5))
+        .sampling_mode(SamplingMode::Flat)
+        .measurement_time(Duration::from_secs(8))
         .throughput(Throughput::Elements((outer * inner) as u64));
 
     for (name, pin) in [("corepool", true), ("corepool-nopin", false)] {

@@ -9,7 +9,8 @@
 //! alternated within each repetition (the starting system rotates per repetition). The parent
 //! prints a markdown table — median, min–max over the repetitions, and per workload the ratio
 //! corepool ÷ best peer (and ÷ sequential where there is one) — and writes it to
-//! `DIR/compare.md`, with an SVG chart of the ratios in `DIR/compare.svg`.
+//! `DIR/compare.md`, with an SVG chart of the ratios in `DIR/compare.svg` and every raw value
+//! in `DIR/compare.tsv`.
 //! Default DIR: `target/compare` in the crate root. `--quick` runs small sizes, one repetition
 //! (the CI smoke run).
 //!
@@ -203,6 +204,8 @@ fn run(options: Options) {
         eprintln!("compare: cannot create {}: {e}", options.out.display());
         std::process::exit(1);
     }
+    let tsv_path = options.out.join("compare.tsv");
+    std::fs::write(&tsv_path, raw_tsv(&results)).expect("write compare.tsv");
     let md_path = options.out.join("compare.md");
     let svg_path = options.out.join("compare.svg");
     std::fs::write(&md_path, &markdown).expect("write compare.md");
@@ -211,8 +214,9 @@ fn run(options: Options) {
         std::process::exit(1);
     }
     eprintln!(
-        "compare: wrote {} and {} in {:.1?}",
+        "compare: wrote {}, {} and {} in {:.1?}",
         md_path.display(),
+        tsv_path.display(),
         svg_path.display(),
         started.elapsed()
     );
@@ -220,6 +224,34 @@ fn run(options: Options) {
         eprintln!("compare: {} run(s) failed", summary.failures);
         std::process::exit(1);
     }
+}
+
+/// Every repetition's raw value, one per line: workload, system, rep, metric, value (or the
+/// failure), for digging deeper than the medians.
+fn raw_tsv(results: &BTreeMap<(&str, &str), Vec<Outcome>>) -> String {
+    let mut out = String::from("workload\tsystem\trep\tmetric\tvalue\n");
+    for ((workload, system), outcomes) in results {
+        for (rep, outcome) in outcomes.iter().enumerate() {
+            match outcome {
+                Ok(metrics) => {
+                    for (metric, value) in metrics {
+                        out.push_str(&format!(
+                            "{workload}\t{system}\t{}\t{metric}\t{value:e}\n",
+                            rep + 1
+                        ));
+                    }
+                }
+                Err(e) => {
+                    let e = e.replace(['\t', '\n'], " ");
+                    out.push_str(&format!(
+                        "{workload}\t{system}\t{}\t-\tFAILED: {e}\n",
+                        rep + 1
+                    ));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Runs one child, killing it after `timeout`; parses its result line.

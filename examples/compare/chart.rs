@@ -224,7 +224,11 @@ fn fmt_ratio(r: f64) -> String {
         format!("{r:.0}×")
     } else if r >= 10.0 {
         format!("{r:.1}×")
-    } else {
+    } else if r >= 0.1 {
         format!("{r:.2}×")
+    } else if r >= 0.01 {
+        format!("{r:.3}×")
+    } else {
+        format!("{r:.4}×")
     }
 }

@@ -185,23 +185,32 @@ impl PoolStats {
         if !ENABLED {
             return 0;
         }
-        // A per-thread xorshift rather than a fixed stride, so a periodic workload cannot alias
-        // with the sampling period.
+        // A per-thread countdown to the next sampled task, restarted at a pseudo-random length
+        // averaging `sample_every` (so a periodic workload cannot alias with the period): one
+        // thread-local decrement per task, the generator only when a sample is taken.
         thread_local! {
-            static RNG: Cell<u64> = const { Cell::new(0) };
+            static COUNTDOWN: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
         }
-        let tick = RNG.with(|r| {
-            let mut x = r.get();
-            if x == 0 {
-                x = (r as *const Cell<u64> as u64) | 1;
+        let every = self.sample_every;
+        if every == 1 {
+            return self.now_nanos();
+        }
+        let sample = COUNTDOWN.with(|c| {
+            let (left, mut rng) = c.get();
+            if left > 1 {
+                c.set((left - 1, rng));
+                return false;
             }
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            r.set(x);
-            x
+            if rng == 0 {
+                rng = (c as *const Cell<(u64, u64)> as u64) | 1;
+            }
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            c.set((1 + rng % (2 * every - 1), rng));
+            left == 1
         });
-        if tick % self.sample_every == 0 {
+        if sample {
             self.now_nanos()
         } else {
             0

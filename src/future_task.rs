@@ -275,11 +275,16 @@ where
         }),
         None => registry.inject(job, Wait::Forever),
     };
-    registry.record_submission(pushed.as_ref().map(|_| ()).map_err(|_| false), false);
-    if pushed.is_err() {
-        // SAFETY: the queue refused the job, so the reference leaked above is ours again.
-        drop(unsafe { Arc::from_raw(raw) });
-        cell.cancel_now();
-    }
+    let accepted = match pushed {
+        Ok(()) => true,
+        Err(_) => {
+            // SAFETY: the queue refused the job, so the reference leaked above is ours again.
+            drop(unsafe { Arc::from_raw(raw) });
+            // If the shutdown's sweep of the futures table got to it first, the sweep cancelled
+            // and counted it: it then counts as spawned, not as refused.
+            !cell.cancel_now()
+        }
+    };
+    registry.record_submission(if accepted { Ok(()) } else { Err(false) }, false);
     handle
 }

@@ -240,11 +240,14 @@ impl InjectionQueue {
         }
     }
 
-    /// Wakes one blocked thread and one waiting future; whichever loses the race for the slot
-    /// waits again. Called with the lock held.
+    /// Wakes one blocked thread and every waiting future; the losers of the race for the slot
+    /// wait again. Futures are all woken, not only the oldest: on a worker, `block_on`s nest on
+    /// one stack while it helps, and an outer waiter cannot be polled until the inner one
+    /// returns, so waking only the outer one would leave the inner waiting forever. Called with
+    /// the lock held.
     fn wake_one(&self, waiters: &mut AsyncWaiters) {
         self.room.notify_one();
-        if let Some((_, waker)) = waiters.queue.pop_front() {
+        for (_, waker) in waiters.queue.drain(..) {
             waker.wake();
         }
     }

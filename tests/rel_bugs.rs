@@ -1,0 +1,185 @@
+//! Minimal failing tests for bugs found by the reliability work (issue #10). Each one fails
+//! (by assertion or by its watchdog) until the bug in `src/` is fixed; see the doc comment on
+//! each test for the file, function and interleaving.
+
+mod rel_support;
+
+use corepool::{Pinning, Pool};
+use rel_support::watchdog;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::Duration;
+
+#[test]
+fn bug_spawn_from_on_thread_stop_is_never_run_and_its_handle_never_resolves() {
+    let (tx, rx) = mpsc::channel();
+    let tx = Mutex::new(tx);
+    let ran = Arc::new(AtomicUsize::new(0));
+    let ran2 = Arc::clone(&ran);
+    let pool = Pool::builder()
+        .threads(1)
+        .pinning(Pinning::None)
+        .on_thread_stop(move |_| {
+            let ran = Arc::clone(&ran2);
+            let h = corepool::spawn(move || {
+                ran.fetch_add(1, Ordering::SeqCst);
+                7
+            });
+            let _ = tx.lock().unwrap().send(h);
+        })
+        .build()
+        .unwrap();
+    pool.shutdown();
+    let handle = rx.recv_timeout(Duration::from_secs(10)).expect("hook ran");
+    let out = watchdog("join a task spawned in on_thread_stop", 5, move || {
+        handle.join().map_err(|e| e.is_cancelled())
+    });
+    assert!(matches!(out, Ok(7) | Err(true)));
+}
+
+#[test]
+fn bug_huge_io_keep_alive_strands_blocking_tasks() {
+    let built = Pool::builder()
+        .threads(1)
+        .pinning(Pinning::None)
+        .io_threads(1)
+        .io_keep_alive(Duration::MAX)
+        .build();
+    let Ok(pool) = built else { return }; // a BuildError would be a fine answer
+    assert_eq!(pool.spawn_blocking(|| 1).join().unwrap(), 1);
+    std::thread::sleep(Duration::from_millis(100));
+    let h = pool.spawn_blocking(|| 2);
+    let out = watchdog(
+        "second blocking task with io_keep_alive(MAX)",
+        5,
+        move || h.join().unwrap(),
+    );
+    assert_eq!(out, 2);
+}
+
+#[test]
+fn bug_panicking_io_thread_name_wedges_shutdown() {
+    let pool = Pool::builder()
+        .threads(1)
+        .pinning(Pinning::None)
+        .io_threads(4)
+        .io_thread_name(|n| {
+            if n == 0 {
+                "rel-io-0".to_string()
+            } else {
+                panic!("no name for I/O thread {n}")
+            }
+        })
+        .build()
+        .unwrap();
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    let (started_tx, started_rx) = mpsc::channel::<()>();
+    let held = pool.spawn_blocking(move || {
+        started_tx.send(()).unwrap();
+        let _ = release_rx.recv();
+    });
+    started_rx.recv().unwrap();
+    let p = pool.clone();
+    let second = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| p.spawn_blocking(|| 2)));
+    drop(p);
+    drop(release_tx);
+    held.join().unwrap();
+    if let Ok(h) = second {
+        assert_eq!(h.join().unwrap(), 2);
+    }
+    watchdog("shutdown after a panicking io_thread_name", 10, move || {
+        pool.shutdown()
+    });
+}
+
+#[test]
+fn bug_spawn_async_refusal_is_not_counted_in_rejected_shutdown() {
+    let pool = Pool::builder()
+        .threads(1)
+        .pinning(Pinning::None)
+        .build()
+        .unwrap();
+    pool.shutdown();
+    assert!(pool.try_spawn(|| 1).unwrap_err().is_shutdown());
+    assert_eq!(pool.metrics().rejected_shutdown, 1);
+    let refused = pool.block_on(pool.spawn_async(|| 2));
+    assert!(refused.unwrap_err().is_shutdown());
+    assert_eq!(
+        pool.metrics().rejected_shutdown,
+        2,
+        "spawn_async's SpawnError::Shutdown was not counted"
+    );
+}
+
+#[test]
+fn bug_blocking_join_inside_block_on_swallows_the_wake_up() {
+    let pool = Pool::builder()
+        .threads(2)
+        .pinning(Pinning::None)
+        .build()
+        .unwrap();
+    let p = pool.clone();
+    let out = watchdog("block_on with a blocking join inside", 10, move || {
+        let fast = p.spawn(|| 1);
+        let slow = p.spawn(|| {
+            std::thread::sleep(Duration::from_millis(100));
+            2
+        });
+        let mut fast = Some(fast);
+        let mut slow = Some(slow);
+        let mut got = 0;
+        p.block_on(std::future::poll_fn(move |cx| {
+            use std::future::Future;
+            let f = fast.as_mut().unwrap();
+            if let std::task::Poll::Ready(v) = std::pin::Pin::new(f).poll(cx) {
+                return std::task::Poll::Ready(v.unwrap() + got);
+            }
+            if let Some(s) = slow.take() {
+                got = s.join().unwrap();
+            }
+            std::task::Poll::Pending
+        }))
+    });
+    assert_eq!(out, 3);
+}
+
+#[test]
+fn bug_io_job_pushed_while_shutdown_starts_can_be_stranded() {
+    let iterations = rel_support::volume(300, 20_000);
+    watchdog("I/O submit racing shutdown", 240, move || {
+        for i in 0..iterations {
+            let pool = Pool::builder()
+                .threads(1)
+                .pinning(Pinning::None)
+                .io_threads(1)
+                .build()
+                .unwrap();
+            let p = pool.clone();
+            let submitter = std::thread::spawn(move || {
+                let mut handles = Vec::new();
+                loop {
+                    match p.try_spawn_blocking(|| 5) {
+                        Ok(h) => handles.push(h),
+                        Err(e) if e.is_shutdown() => return handles,
+                        Err(_) => std::thread::yield_now(),
+                    }
+                }
+            });
+            std::thread::sleep(Duration::from_micros(100 + (i as u64 % 7) * 150));
+            pool.shutdown();
+            let handles = submitter.join().unwrap();
+            let n = handles.len();
+            let (tx, rx) = mpsc::channel();
+            std::thread::spawn(move || {
+                let ok = handles.into_iter().all(|h| h.join().unwrap() == 5);
+                let _ = tx.send(ok);
+            });
+            match rx.recv_timeout(Duration::from_secs(5)) {
+                Ok(ok) => assert!(ok),
+                Err(_) => panic!(
+                    "iteration {i}: one of {n} accepted I/O tasks was stranded by a graceful shutdown"
+                ),
+            }
+        }
+    });
+}

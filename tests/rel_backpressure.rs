@@ -373,7 +373,7 @@ fn tokio_timeouts_cancel_spawn_async_without_losing_permits() {
                     for _ in 0..200 {
                         let pool = pool.clone();
                         let ran = Arc::clone(&ran);
-                        let wait = Duration::from_micros(rng.below(300));
+                        let wait = Duration::from_micros(rng.below(4000));
                         let work = Duration::from_micros(rng.below(200));
                         tasks.push(tokio::spawn(async move {
                             let fut = pool.spawn_async(move || {

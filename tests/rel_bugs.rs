@@ -183,3 +183,44 @@ fn bug_io_job_pushed_while_shutdown_starts_can_be_stranded() {
         }
     });
 }
+
+/// Nested async backpressure on one worker deadlocks.
+///
+/// `injection_queue.rs` `release()` → `wake_one()` wakes only the *front* async waiter. On a
+/// worker, `block_on` (block_on.rs) helps by running other jobs, so a second `block_on` can
+/// run *on top of* the first on the same stack. When both wait in `reserve()` and a slot frees,
+/// the wake goes to the outer (front) waiter, which cannot be polled until the inner one
+/// returns; the inner waiter is never woken, the worker finds no work and sleeps forever.
+#[test]
+fn bug_nested_block_on_reserve_on_one_worker_loses_the_wake_up() {
+    let pool = Pool::builder()
+        .threads(1)
+        .pinning(Pinning::None)
+        .queue_capacity(1)
+        .build()
+        .unwrap();
+    let p = pool.clone();
+    let out = watchdog(
+        "nested block_on(spawn_async) on one worker",
+        10,
+        move || {
+            let q = p.clone();
+            p.install(move || {
+                // 1. Fill the one injection slot with a task X (from the worker, through a permit).
+                let x = q.block_on(q.reserve()).unwrap().spawn(|| 1).unwrap();
+                // 2. Queue J on this worker's own deque: J waits for room (the inner waiter).
+                let r = q.clone();
+                let j = corepool::spawn(move || {
+                    r.block_on(async { r.spawn_async(|| 2).await.ok().unwrap().await.unwrap() })
+                });
+                // 3. Wait for room here (the outer waiter). While waiting, this worker pops J,
+                //    whose wait runs on top of ours; J then takes X, freeing the slot, and the
+                //    wake-up goes to us (front of the queue), not to J.
+                let z =
+                    q.block_on(async { q.spawn_async(|| 3).await.ok().unwrap().await.unwrap() });
+                x.join().unwrap() + j.join().unwrap() + z
+            })
+        },
+    );
+    assert_eq!(out, 6);
+}

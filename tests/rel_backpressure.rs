@@ -211,12 +211,12 @@ impl Wake for Flag {
 }
 
 type BoxFut<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+type BoxTask = Box<dyn FnOnce() -> usize + Send>;
+type SpawnAsync = BoxFut<Result<corepool::JoinHandle<usize>, SpawnError<BoxTask>>>;
 
 enum Waiter {
     Reserve(Pin<Box<corepool::Reserve>>),
-    Async(
-        BoxFut<Result<corepool::JoinHandle<usize>, SpawnError<Box<dyn FnOnce() -> usize + Send>>>>,
-    ),
+    Async(SpawnAsync),
 }
 
 struct Slot {
@@ -271,8 +271,7 @@ fn cancelled_async_waiters_lose_no_permit(rng: &mut Rng) {
                 Waiter::Reserve(Box::pin(pool.reserve()))
             } else {
                 let ran = Arc::clone(&ran);
-                let f: Box<dyn FnOnce() -> usize + Send> =
-                    Box::new(move || ran.fetch_add(1, SeqCst));
+                let f: BoxTask = Box::new(move || ran.fetch_add(1, SeqCst));
                 Waiter::Async(Box::pin(pool.spawn_async(f)))
             }),
             flag: Arc::new(Flag(AtomicBool::new(false))),

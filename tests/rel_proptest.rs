@@ -72,9 +72,11 @@ struct Task {
 }
 
 struct Harness {
+    /// Declared before `pool` so that, when a failing case drops the harness early, the held
+    /// worker is released before the pool's drop waits for it.
+    held: Option<(mpsc::Sender<()>, JoinHandle<()>)>,
     pool: Pool,
     cap: usize,
-    held: Option<(mpsc::Sender<()>, JoinHandle<()>)>,
     epoch: usize,
     slots: usize,
     shutdown: bool,
@@ -392,9 +394,9 @@ fn run_case(cap: usize, ops: Vec<Op>) -> Result<(), TestCaseError> {
         .build()
         .unwrap();
     let mut h = Harness {
+        held: None,
         pool,
         cap,
-        held: None,
         epoch: 0,
         slots: 0,
         shutdown: false,

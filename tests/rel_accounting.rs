@@ -340,9 +340,11 @@ fn round(rng: &mut Rng, tasks: usize, shutdown_now_at: Option<f64>) {
     // Every handle resolves, and says the truth about its task.
     let (mut ok, mut panicked, mut cancelled) = ([0usize; 2], [0usize; 2], [0usize; 2]);
     for p in pending {
-        let runs = plan.runs[p.id].load(SeqCst);
         let io = usize::from(p.io);
-        match p.handle.join() {
+        let out = p.handle.join();
+        // Read after the join: a handle that resolved has published its task's effects.
+        let runs = plan.runs[p.id].load(SeqCst);
+        match out {
             Ok(v) => {
                 assert_eq!(
                     v,

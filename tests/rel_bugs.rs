@@ -224,3 +224,49 @@ fn bug_nested_block_on_reserve_on_one_worker_loses_the_wake_up() {
     );
     assert_eq!(out, 6);
 }
+
+/// A `spawn_future` refused by a shutting-down pool can be counted twice: as
+/// `rejected_shutdown` *and* as `cancelled` (and in `shutdown_now`'s return value).
+///
+/// `future_task.rs` `spawn_future` puts the task in the pool's `futures` table
+/// (`futures_track`) *before* it tries to inject it. If the injection is refused because the
+/// pool is closing, and the last CPU worker runs `registry.rs` `cpu_worker_exiting` in between,
+/// that worker takes the table, cancels the task (`record_outcome(Cancelled, CpuOutside)`:
+/// `cancelled += 1`, shutdown count += 1); then `spawn_future` records the refusal
+/// (`rejected_shutdown += 1`). Afterwards `spawned != completed + cancelled`.
+#[test]
+fn bug_refused_spawn_future_can_be_counted_as_cancelled() {
+    let iterations = rel_support::volume(2_000, 50_000);
+    watchdog("spawn_future racing shutdown_now", 240, move || {
+        for i in 0..iterations {
+            let pool = Pool::builder()
+                .threads(1)
+                .pinning(Pinning::None)
+                .build()
+                .unwrap();
+            let p = pool.clone();
+            let submitter = std::thread::spawn(move || {
+                let mut handles = Vec::new();
+                while !p.is_shutdown() {
+                    handles.push(p.spawn_future(async { 1 }));
+                }
+                for _ in 0..4 {
+                    handles.push(p.spawn_future(async { 1 }));
+                }
+                handles
+            });
+            std::thread::sleep(Duration::from_micros(50 + (i as u64 % 5) * 40));
+            pool.shutdown_now();
+            for h in submitter.join().unwrap() {
+                let _ = h.join();
+            }
+            pool.shutdown();
+            let m = pool.metrics();
+            assert_eq!(
+                m.spawned,
+                m.completed + m.cancelled,
+                "iteration {i}: a refused spawn_future was also counted as cancelled\n{m}"
+            );
+        }
+    });
+}

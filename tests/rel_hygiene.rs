@@ -6,22 +6,16 @@
 //! generous bound. A mixed-load soak samples RSS and threads while it runs and prints the
 //! figures: 3 s in CI mode, 60 s (or `COREPOOL_SOAK_SECS`) under `COREPOOL_SOAK=1`.
 //!
-//! The tests in this file measure process-wide figures, so they take a lock and run one at a
-//! time.
+//! These checks measure process-wide figures, so they run one after another in a single test:
+//! the test harness starts a thread per test, which would move the baseline.
 
 mod rel_support;
 
 use corepool::{Pinning, Pool};
 use rel_support::{eventually, rss_kib, thread_count, watchdog, Rng};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 fn one_pool_life(rng: &mut Rng, i: usize) {
     let pool = Pool::builder()
@@ -73,9 +67,7 @@ fn one_pool_life(rng: &mut Rng, i: usize) {
     let _ = f.join();
 }
 
-#[test]
 fn a_thousand_pools_leave_no_thread_and_no_memory_behind() {
-    let _serial = serial();
     let mut rng = Rng::seeded("thousand-pools");
     let n = rel_support::volume(1_000, 20_000);
     watchdog("create and drop pools", 600, move || {
@@ -107,9 +99,7 @@ fn a_thousand_pools_leave_no_thread_and_no_memory_behind() {
     });
 }
 
-#[test]
 fn dropping_the_last_handle_inside_its_own_tasks_lets_every_thread_exit() {
-    let _serial = serial();
     watchdog("drop inside own task", 120, || {
         let before = thread_count();
         for way in 0..4 {
@@ -268,9 +258,7 @@ fn a_panic() -> bool {
     N.fetch_add(1, SeqCst) % 97 == 0
 }
 
-#[test]
 fn mixed_load_soak_keeps_rss_and_threads_flat() {
-    let _serial = serial();
     let quiet = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         if info.payload().downcast_ref::<&str>() != Some(&"planned") {
@@ -286,4 +274,11 @@ fn mixed_load_soak_keeps_rss_and_threads_flat() {
         3
     };
     watchdog("soak", secs + 120, move || soak(secs));
+}
+
+#[test]
+fn resource_hygiene() {
+    a_thousand_pools_leave_no_thread_and_no_memory_behind();
+    dropping_the_last_handle_inside_its_own_tasks_lets_every_thread_exit();
+    mixed_load_soak_keeps_rss_and_threads_flat();
 }

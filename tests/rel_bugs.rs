@@ -1,6 +1,7 @@
 //! Minimal failing tests for bugs found by the reliability work (issue #10). Each one fails
 //! (by assertion or by its watchdog) until the bug in `src/` is fixed; see the doc comment on
-//! each test for the file, function and interleaving.
+//! each test for the file, function and interleaving. Two are races and fail within a few
+//! thousand iterations rather than on every run.
 
 mod rel_support;
 
@@ -10,6 +11,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
+/// `worker.rs` `WorkerThread::run` calls `on_thread_stop` after `main_loop` has returned (and
+/// after `cpu_worker_exiting`) but before clearing `CURRENT`. A spawn in the hook therefore
+/// takes the same-pool worker path (`pool.rs` `submit` -> `push_or_run`) and lands on the
+/// exiting worker's own deque, which nobody pops again: the task never runs, its `JobRef` (and
+/// `Arc<TaskCell>`) leaks, `metrics.spawned` counts it forever, and `join()` blocks forever.
+/// (Joined work inside the hook is fine: the joining worker pops its own deque.)
 #[test]
 fn bug_spawn_from_on_thread_stop_is_never_run_and_its_handle_never_resolves() {
     let (tx, rx) = mpsc::channel();
@@ -37,6 +44,12 @@ fn bug_spawn_from_on_thread_stop_is_never_run_and_its_handle_never_resolves() {
     assert!(matches!(out, Ok(7) | Err(true)));
 }
 
+/// `builder.rs` does not validate `io_keep_alive`; `blocking_pool.rs` `wait_for_work` computes
+/// `Instant::now() + keep_alive`, which panics on overflow ("overflow when adding duration to
+/// instant") right after `state.idle += 1`. The I/O thread unwinds (the README says pool
+/// threads never do) without `retire`, leaving a phantom idle thread in `state.idle` and
+/// `state.threads`: every later `ensure_thread` "notifies" the dead thread instead of starting
+/// one, so every later blocking task is queued forever.
 #[test]
 fn bug_huge_io_keep_alive_strands_blocking_tasks() {
     let built = Pool::builder()
@@ -57,6 +70,15 @@ fn bug_huge_io_keep_alive_strands_blocking_tasks() {
     assert_eq!(out, 2);
 }
 
+/// `blocking_pool.rs` `ensure_thread` bumps `state.threads`, `started_total` and the registry's
+/// I/O liveness count, and only then calls the user's `io_thread_name(id)` (build() checks only
+/// id 0). If it panics, the panic leaves through `spawn_blocking` (the job already queued) with
+/// a phantom thread counted alive: `shutdown()`/drop then waits forever in
+/// `Liveness::wait_exited(Io)`. Worse, when the submitter is `corepool::blocking` on a CPU
+/// worker, the queued job is a `StackJob` on that worker's stack (`blocking.rs`): the panic
+/// unwinds out of `blocking_on` and frees the frame while its `JobRef` is still queued, and a
+/// live I/O thread later executes a dangling pointer (use-after-free from safe code; not
+/// exercised here because it is undefined behaviour).
 #[test]
 fn bug_panicking_io_thread_name_wedges_shutdown() {
     let pool = Pool::builder()
@@ -92,6 +114,10 @@ fn bug_panicking_io_thread_name_wedges_shutdown() {
     });
 }
 
+/// `reserve.rs` `spawn_async` turns `Err(ShutdownError)` from its `Reserve` into
+/// `SpawnError::Shutdown(func)` without `record_submission`, while every other refusal
+/// (including `Permit::spawn`) is counted in `metrics.rejected_shutdown`, documented as
+/// "Submissions refused with `SpawnError::Shutdown` (both pools)".
 #[test]
 fn bug_spawn_async_refusal_is_not_counted_in_rejected_shutdown() {
     let pool = Pool::builder()
@@ -111,6 +137,12 @@ fn bug_spawn_async_refusal_is_not_counted_in_rejected_shutdown() {
     );
 }
 
+/// Outside a worker, `block_on` (`block_on.rs`) and `JoinHandle::join` (`job_handle.rs`) park
+/// on the same thread-local `ThreadParker` token. A future driven by `pool.block_on` polls
+/// handle A (registering block_on's waker), then blocks in `B.join()`; A finishes during that
+/// join and sets the token; `join`'s `park()` consumes it as a spurious wake and parks again
+/// until B is done. The future returns `Pending` and `block_on` parks with the token already
+/// spent: A's wake-up is lost and `block_on` never returns. (Same with a nested `block_on`.)
 #[test]
 fn bug_blocking_join_inside_block_on_swallows_the_wake_up() {
     let pool = Pool::builder()
@@ -143,9 +175,18 @@ fn bug_blocking_join_inside_block_on_swallows_the_wake_up() {
     assert_eq!(out, 3);
 }
 
+/// `blocking_pool.rs` `wait_for_work`: after waking, an idle I/O thread retires when
+/// `state.shutdown` is set without re-checking the queue. Interleaving: submitter S reserves a
+/// slot and pushes (before close) but has not yet locked `state` in `ensure_thread`; shutdown
+/// runs `begin_shutdown`: closes the queue, sets `shutdown`, `notify_all`, sees one thread alive
+/// (so it does not drain the queue itself); the idle thread wakes with `notified == 0`, sees
+/// `shutdown`, retires and exits; S then locks `state`, finds no idle thread and `shutdown`
+/// set, and starts none. The accepted job stays in the closed queue forever (its handle never
+/// resolves, its `JobRef` leaks) although `shutdown()` returned. A race: fails within a few
+/// thousand iterations in release (`COREPOOL_SOAK=1` runs 20,000).
 #[test]
 fn bug_io_job_pushed_while_shutdown_starts_can_be_stranded() {
-    let iterations = rel_support::volume(300, 20_000);
+    let iterations = rel_support::volume(3_000, 20_000);
     watchdog("I/O submit racing shutdown", 240, move || {
         for i in 0..iterations {
             let pool = Pool::builder()

@@ -1,7 +1,6 @@
-//! Minimal failing tests for bugs found by the reliability work (issue #10). Each one fails
-//! (by assertion or by its watchdog) until the bug in `src/` is fixed; see the doc comment on
-//! each test for the file, function and interleaving. Two are races and fail within a few
-//! thousand iterations rather than on every run.
+//! Regression tests for the bugs the reliability work (issue #10) found in `src/`, all fixed
+//! since: each test failed (by assertion or by its watchdog) on the code before its fix. The doc
+//! comment on each test names the file, function and interleaving.
 
 mod rel_support;
 

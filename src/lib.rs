@@ -51,6 +51,7 @@ mod latch;
 #[cfg(corepool_loom)]
 #[doc(hidden)]
 pub mod loom_api;
+mod par;
 mod pinning;
 mod pool;
 mod registry;
@@ -69,6 +70,11 @@ pub use builder::{
 pub use error::{BuildError, JoinError, ShutdownError, SpawnError};
 pub use global::{blocking, current_thread_index, join, scope, spawn};
 pub use job_handle::JoinHandle;
+pub use par::{
+    par_bounded, par_chunks, par_chunks_mut, par_fold, par_for_each, par_map, par_reduce, par_sort,
+    par_sort_by, par_sort_by_key, par_sort_unstable, par_sort_unstable_by,
+    par_sort_unstable_by_key, IntoParSource, ParBounded, ParSource,
+};
 pub use pinning::{Pinning, NO_PIN_ENV};
 pub use pool::Pool;
 pub use reserve::{Permit, Reserve};

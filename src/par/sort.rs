@@ -4,8 +4,9 @@
 //!
 //! Invariants (stable sort):
 //! - Every element lives in exactly one place at a time, in the slice or in the buffer, at the
-//!   position of its region. `sort_region(.., into_v)` returns, normally or by unwinding, with
-//!   every element of its region in the slice if `into_v`, else in the buffer.
+//!   position of its region. A `Region` owns the promise to leave its elements in the slice
+//!   (`into_v`) or in the buffer: `sort_region` keeps it when it returns or unwinds, and
+//!   dropping a `Region` unsorted (an unrun `join` half) keeps it too.
 //! - A `Merge` owns its destination's holes: whatever happens, when it is dropped it moves the
 //!   sources it has not merged yet into the rest of its destination, so a panicking comparator
 //!   or an unrun half (join discards the second closure when the first panicked) leaves a
@@ -79,7 +80,13 @@ where
         // SAFETY: `vp` and `bp` are distinct allocations of at least `len` slots; all elements
         // start in `v`, and `sort_region` returns (or unwinds) with all of them back in `v`
         // (`into_v = true`). `v` is not used by anyone else meanwhile (we hold `&mut`).
-        unsafe { sort_region(joiner, vp, bp, len, depth, true, cmp, merge_grain) }
+        let region = Region {
+            v: vp,
+            buf: bp,
+            len,
+            into_v: true,
+        };
+        unsafe { sort_region(joiner, region, depth, cmp, merge_grain) }
     });
     drop(buf); // length 0: frees the storage, drops no element
 }
@@ -90,67 +97,96 @@ fn less<T>(cmp: &impl Fn(&T, &T) -> Ordering, a: &T, b: &T) -> bool {
     cmp(a, b) == Ordering::Less
 }
 
-/// Sorts the region `0..len` of `v`/`buf` (whose elements are all in `v` on entry) and leaves
-/// it in `v` if `into_v`, else in `buf`, normally or when unwinding.
+/// A region of the slice whose elements are all in `v` and not yet sorted, with the promise
+/// to leave them in `v` (`into_v`) or in `buf` (its slots there are holes).
 ///
-/// # Safety
-/// `v` and `buf` must point to `len` slots each, in distinct allocations, used by nobody else
-/// during the call; `v`'s slots hold the elements, `buf`'s are uninitialized.
-#[allow(clippy::too_many_arguments)]
-unsafe fn sort_region<T, F>(
-    joiner: Joiner<'_>,
+/// Whoever holds it must keep the promise: [`sort_region`] does by sorting; dropping it unsorted
+/// (when `join` discards the closure that owns it because the other half panicked) moves the
+/// elements to `buf` if that was the promise.
+struct Region<T> {
     v: SendPtr<T>,
     buf: SendPtr<T>,
     len: usize,
-    depth: u32,
     into_v: bool,
+}
+
+impl<T> Region<T> {
+    /// The two halves of the region, each with the opposite promise (the parent merges from
+    /// where they end up into where it promised). Ownership moves from `self` to them.
+    fn split(self, mid: usize) -> (Region<T>, Region<T>) {
+        let this = ManuallyDrop::new(self);
+        debug_assert!(mid <= this.len);
+        (
+            Region {
+                v: this.v,
+                buf: this.buf,
+                len: mid,
+                into_v: !this.into_v,
+            },
+            // SAFETY: `mid <= len`: the offsets stay within both allocations.
+            unsafe {
+                Region {
+                    v: this.v.add(mid),
+                    buf: this.buf.add(mid),
+                    len: this.len - mid,
+                    into_v: !this.into_v,
+                }
+            },
+        )
+    }
+}
+
+impl<T> Drop for Region<T> {
+    fn drop(&mut self) {
+        if !self.into_v {
+            // SAFETY: the region's elements are all in `v` and its `buf` slots are holes
+            // (`Region` invariant); this moves them, and the `v` copies stop being owners.
+            unsafe { ptr::copy_nonoverlapping(self.v.0, self.buf.0, self.len) };
+        }
+    }
+}
+
+/// Sorts `region` in `depth` levels of halving and keeps its promise (see [`Region`]), also
+/// when unwinding.
+///
+/// # Safety
+/// `region.v` and `region.buf` must point to `region.len` slots each, in distinct allocations,
+/// used by nobody else during the call; `v`'s slots hold the elements, `buf`'s are holes.
+unsafe fn sort_region<T, F>(
+    joiner: Joiner<'_>,
+    region: Region<T>,
+    depth: u32,
     cmp: &F,
     merge_grain: usize,
 ) where
     T: Send,
     F: Fn(&T, &T) -> Ordering + Sync,
 {
+    let (v, buf, len, into_v) = (region.v, region.buf, region.len, region.into_v);
     if depth == 0 {
         // SAFETY: `v` holds `len` initialized elements used by nobody else (caller contract).
         let slice = unsafe { std::slice::from_raw_parts_mut(v.0, len) };
-        // std's sort leaves a permutation in `slice` even if `cmp` panics.
-        let sorted = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| slice.sort_by(cmp)));
-        if !into_v {
-            // SAFETY: moves the region's elements into `buf`'s uninitialized slots; the copies
-            // left in `v` are no longer owners (the region now lives in `buf`).
-            unsafe { ptr::copy_nonoverlapping(v.0, buf.0, len) };
-        }
-        if let Err(payload) = sorted {
-            std::panic::resume_unwind(payload);
-        }
+        // std's sort leaves a permutation in `slice` even if `cmp` panics; then dropping
+        // `region` (while unwinding, or here) moves the elements to `buf` if so promised.
+        slice.sort_by(cmp);
+        drop(region);
         return;
     }
     let mid = len / 2;
-    // Children leave their halves where this level merges *from*.
+    let (first, second) = region.split(mid);
+    // Children leave their halves where this level merges *from*: the other location.
     let halves = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         joiner.join(
-            // SAFETY: the first half of our region, in both allocations; the halves are
-            // disjoint, so the two tasks never touch the same slot.
-            || unsafe { sort_region(joiner, v, buf, mid, depth - 1, !into_v, cmp, merge_grain) },
-            // SAFETY: the second half, as above; `mid <= len`, within both allocations.
-            || unsafe {
-                sort_region(
-                    joiner,
-                    v.add(mid),
-                    buf.add(mid),
-                    len - mid,
-                    depth - 1,
-                    !into_v,
-                    cmp,
-                    merge_grain,
-                )
-            },
+            // SAFETY: the halves are disjoint parts of our region, with the same contract.
+            move || unsafe { sort_region(joiner, first, depth - 1, cmp, merge_grain) },
+            // SAFETY: as above.
+            move || unsafe { sort_region(joiner, second, depth - 1, cmp, merge_grain) },
         )
     }));
     let (src, dst) = if into_v { (buf, v) } else { (v, buf) };
     if let Err(payload) = halves {
-        // Both children have stopped (join waits), each with its half in `src`: move the region
-        // to `dst` so our own promise holds while the panic continues.
+        // Both halves kept their promise (sorted, unwound, or dropped unrun): the region is
+        // in `src`. Move it to `dst` to keep ours while the panic continues.
         // SAFETY: `src` holds the `len` elements, `dst`'s slots are holes of the same region.
         unsafe { ptr::copy_nonoverlapping(src.0, dst.0, len) };
         std::panic::resume_unwind(payload);

@@ -66,7 +66,8 @@ fn map_of_a_range_that_does_not_start_at_zero() {
             pool.par_map(10..20, |i| i),
             (10..20).collect::<Vec<usize>>()
         );
-        assert!(pool.par_map(20..10, |i| i).is_empty());
+        let (start, end) = (20, 10);
+        assert!(pool.par_map(start..end, |i| i).is_empty());
     }
 }
 

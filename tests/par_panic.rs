@@ -114,7 +114,7 @@ fn panic_mid_map_drops_every_made_result_once_and_propagates() {
                         made
                     })
                 }));
-                let payload = result.err().expect("the panic reaches the caller");
+                let payload = result.expect_err("the panic reaches the caller");
                 assert_eq!(panic_message(&*payload), format!("boom at {at}"));
                 // Every piece has stopped: nothing is running, and nothing starts later.
                 assert_eq!(active.load(Ordering::SeqCst), 0);

@@ -8,9 +8,10 @@
 //!   half through `join`) only when the half it pushed last has been taken by a thief, or when
 //!   it has none left in its deque. Nobody stealing means no splits beyond ~log2(len / block),
 //!   and every steal is answered within one block.
-//! - A block is sized by measurement to take about `TARGET_BLOCK` of time, so the demand check,
+//! - A block is sized by measurement to take about `TARGET_BLOCK_NANOS`, so the demand check,
 //!   the abort check and the clock read cost nothing per item, while a hungry peer waits at most
-//!   about one block.
+//!   about one block. A stolen piece starts again from one item, since its items may cost
+//!   1000x more or less than the ones its victim measured.
 //! - A panic in a fold sets `abort`; every other piece stops at its next block boundary, and the
 //!   panic reaches the caller through the joins once all pieces have stopped.
 
@@ -22,7 +23,7 @@ use std::time::Instant;
 /// How long one sequential block should take: the latency with which a steal is answered.
 const TARGET_BLOCK_NANOS: u64 = 20_000;
 /// The largest block, in items, whatever the timing says.
-const MAX_BLOCK: usize = 1 << 16;
+const MAX_BLOCK: usize = 1 << 20;
 
 /// What an operation does with the pieces the splitter cuts.
 pub(crate) trait Consumer<P: ParSource>: Sync {
@@ -121,6 +122,11 @@ struct Block {
 }
 
 impl Block {
+    /// The first block of an operation, or of a stolen piece (whose items may cost anything).
+    const FIRST: Block = Block { size: 1 };
+
+    /// Grows the block while it takes well under the target, and shrinks it in proportion
+    /// when it takes well over (items got dearer: the next steal must not wait long).
     #[inline]
     fn adapt(&mut self, items: usize, nanos: u64) {
         if items < self.size {
@@ -128,8 +134,9 @@ impl Block {
         }
         if nanos < TARGET_BLOCK_NANOS / 2 {
             self.size = (self.size * 2).min(MAX_BLOCK);
-        } else if nanos > TARGET_BLOCK_NANOS * 4 {
-            self.size = (self.size / 2).max(1);
+        } else if nanos > TARGET_BLOCK_NANOS * 2 {
+            let scaled = self.size as u128 * u128::from(TARGET_BLOCK_NANOS) / u128::from(nanos);
+            self.size = usize::try_from(scaled).unwrap_or(1).max(1);
         }
     }
 }
@@ -145,7 +152,7 @@ where
         joiner,
         abort: AtomicBool::new(false),
     };
-    run(&ctx, consumer, source, 0, None, Block { size: 1 })
+    run(&ctx, consumer, source, 0, None, Block::FIRST)
 }
 
 /// Folds `source` (starting at input index `offset`) block by block, splitting it in two
@@ -187,8 +194,13 @@ where
                     taken.store(true, Ordering::Relaxed);
                     // Popped back by this worker: its deque again holds what it held before
                     // the split. Stolen: the thief's deque holds nothing of ours.
+                    // A thief also re-learns the block size: its half may cost differently.
                     let stolen = crate::current_thread_index() != parent;
-                    let pending = if stolen { None } else { pending };
+                    let (pending, block) = if stolen {
+                        (None, Block::FIRST)
+                    } else {
+                        (pending, block)
+                    };
                     run(ctx, consumer, right, offset + mid, pending, block)
                 },
             );

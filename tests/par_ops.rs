@@ -381,3 +381,17 @@ fn operations_on_a_shut_down_pool_run_on_the_caller() {
         .map_ordered(|x| x + 1, |y| out.push(y));
     assert_eq!(out, (1..=100).collect::<Vec<u32>>());
 }
+
+#[test]
+fn zero_sized_items_and_results() {
+    for pool in pools() {
+        let units = pool.par_map(0..100_000, |_| ());
+        assert_eq!(units.len(), 100_000);
+        let mut v = vec![(); 100_000];
+        pool.par_sort(&mut v);
+        pool.par_sort_unstable(&mut v);
+        pool.par_for_each(&mut v, |u| *u = ());
+        assert_eq!(v.len(), 100_000);
+        assert_eq!(pool.par_reduce(&v, || 0usize, |_| 1, |a, b| a + b), 100_000);
+    }
+}

@@ -132,7 +132,7 @@ impl<'a, T: Sync> ParSource for Chunks<'a, T> {
     }
     #[inline]
     fn split_at(self, mid: usize) -> (Self, Self) {
-        let at = (mid * self.size).min(self.slice.len());
+        let at = mid.saturating_mul(self.size).min(self.slice.len());
         let (a, b) = self.slice.split_at(at);
         (
             Chunks {
@@ -167,7 +167,7 @@ impl<'a, T: Send> ParSource for ChunksMut<'a, T> {
     }
     #[inline]
     fn split_at(self, mid: usize) -> (Self, Self) {
-        let at = (mid * self.size).min(self.slice.len());
+        let at = mid.saturating_mul(self.size).min(self.slice.len());
         let size = self.size;
         let (a, b) = self.slice.split_at_mut(at);
         (ChunksMut { slice: a, size }, ChunksMut { slice: b, size })

@@ -15,6 +15,7 @@
 use corepool::Pool;
 use rayon::prelude::*;
 use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 const UNIFORM_LEN: usize = 20_000_000;
@@ -31,10 +32,16 @@ fn mix(x: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// The cost of item `i` of the skewed map, in rounds.
+#[inline]
+fn skew_rounds(i: usize) -> usize {
+    1 + i * (SKEW_MAX_ROUNDS - 1) / SKEW_LEN
+}
+
 /// Item `i` of the skewed map: 1 round at the start, `SKEW_MAX_ROUNDS` at the end.
 #[inline]
 fn skewed(i: usize) -> u64 {
-    let rounds = 1 + i * (SKEW_MAX_ROUNDS - 1) / SKEW_LEN;
+    let rounds = skew_rounds(i);
     let mut x = i as u64;
     for _ in 0..rounds {
         x = mix(x);
@@ -259,6 +266,58 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "\nmedians of {rounds} rounds; load average at the end {}",
         load_average()
+    );
+
+    // How evenly the skewed map ended: each worker notes when it finished its last item; the
+    // idle tail is how long the first one to run out of work waited for the map to end, as a
+    // share of the whole run. Less sensitive to the machine's load than the times above.
+    let tail = |ends: &[AtomicU64]| -> String {
+        let ends: Vec<u64> = ends.iter().map(|a| a.load(Ordering::Relaxed)).collect();
+        let (first, last) = (ends.iter().min().unwrap(), ends.iter().max().unwrap());
+        format!("{:.1}%", (last - first) as f64 * 100.0 / *last as f64)
+    };
+    let note_end = |ends: &[AtomicU64], worker: usize, start: Instant| {
+        ends[worker].fetch_max(start.elapsed().as_nanos() as u64, Ordering::Relaxed);
+    };
+    let ours: Vec<AtomicU64> = (0..threads).map(|_| AtomicU64::new(0)).collect();
+    let start = Instant::now();
+    pool.par_map(&skew_in, |&i| {
+        let r = skewed(i);
+        note_end(
+            &ours,
+            pool.current_thread_index().expect("on the pool"),
+            start,
+        );
+        r
+    });
+    let theirs: Vec<AtomicU64> = (0..rayon_threads).map(|_| AtomicU64::new(0)).collect();
+    let start = Instant::now();
+    skew_in
+        .par_iter()
+        .map(|&i| {
+            let r = skewed(i);
+            note_end(
+                &theirs,
+                rayon::current_thread_index().expect("on rayon"),
+                start,
+            );
+            r
+        })
+        .collect::<Vec<_>>();
+    let static_split: Vec<AtomicU64> = (0..threads).map(|_| AtomicU64::new(0)).collect();
+    let chunk = SKEW_LEN.div_ceil(threads);
+    let start = Instant::now();
+    scope_map(&skew_in, threads, |&i| {
+        let r = skewed(i);
+        note_end(&static_split, i / chunk, start);
+        r
+    });
+    println!(
+        "skewed map, idle tail (first worker out of work until the end, share of the run): \
+         corepool {}, rayon {}, scope {}",
+        tail(&ours),
+        tail(&theirs),
+        tail(&static_split)
     );
     Ok(())
 }

@@ -55,6 +55,7 @@ mod latch;
 #[doc(hidden)]
 pub mod loom_api;
 mod metrics;
+mod par;
 mod pinning;
 mod pool;
 mod registry;
@@ -76,6 +77,11 @@ pub use global::{blocking, current_thread_index, join, join_all, join_all_async,
 pub use group::{Group, GroupBuilder, GroupMetrics};
 pub use job_handle::JoinHandle;
 pub use metrics::{Histogram, IoMetrics, Metrics, WorkerMetrics, HISTOGRAM_BUCKETS};
+pub use par::{
+    par_bounded, par_chunks, par_chunks_mut, par_fold, par_for_each, par_map, par_reduce, par_sort,
+    par_sort_by, par_sort_by_key, par_sort_unstable, par_sort_unstable_by,
+    par_sort_unstable_by_key, IntoParSource, ParBounded, ParSource,
+};
 pub use pinning::{Pinning, NO_PIN_ENV};
 pub use pool::Pool;
 pub use reserve::{Permit, Reserve};

@@ -242,6 +242,15 @@ impl BlockingPool {
         }
     }
 
+    /// Model hook (`loom_api::expire_io_keep_alive`): the keep-alive of one idle thread runs
+    /// out now (of the next thread to wait, if none is waiting). loom never times a wait out by
+    /// itself, so without this the retirement branch of `wait_for_work` is unreachable.
+    #[cfg(corepool_loom)]
+    pub(crate) fn expire_keep_alive(&self) {
+        let state = self.state.lock();
+        self.work.expire_one(&state);
+    }
+
     fn retire(&self, state: &mut State, id: usize) {
         state.threads -= 1;
         state.retired_total += 1;

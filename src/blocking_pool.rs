@@ -18,7 +18,7 @@ use crate::injection_queue::{InjectionQueue, PushError};
 use crate::job::{JobRef, Mode, Outcome};
 use crate::metrics::IoMetrics;
 use crate::registry::{Executor, PoolThread, Registry, ThreadKind, Wait};
-use crate::sync::{thread, Condvar, Mutex};
+use crate::sync::{spin_hint, thread, Condvar, Mutex};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -203,6 +203,12 @@ impl BlockingPool {
     fn wait_for_work(&self, id: usize) -> bool {
         let mut state = self.state.lock();
         if self.queue.len() > 0 {
+            // The caller's `take_one` just found nothing, so this may be a slot whose submitter
+            // has reserved it but not pushed its job yet: pause before the caller retries
+            // rather than spin hot on this lock until the push lands (as a CPU worker does in
+            // `take_batch_from`).
+            drop(state);
+            spin_hint();
             return true;
         }
         if state.shutdown {
@@ -240,6 +246,15 @@ impl BlockingPool {
                 return true;
             }
         }
+    }
+
+    /// Model hook (`loom_api::expire_io_keep_alive`): the keep-alive of one idle thread runs
+    /// out now (of the next thread to wait, if none is waiting). loom never times a wait out by
+    /// itself, so without this the retirement branch of `wait_for_work` is unreachable.
+    #[cfg(corepool_loom)]
+    pub(crate) fn expire_keep_alive(&self) {
+        let state = self.state.lock();
+        self.work.expire_one(&state);
     }
 
     fn retire(&self, state: &mut State, id: usize) {

@@ -417,6 +417,13 @@ impl InjectionQueue {
         (slots(state) - permits(state)) as usize
     }
 
+    /// Slots in use: queued jobs, reserved submissions and outstanding permits (for the loom
+    /// models, which check that every slot is given back).
+    #[cfg(corepool_loom)]
+    pub(crate) fn slots_in_use(&self) -> usize {
+        slots(self.state.load(Ordering::SeqCst)) as usize
+    }
+
     pub(crate) fn capacity(&self) -> usize {
         self.capacity as usize
     }

@@ -3,6 +3,8 @@
 //!
 //! Invariant: these are thin wrappers; the models exercise the very code the pool runs.
 //! Nothing here adds synchronization of its own: every wrapper forwards to the pool's type.
+//! The two model hooks at the end (`expire_io_keep_alive`, `injection_slots_in_use`) reach a
+//! pool through `Pool::registry`; the first drives a timeout loom cannot produce itself.
 
 use crate::injection_queue::PushError;
 use crate::job::{Job, JobRef, Mode, Outcome};
@@ -184,4 +186,18 @@ impl InjectionQueue {
     pub fn capacity(&self) -> usize {
         self.0.capacity()
     }
+}
+
+/// Model hook: the keep-alive of one idle blocking-I/O thread of `pool` runs out now (of the
+/// next thread to wait, if none is waiting). loom never times a condvar wait out by itself, so
+/// this is how a model reaches the retirement branch of the I/O threads' wait; it adds no
+/// synchronization beyond the pool's own lock, which the expiry takes like a notification.
+pub fn expire_io_keep_alive(pool: &crate::Pool) {
+    pool.registry().blocking.expire_keep_alive();
+}
+
+/// Slots of `pool`'s (normal-lane) injection queue in use: queued jobs, reserved submissions
+/// and outstanding permits. Zero means every slot was given back.
+pub fn injection_slots_in_use(pool: &crate::Pool) -> usize {
+    pool.registry().injected.slots_in_use()
 }

@@ -50,6 +50,12 @@ impl Pool {
         Pool { registry }
     }
 
+    /// The pool's registry, for `loom_api`'s model hooks.
+    #[cfg(corepool_loom)]
+    pub(crate) fn registry(&self) -> &Arc<Registry> {
+        &self.registry
+    }
+
     /// Spawns a task and returns a handle to its result.
     ///
     /// From a thread outside the pool this blocks while the injection queue is full

@@ -13,11 +13,18 @@
 //!
 //! With two workers both paths (popped back, stolen) occur; each model asserts afterwards that
 //! loom explored both, so the model really covers the steal.
+//!
+//! Demand-driven join (join.rs): the joins above are each a worker's outermost join, whose `b`
+//! is published at once, so they explore what they explored before the change (both paths are
+//! still asserted). A nested join's `b` is published only while another worker is hungry;
+//! `join_nested_publishes_on_demand` covers that: the inner `b` runs on the same worker (never
+//! published, or popped back) or is published on demand and stolen; both occur.
 #![cfg(corepool_loom)]
 
 mod common;
 
-use common::{expected_panic, is_expected, model, pool, Counter, Drops};
+use common::{expected_panic, is_expected, model, model_with, pool, Counter, Drops, Gate};
+use loom::thread;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
@@ -175,4 +182,58 @@ fn join_across_pools() {
         pool_b.shutdown();
         pool_a.shutdown();
     });
+}
+
+/// A join nested in the `a` of another, on two workers. The outer `a` waits until the outer
+/// `b` ran, so that `b` must be stolen: the outermost join publishes its `b` at once (else a
+/// deadlock). The inner join's `b` is published only if the other worker is hungry (searching
+/// or asleep) and the owner's deque is empty; the inner `a` waits for a gate that another
+/// thread opens at any moment, so while it waits a published inner `b` can be stolen. Every
+/// half runs exactly once, the results come back once (loom checks the stack jobs' result
+/// cells), and the inner `b` is sometimes stolen (published on demand) and sometimes run on the
+/// owner (never published, or popped back). Preemption bound 1: a two-worker pool's start-up,
+/// idling and shutdown alone take about 500 000 iterations at bound 2.
+#[test]
+fn join_nested_publishes_on_demand() {
+    static INNER: Paths = Paths::new();
+    model_with(
+        "join_latch::join_nested_publishes_on_demand",
+        Some(1),
+        || {
+            let pool = pool(2, 4);
+            let runs = Counter::new();
+            let (r1, r2, r3) = (runs.clone(), runs.clone(), runs.clone());
+            let (outer_gate, inner_gate) = (Gate::new(), Gate::new());
+            let (og, ig) = (outer_gate.clone(), inner_gate.clone());
+            let opener = thread::spawn(move || ig.open());
+            let ((inner_a, (inner_b, vb)), outer_b) = pool.join(
+                move || {
+                    og.wait();
+                    corepool::join(
+                        move || {
+                            inner_gate.wait();
+                            r1.incr();
+                            corepool::current_thread_index()
+                        },
+                        move || {
+                            r2.incr();
+                            (corepool::current_thread_index(), vec![3u8])
+                        },
+                    )
+                },
+                move || {
+                    outer_gate.open();
+                    r3.incr();
+                    corepool::current_thread_index()
+                },
+            );
+            opener.join().unwrap();
+            assert_ne!(inner_a, outer_b, "the outer b was stolen");
+            INNER.record(inner_a, inner_b);
+            assert_eq!(vb, [3]);
+            assert_eq!(runs.get(), 3, "each half ran exactly once");
+            pool.shutdown();
+        },
+    );
+    INNER.assert_both_seen();
 }

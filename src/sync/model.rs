@@ -3,7 +3,8 @@
 //! Invariant: same names and signatures as `real.rs`. crossbeam's deques are invisible to loom,
 //! so they are replaced by `Mutex<VecDeque>` stand-ins with crossbeam's method names; parking_lot
 //! is replaced by loom's `Mutex`/`Condvar` behind parking_lot's API shape. A timed condvar wait
-//! never times out under loom: models exercise the timed-out branches explicitly.
+//! never times out by itself under loom: models exercise the timed-out branches explicitly, either
+//! with their own inputs or by firing a timeout with [`Condvar::expire_one`] (a model hook).
 
 use std::collections::VecDeque;
 use std::ops::{Deref, DerefMut};
@@ -53,30 +54,58 @@ impl<T> DerefMut for MutexGuard<'_, T> {
 
 /// loom's condition variable behind parking_lot's API shape.
 #[derive(Debug, Default)]
-pub(crate) struct Condvar(loom::sync::Condvar);
+pub(crate) struct Condvar {
+    inner: loom::sync::Condvar,
+    /// Timeouts fired by a model ([`Condvar::expire_one`]) that no timed wait has consumed yet.
+    /// Read and written only with the waiters' mutex held, which orders every access; a std
+    /// atomic only because the condvar must be `Sync`. Zero unless a model fires a timeout.
+    expired: std::sync::atomic::AtomicUsize,
+}
 
 impl Condvar {
     pub(crate) fn new() -> Self {
-        Condvar(loom::sync::Condvar::new())
+        Condvar::default()
     }
 
     pub(crate) fn wait<T>(&self, guard: &mut MutexGuard<'_, T>) {
         let inner = guard.0.take().expect("guard present");
-        guard.0 = Some(self.0.wait(inner).unwrap_or_else(|e| e.into_inner()));
+        guard.0 = Some(self.inner.wait(inner).unwrap_or_else(|e| e.into_inner()));
     }
 
-    /// loom never times a wait out: this waits for a notification and reports `false`.
+    /// loom never times a wait out by itself: this waits for a notification and reports
+    /// `false`, unless a model fired a timeout with [`expire_one`](Self::expire_one); then it
+    /// consumes it and reports `true` (at once if it was fired before the wait began, as a
+    /// deadline that already passed).
     pub(crate) fn wait_until<T>(&self, guard: &mut MutexGuard<'_, T>, _deadline: Instant) -> bool {
+        if self.take_expired() {
+            return true;
+        }
         self.wait(guard);
-        false
+        self.take_expired()
+    }
+
+    fn take_expired(&self) -> bool {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.expired
+            .fetch_update(Relaxed, Relaxed, |n| n.checked_sub(1))
+            .is_ok()
+    }
+
+    /// Model hook: one timed wait on this condvar times out — a wait in progress (woken now)
+    /// or else the next one to begin. The caller holds the mutex the waiters wait with (`_held`
+    /// is the proof), so the timeout is ordered with the waiters' checks like a notification.
+    pub(crate) fn expire_one<T>(&self, _held: &MutexGuard<'_, T>) {
+        self.expired
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner.notify_all();
     }
 
     pub(crate) fn notify_one(&self) {
-        self.0.notify_one();
+        self.inner.notify_one();
     }
 
     pub(crate) fn notify_all(&self) {
-        self.0.notify_all();
+        self.inner.notify_all();
     }
 }
 

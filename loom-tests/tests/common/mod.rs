@@ -131,3 +131,119 @@ pub fn pool(threads: usize, capacity: usize) -> corepool::Pool {
         .build()
         .expect("a loom pool builds")
 }
+
+/// A pool with `threads` CPU workers and a blocking-I/O pool of at most `io_threads` threads;
+/// both queues hold `capacity` jobs. The keep-alive never runs out by itself under loom (see
+/// `corepool::loom_api::expire_io_keep_alive`).
+pub fn io_pool(threads: usize, io_threads: usize, capacity: usize) -> corepool::Pool {
+    corepool::Pool::builder()
+        .threads(threads)
+        .queue_capacity(capacity)
+        .io_threads(io_threads)
+        .io_queue_capacity(capacity)
+        .build()
+        .expect("a loom pool builds")
+}
+
+/// A one-shot gate loom sees completely (a `Mutex<bool>` and a `Condvar`): `wait` blocks until
+/// `open` was called, so a missing `open` shows up as a loom deadlock.
+#[derive(Clone)]
+pub struct Gate(Arc<(loom::sync::Mutex<bool>, loom::sync::Condvar)>);
+
+impl Gate {
+    pub fn new() -> Self {
+        Gate(Arc::new((
+            loom::sync::Mutex::new(false),
+            loom::sync::Condvar::new(),
+        )))
+    }
+
+    pub fn open(&self) {
+        *self.0 .0.lock().unwrap() = true;
+        self.0 .1.notify_all();
+    }
+
+    pub fn wait(&self) {
+        let mut open = self.0 .0.lock().unwrap();
+        while !*open {
+            open = self.0 .1.wait(open).unwrap();
+        }
+    }
+
+    pub fn is_open(&self) -> bool {
+        *self.0 .0.lock().unwrap()
+    }
+}
+
+impl Default for Gate {
+    fn default() -> Self {
+        Gate::new()
+    }
+}
+
+/// A loom-visible waker: `wait` blocks until `wake` was called since the last `wait` (a lost
+/// wake-up deadlocks the model).
+#[derive(Default)]
+pub struct Flag {
+    woken: loom::sync::Mutex<bool>,
+    cond: loom::sync::Condvar,
+}
+
+impl std::task::Wake for Flag {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        *self.woken.lock().unwrap() = true;
+        self.cond.notify_all();
+    }
+}
+
+impl Flag {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Flag::default())
+    }
+
+    pub fn wait(&self) {
+        let mut woken = self.woken.lock().unwrap();
+        while !*woken {
+            woken = self.cond.wait(woken).unwrap();
+        }
+        *woken = false;
+    }
+}
+
+/// Records, across the iterations of one model, that a path was taken at least once. Models
+/// assert afterwards that every path they claim to cover was explored.
+pub struct Seen {
+    name: &'static str,
+    seen: std::sync::atomic::AtomicBool,
+}
+
+impl Seen {
+    pub const fn new(name: &'static str) -> Self {
+        Seen {
+            name,
+            seen: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    pub fn mark(&self) {
+        self.seen.store(true, Ordering::Relaxed);
+    }
+
+    pub fn mark_if(&self, taken: bool) {
+        if taken {
+            self.mark();
+        }
+    }
+
+    pub fn assert_seen(&self) {
+        assert!(
+            self.seen.load(Ordering::Relaxed),
+            "no iteration took the path: {}",
+            self.name
+        );
+    }
+}

@@ -1,0 +1,152 @@
+//! Model: task groups (`src/group.rs`): at most `max_concurrency` of a group's closures run at
+//! once on the shared pool.
+//!
+//! Invariants checked:
+//! - A task holds a slot from admission until its closure is dropped, when its `SlotGuard`
+//!   hands the slot to the oldest queued task or gives it back: with `max_concurrency(1)` on
+//!   two workers no two of the group's tasks ever run at once (a loom-visible high-water mark
+//!   inside the tasks), and every task completes (a lost hand-over would be a deadlock).
+//! - A queued task cancelled through its handle leaves the group's queue (its place is free for
+//!   the next spawn) and returns no slot (it never held one): the running task keeps the only
+//!   slot and the next task waits for it.
+//!
+//! All group spawns happen inside one `install`, so the pool gets one submission from outside
+//! (see the README's known limits); the tasks are pushed on the worker's deque and stolen.
+#![cfg(corepool_loom)]
+
+mod common;
+
+use common::{io_pool, model, model_with, pool, Gate, Seen};
+use loom::sync::atomic::AtomicUsize;
+use std::sync::atomic::Ordering::SeqCst;
+use std::sync::Arc;
+
+/// The group's running tasks and their high-water mark, in loom atomics so that loom can
+/// switch threads while a task is inside (between entering and leaving).
+#[derive(Clone)]
+struct Running(Arc<(AtomicUsize, AtomicUsize)>);
+
+impl Running {
+    fn new() -> Self {
+        Running(Arc::new((AtomicUsize::new(0), AtomicUsize::new(0))))
+    }
+
+    fn enter(&self) {
+        let now = self.0 .0.fetch_add(1, SeqCst) + 1;
+        self.0 .1.fetch_max(now, SeqCst);
+    }
+
+    fn leave(&self) {
+        self.0 .0.fetch_sub(1, SeqCst);
+    }
+
+    fn high_water(&self) -> usize {
+        self.0 .1.load(SeqCst)
+    }
+}
+
+/// `max_concurrency(1)`, three tasks spawned from a worker of a two-worker pool: the first
+/// holds the slot, the others queue in the group and are handed the slot one by one (by the
+/// worker that finished the previous task, onto its own deque, where the other worker may
+/// steal it). Never two at once; all three complete; the group ends with no slot in use.
+/// Preemption bound 1: a two-worker pool's start-up, idling and shutdown alone take about
+/// 500 000 iterations at bound 2 (this model: 543 000, 3 to 5 minutes here).
+#[test]
+fn max_concurrency_one_on_two_workers() {
+    static ON_BOTH: Seen = Seen::new("the group's tasks ran on both workers");
+    model_with("group::max_concurrency_one_on_two_workers", Some(1), || {
+        let pool = pool(2, 4);
+        let group = pool
+            .group()
+            .max_concurrency(1)
+            .build()
+            .expect("group builds");
+        let running = Running::new();
+        let workers = pool.install(|| {
+            let handles: Vec<_> = (0..3)
+                .map(|_| {
+                    let running = running.clone();
+                    group.spawn(move || {
+                        running.enter();
+                        let index = corepool::current_thread_index();
+                        running.leave();
+                        index
+                    })
+                })
+                .collect();
+            let results = group.join_all(handles);
+            group.wait();
+            results
+                .into_iter()
+                .map(|r| r.expect("every task completes"))
+                .collect::<Vec<_>>()
+        });
+        assert_eq!(
+            running.high_water(),
+            1,
+            "two of the group's tasks ran at once"
+        );
+        let metrics = group.metrics();
+        assert_eq!((metrics.running, metrics.queued), (0, 0));
+        assert_eq!((metrics.completed, metrics.cancelled), (3, 0));
+        ON_BOTH.mark_if(workers.contains(&Some(0)) && workers.contains(&Some(1)));
+        pool.shutdown();
+    });
+    ON_BOTH.assert_seen();
+}
+
+/// `max_concurrency(1)`, `capacity(1)`, blocking tasks (run on the I/O threads, two allowed,
+/// so two of them could run at once if the group let them): task A holds the slot and waits
+/// for a gate opened after the checks below; B is queued and cancelled through its handle.
+/// B's queue place is free again (a `try_spawn_blocking` of C is accepted, not `Full`), and no
+/// slot was released: C is queued behind A and never runs at the same time. B never runs; A
+/// and C complete, C handed the slot by A's release on an I/O thread.
+#[test]
+fn cancel_queued_task_keeps_slot() {
+    model("group::cancel_queued_task_keeps_slot", || {
+        let pool = io_pool(1, 2, 4);
+        let group = pool
+            .group()
+            .max_concurrency(1)
+            .capacity(1)
+            .build()
+            .expect("group builds");
+        let running = Running::new();
+        let gate = Gate::new();
+        let (r, g) = (running.clone(), gate.clone());
+        let a = group.spawn_blocking(move || {
+            r.enter();
+            g.wait();
+            r.leave();
+        });
+        let b = group.spawn_blocking(|| ());
+        assert!(b.cancel(), "a queued task is cancelled");
+        let r = running.clone();
+        let c = group
+            .try_spawn_blocking(move || {
+                r.enter();
+                r.leave();
+            })
+            .unwrap_or_else(|_| panic!("the cancelled task's queue place is free"));
+        let metrics = group.metrics();
+        assert_eq!(
+            (metrics.running, metrics.queued),
+            (1, 1),
+            "A keeps the only slot, C waits for it"
+        );
+        gate.open();
+        assert!(b.join().expect_err("B never runs").is_cancelled());
+        a.join().expect("A runs");
+        c.join().expect("C runs");
+        group.wait();
+        assert_eq!(
+            running.high_water(),
+            1,
+            "two of the group's tasks ran at once"
+        );
+        let metrics = group.metrics();
+        assert_eq!((metrics.running, metrics.queued), (0, 0));
+        assert_eq!((metrics.completed, metrics.cancelled), (2, 1));
+        pool.shutdown();
+    });
+}

@@ -1,22 +1,15 @@
 //! Async embedding: `JoinHandle` as a future from tokio and futures executors, `spawn_future`
 //! wake semantics, `block_on`, and async backpressure that never blocks the runtime thread.
 
+mod common;
+
 use corepool::Pool;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Barrier};
+use std::sync::{Arc, Barrier};
 use std::task::{Context, Poll};
 use std::time::Duration;
-
-fn with_watchdog<R: Send + 'static>(secs: u64, f: impl FnOnce() -> R + Send + 'static) -> R {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    rx.recv_timeout(Duration::from_secs(secs))
-        .expect("deadlock: the test body did not finish in time")
-}
 
 #[test]
 fn ten_thousand_awaits_from_a_tokio_multi_thread_runtime() {
@@ -95,7 +88,7 @@ impl Future for WokenFromElsewhere {
 
 #[test]
 fn spawn_future_survives_many_wakes_from_other_threads_counted_exactly() {
-    with_watchdog(120, || {
+    common::watchdog("async embedding", || {
         let pool = Pool::builder().threads(2).build().unwrap();
         let polls = Arc::new(AtomicUsize::new(0));
         let handles: Vec<_> = (0..20)
@@ -147,7 +140,7 @@ impl Future for WakesWhilePolled {
 
 #[test]
 fn a_wake_during_the_poll_polls_again_once_and_never_concurrently() {
-    with_watchdog(60, || {
+    common::watchdog("async embedding", || {
         let pool = Pool::builder().threads(2).build().unwrap();
         let polls = Arc::new(AtomicUsize::new(0));
         let h = pool.spawn_future(WakesWhilePolled {
@@ -185,7 +178,7 @@ fn panics_in_futures_reach_the_handle() {
 
 #[test]
 fn pending_futures_are_cancelled_at_shutdown() {
-    with_watchdog(60, || {
+    common::watchdog("async embedding", || {
         let pool = Pool::builder().threads(1).build().unwrap();
         let h = pool.spawn_future(std::future::pending::<()>());
         // Let it be polled once.
@@ -200,7 +193,7 @@ fn pending_futures_are_cancelled_at_shutdown() {
 
 #[test]
 fn block_on_on_a_worker_keeps_helping() {
-    with_watchdog(60, || {
+    common::watchdog("async embedding", || {
         let pool = Pool::builder().threads(1).build().unwrap();
         let p = pool.clone();
         // On the only worker: block on a handle of a task queued behind us.
@@ -215,7 +208,7 @@ fn block_on_on_a_worker_keeps_helping() {
 
 #[test]
 fn async_backpressure_never_blocks_the_runtime_thread() {
-    with_watchdog(120, || {
+    common::watchdog("async embedding", || {
         let pool = Pool::builder()
             .threads(1)
             .queue_capacity(4)
@@ -297,7 +290,7 @@ impl std::task::Wake for WakeFlag {
 
 #[test]
 fn a_waiter_dropped_after_its_wake_up_leaves_the_slot_to_the_next() {
-    with_watchdog(60, || {
+    common::watchdog("async embedding", || {
         let pool = Pool::builder()
             .threads(1)
             .queue_capacity(1)

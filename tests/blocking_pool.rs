@@ -1,34 +1,17 @@
 //! The blocking-I/O pool: elastic threads, the thread cap, keep-alive, `blocking()` from CPU
 //! tasks, backpressure, shutdown across both pools, panics.
 
+mod common;
+
 use corepool::{BuildError, Pool};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
-/// Runs `f` on a thread and fails the test instead of hanging if it does not finish.
-fn with_watchdog<R: Send + 'static>(secs: u64, f: impl FnOnce() -> R + Send + 'static) -> R {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    rx.recv_timeout(Duration::from_secs(secs))
-        .expect("deadlock: the test body did not finish in time")
-}
-
-/// Threads of this process whose name starts with `prefix` (from /proc/self/task/*/comm).
-fn threads_named(prefix: &str) -> usize {
-    std::fs::read_dir("/proc/self/task")
-        .expect("/proc/self/task")
-        .filter_map(|entry| std::fs::read_to_string(entry.ok()?.path().join("comm")).ok())
-        .filter(|name| name.trim_end().starts_with(prefix))
-        .count()
-}
-
 #[test]
 fn more_tasks_than_io_threads_all_run_under_the_cap_and_threads_retire() {
-    with_watchdog(60, || {
+    common::watchdog("blocking pool", || {
         let pool = Pool::builder()
             .threads(1)
             .io_threads(3)
@@ -47,7 +30,7 @@ fn more_tasks_than_io_threads_all_run_under_the_cap_and_threads_retire() {
                 pool.spawn_blocking(move || {
                     let now = running.fetch_add(1, Ordering::SeqCst) + 1;
                     high_water.fetch_max(now, Ordering::SeqCst);
-                    seen_threads.fetch_max(threads_named("capio-"), Ordering::SeqCst);
+                    seen_threads.fetch_max(common::count_threads_named("capio-"), Ordering::SeqCst);
                     std::thread::sleep(Duration::from_millis(2));
                     running.fetch_sub(1, Ordering::SeqCst);
                     i
@@ -65,11 +48,11 @@ fn more_tasks_than_io_threads_all_run_under_the_cap_and_threads_retire() {
         }
         // Retired threads are joined lazily; give them a moment to be gone from /proc.
         let mut tries = 0;
-        while threads_named("capio-") > 0 && tries < 200 {
+        while common::count_threads_named("capio-") > 0 && tries < 200 {
             std::thread::sleep(Duration::from_millis(10));
             tries += 1;
         }
-        assert_eq!(threads_named("capio-"), 0);
+        assert_eq!(common::count_threads_named("capio-"), 0);
         // And a new task starts a new thread.
         assert_eq!(pool.spawn_blocking(|| 7).join().unwrap(), 7);
     });
@@ -77,7 +60,7 @@ fn more_tasks_than_io_threads_all_run_under_the_cap_and_threads_retire() {
 
 #[test]
 fn blocking_inside_a_one_thread_pool_lets_queued_cpu_tasks_run() {
-    with_watchdog(60, || {
+    common::watchdog("blocking pool", || {
         let pool = Pool::builder().threads(1).build().unwrap();
         let (tx, rx) = mpsc::channel::<u32>();
         let pool2 = pool.clone();
@@ -122,7 +105,7 @@ fn blocking_panics_reach_the_caller() {
 
 #[test]
 fn io_queue_backpressure_hands_the_closure_back() {
-    with_watchdog(60, || {
+    common::watchdog("blocking pool", || {
         let pool = Pool::builder()
             .threads(1)
             .io_threads(1)
@@ -160,7 +143,7 @@ fn io_queue_backpressure_hands_the_closure_back() {
 
 #[test]
 fn shutdown_covers_both_pools_and_cancels_queued_io_work() {
-    with_watchdog(60, || {
+    common::watchdog("blocking pool", || {
         let pool = Pool::builder()
             .threads(1)
             .io_threads(1)
@@ -214,15 +197,15 @@ fn shutdown_covers_both_pools_and_cancels_queued_io_work() {
         // Every task either ran or reports Cancelled, and the count returned matches.
         assert_eq!(io_cancelled + ran.load(Ordering::SeqCst), 5);
         assert_eq!(cancelled, io_cancelled + cpu_cancelled);
-        assert_eq!(threads_named("bothcpu-"), 0);
-        assert_eq!(threads_named("bothio-"), 0);
+        assert_eq!(common::count_threads_named("bothcpu-"), 0);
+        assert_eq!(common::count_threads_named("bothio-"), 0);
         assert!(pool.try_spawn_blocking(|| ()).unwrap_err().is_shutdown());
     });
 }
 
 #[test]
 fn graceful_shutdown_runs_queued_io_work() {
-    with_watchdog(60, || {
+    common::watchdog("blocking pool", || {
         let pool = Pool::builder().threads(1).io_threads(2).build().unwrap();
         let ran = Arc::new(AtomicUsize::new(0));
         let handles: Vec<_> = (0..50)

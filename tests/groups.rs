@@ -1,18 +1,11 @@
 //! Task groups, settled join_all, batch spawn, priority lanes and affinity spawn.
 
+mod common;
+
 use corepool::{Pool, Priority, SpawnError};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Barrier, Mutex};
 use std::time::Duration;
-
-fn with_watchdog<R: Send + 'static>(secs: u64, f: impl FnOnce() -> R + Send + 'static) -> R {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    rx.recv_timeout(Duration::from_secs(secs))
-        .expect("deadlock: the test body did not finish in time")
-}
 
 /// Holds the only worker of `pool` until the returned barrier is waited on.
 fn hold_worker(pool: &Pool) -> (Arc<Barrier>, corepool::JoinHandle<()>) {
@@ -54,7 +47,7 @@ fn join_all_settles_success_panic_and_cancel_in_order() {
 
 #[test]
 fn a_group_never_runs_more_than_its_limit_and_the_pool_keeps_serving_others() {
-    with_watchdog(120, || {
+    common::watchdog("groups", || {
         let pool = Pool::builder().threads(8).build().unwrap();
         let group = pool
             .group()
@@ -105,7 +98,7 @@ fn a_group_never_runs_more_than_its_limit_and_the_pool_keeps_serving_others() {
 
 #[test]
 fn a_full_group_hands_the_closure_back_and_cancel_empties_it() {
-    with_watchdog(60, || {
+    common::watchdog("groups", || {
         let pool = Pool::builder().threads(2).build().unwrap();
         let group = pool.group().max_concurrency(1).capacity(2).build().unwrap();
         let gate = Arc::new(Barrier::new(2));
@@ -152,7 +145,7 @@ fn a_full_group_hands_the_closure_back_and_cancel_empties_it() {
 
 #[test]
 fn group_blocking_tasks_respect_the_limit() {
-    with_watchdog(60, || {
+    common::watchdog("groups", || {
         let pool = Pool::builder().threads(1).io_threads(8).build().unwrap();
         let group = pool.group().max_concurrency(2).build().unwrap();
         let running = Arc::new(AtomicUsize::new(0));
@@ -178,7 +171,7 @@ fn group_blocking_tasks_respect_the_limit() {
 
 #[test]
 fn high_priority_overtakes_a_normal_backlog_and_normal_still_finishes() {
-    with_watchdog(60, || {
+    common::watchdog("groups", || {
         let pool = Pool::builder()
             .threads(1)
             .queue_capacity(2000)
@@ -225,7 +218,7 @@ fn high_priority_overtakes_a_normal_backlog_and_normal_still_finishes() {
 
 #[test]
 fn spawn_on_runs_on_that_worker_and_keys_stick_to_one_worker() {
-    with_watchdog(60, || {
+    common::watchdog("groups", || {
         // A long patience: a worker descheduled by a loaded machine is not "busy".
         let pool = Pool::builder()
             .threads(4)
@@ -259,7 +252,7 @@ fn spawn_on_runs_on_that_worker_and_keys_stick_to_one_worker() {
 
 #[test]
 fn a_task_for_a_busy_worker_is_taken_by_a_peer() {
-    with_watchdog(60, || {
+    common::watchdog("groups", || {
         let pool = Pool::builder()
             .threads(2)
             .affinity_patience(Duration::from_millis(5))

@@ -78,15 +78,15 @@ where
     let bp = SendPtr(buf.as_mut_ptr());
     let merge_grain = (len / (threads * 8)).max(MIN_MERGE);
     joiner.install(|| {
-        // SAFETY: `vp` and `bp` are distinct allocations of at least `len` slots; all elements
-        // start in `v`, and `sort_region` returns (or unwinds) with all of them back in `v`
-        // (`into_v = true`). `v` is not used by anyone else meanwhile (we hold `&mut`).
         let region = Region {
             v: vp,
             buf: bp,
             len,
             into_v: true,
         };
+        // SAFETY: `vp`, `bp`: distinct allocations of at least `len` slots; all elements start in
+        // `v` and `sort_region` returns (or unwinds) with all back in `v` (`into_v = true`); we
+        // hold `&mut v`, so nobody else uses it meanwhile.
         unsafe { sort_region(joiner, region, depth, cmp, merge_grain) }
     });
     drop(buf); // length 0: frees the storage, drops no element
@@ -224,10 +224,9 @@ impl<T> Merge<T> {
 
 impl<T> Drop for Merge<T> {
     fn drop(&mut self) {
-        // SAFETY: the remaining `left_end` left elements and `right_end` right elements are
-        // owned by this merge, and the next `left_end + right_end` destination slots are holes
-        // it owns; sources and destination are in different allocations. After the copies the
-        // destination owns them, and this merge is gone.
+        // The remaining `left_end` left and `right_end` right elements are owned by this merge,
+        // and so are the next `left_end + right_end` destination holes, in another allocation.
+        // SAFETY: as just said; after the copies the destination owns them and this merge is gone.
         unsafe {
             ptr::copy_nonoverlapping(self.left.0, self.dst.0, self.left_end);
             ptr::copy_nonoverlapping(self.right.0, self.dst.0.add(self.left_end), self.right_end);
@@ -265,10 +264,9 @@ where
         (left.partition_point(|x| !less(cmp, pivot, x)), rm)
     };
     let merge = ManuallyDrop::new(merge);
-    // SAFETY: `lm <= left_end`, `rm <= right_end`, `lm + rm <= len`: every offset stays within
-    // its run or the destination. The two parts split the sources and the destination into
-    // disjoint pieces that together are exactly `merge`'s, so ownership moves from `merge`
-    // (not dropped) to them with nothing between that can panic.
+    // `lm <= left_end`, `rm <= right_end`, `lm + rm <= len`: every offset stays within its run
+    // or the destination, and the two parts split `merge`'s pieces disjointly and exactly.
+    // SAFETY: so ownership moves from `merge` (not dropped) to them, with nothing that can panic.
     let (first, second) = unsafe {
         (
             Merge {

@@ -10,7 +10,8 @@
 //!
 //! Each round runs every system once, in turn (so a burst of load from elsewhere hits all of
 //! them alike); 5 rounds after one warm-up round; the table shows medians. Set
-//! `PAR_COMPARE_ROUNDS` to change the number of rounds.
+//! `PAR_COMPARE_ROUNDS` to change the number of rounds, and `COREPOOL_NO_PIN=1` to run
+//! corepool's workers unpinned like rayon's and `thread::scope`'s threads.
 
 use corepool::Pool;
 use rayon::prelude::*;
@@ -114,9 +115,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let pool = Pool::builder().build()?;
     let threads = pool.threads();
     let rayon_threads = rayon::current_num_threads();
+    let pinned = std::env::var(corepool::NO_PIN_ENV).map_or(true, |v| v.is_empty() || v == "0");
     println!(
-        "par_compare: corepool {threads} workers (pinned), rayon {rayon_threads} threads, \
+        "par_compare: corepool {threads} workers ({}), rayon {rayon_threads} threads, \
          thread::scope {threads} threads; {rounds} rounds + 1 warm-up; load average {}",
+        if pinned { "pinned" } else { "unpinned" },
         load_average()
     );
 

@@ -69,11 +69,8 @@ impl Pool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let (task, handle) = new_task(func, self.registry.stats.sample_submit());
-        if let Err(refused) = submit(&self.registry, task, Wait::Forever) {
-            drop(refused.into_inner());
-        }
-        handle
+        self.spawn_to(func, Wait::Forever, Target::Cpu(Lane::Normal))
+            .0
     }
 
     /// Spawns a task without blocking; a full queue or a shut-down pool hands the closure back.
@@ -91,8 +88,8 @@ impl Pool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let (task, handle) = new_task(func, self.registry.stats.sample_submit());
-        submit(&self.registry, task, Wait::No).map(|()| handle)
+        let (handle, submitted) = self.spawn_to(func, Wait::No, Target::Cpu(Lane::Normal));
+        submitted.map(|()| handle)
     }
 
     /// Spawns a task, waiting at most `timeout` for room in the queue; then hands the closure
@@ -106,8 +103,9 @@ impl Pool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let (task, handle) = new_task(func, self.registry.stats.sample_submit());
-        submit(&self.registry, task, deadline_after(timeout)).map(|()| handle)
+        let (handle, submitted) =
+            self.spawn_to(func, deadline_after(timeout), Target::Cpu(Lane::Normal));
+        submitted.map(|()| handle)
     }
 
     /// Runs a blocking closure (file or network I/O, a sleep, a lock held long) on the
@@ -130,11 +128,7 @@ impl Pool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let (task, handle) = new_task(func, self.registry.stats.sample_submit());
-        if let Err(refused) = submit_blocking(&self.registry, task, Wait::Forever) {
-            drop(refused.into_inner());
-        }
-        handle
+        self.spawn_to(func, Wait::Forever, Target::Io).0
     }
 
     /// [`spawn_blocking`](Self::spawn_blocking) without waiting: a full I/O queue or a
@@ -144,8 +138,8 @@ impl Pool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let (task, handle) = new_task(func, self.registry.stats.sample_submit());
-        submit_blocking(&self.registry, task, Wait::No).map(|()| handle)
+        let (handle, submitted) = self.spawn_to(func, Wait::No, Target::Io);
+        submitted.map(|()| handle)
     }
 
     /// [`spawn_blocking`](Self::spawn_blocking), waiting at most `timeout` for room in the I/O
@@ -159,8 +153,8 @@ impl Pool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let (task, handle) = new_task(func, self.registry.stats.sample_submit());
-        submit_blocking(&self.registry, task, deadline_after(timeout)).map(|()| handle)
+        let (handle, submitted) = self.spawn_to(func, deadline_after(timeout), Target::Io);
+        submitted.map(|()| handle)
     }
 
     /// Runs a blocking closure from CPU code without stalling the CPU pool.
@@ -324,11 +318,28 @@ impl Pool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
+        self.spawn_to(func, Wait::Forever, Target::Cpu(lane)).0
+    }
+
+    /// The one spawn path behind every `spawn*` method: a new task handed to `target`. The
+    /// handle is returned either way; if the task was refused it reports `Cancelled` and the
+    /// closure comes back in the error (dropping the error drops the closure unrun).
+    fn spawn_to<F, T>(
+        &self,
+        func: F,
+        wait: Wait,
+        target: Target,
+    ) -> (JoinHandle<T>, Result<(), SpawnError<F>>)
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
         let (task, handle) = new_task(func, self.registry.stats.sample_submit());
-        if let Err(refused) = submit_lane(&self.registry, task, Wait::Forever, lane) {
-            drop(refused.into_inner());
-        }
-        handle
+        let submitted = match target {
+            Target::Cpu(lane) => submit_lane(&self.registry, task, wait, lane),
+            Target::Io => submit_blocking(&self.registry, task, wait),
+        };
+        (handle, submitted)
     }
 
     /// Starts building a concurrency-limited [`Group`](crate::Group) on this pool.
@@ -476,6 +487,15 @@ impl std::fmt::Debug for Pool {
             .field("shutdown", &self.is_shutdown())
             .finish()
     }
+}
+
+/// Which pool a spawn goes to.
+#[derive(Clone, Copy, Debug)]
+enum Target {
+    /// The CPU workers, through `lane`.
+    Cpu(Lane),
+    /// The blocking-I/O pool.
+    Io,
 }
 
 /// Hands a new task to `registry` by the path that fits the calling thread.

@@ -97,9 +97,14 @@ impl HistogramCells {
 }
 
 /// A CPU worker's own statistics.
+///
+/// The jobs a worker executed are `other_jobs + completed + cancelled`: a task with a handle is
+/// counted once, as completed (by the task, before its handle can see it) or as cancelled.
 #[derive(Default)]
 pub(crate) struct WorkerStats {
-    pub(crate) jobs_run: Counter,
+    /// Jobs that are not tasks with a handle: join halves, scope spawns, installs, polls that
+    /// did not finish a future.
+    pub(crate) other_jobs: Counter,
     pub(crate) completed: Counter,
     pub(crate) panicked: Counter,
     pub(crate) cancelled: Counter,
@@ -140,8 +145,9 @@ const STRIPES: usize = 16;
 /// The statistics of one pool.
 pub(crate) struct PoolStats {
     pub(crate) workers: Box<[Padded<WorkerStats>]>,
-    /// Spawns from threads that are not this pool's workers, striped by thread.
-    outside_spawned: Box<[Padded<Counter>]>,
+    /// Spawns from threads that are not this pool's workers, striped by thread (inline, so
+    /// the hot path indexes it without a length check or a pointer load).
+    outside_spawned: [Padded<Counter>; STRIPES],
     pub(crate) shared: SharedStats,
     epoch: Instant,
     sample_every: u64,
@@ -153,7 +159,7 @@ impl PoolStats {
         let epoch = Instant::now();
         PoolStats {
             workers: (0..workers).map(|_| Padded::default()).collect(),
-            outside_spawned: (0..STRIPES).map(|_| Padded::default()).collect(),
+            outside_spawned: Default::default(),
             shared: SharedStats::default(),
             epoch,
             sample_every: sample_every.max(1),
@@ -166,15 +172,23 @@ impl PoolStats {
     }
 
     /// Counts a spawn from a thread that is not one of this pool's workers.
+    ///
+    /// The stripe is a hash of the address of a thread-local: no lazy initialisation and no
+    /// call, a few instructions. Threads whose hashes collide share a stripe, which only costs
+    /// contention: the add is atomic, so the count stays exact.
+    #[inline]
     pub(crate) fn spawned_outside(&self) {
         if ENABLED {
-            thread_local! {
-                static STRIPE: usize = {
-                    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-                    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % STRIPES
-                };
+            // Not the sync shim's: a plain address, never a synchronisation point (and metrics
+            // are off under loom).
+            std::thread_local! {
+                static ANCHOR: u8 = const { 0 };
             }
-            let stripe = STRIPE.with(|s| *s);
+            let addr = ANCHOR.with(|a| a as *const u8 as u64);
+            // Each thread's thread-local block lives in its own stack mapping, so the page number
+            // is what differs between threads (consecutive thread stacks are usually a few
+            // hundred pages apart, which spreads them over the stripes).
+            let stripe = (addr >> 12) as usize % STRIPES;
             self.outside_spawned[stripe].0.add_shared(1);
         }
     }
@@ -189,12 +203,11 @@ impl PoolStats {
         // averaging `sample_every` (so a periodic workload cannot alias with the period): one
         // thread-local decrement per task, the generator only when a sample is taken.
         thread_local! {
-            static COUNTDOWN: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
+            // Starts at 1: a thread's first task is sampled (with `every == 1`, all of them).
+            static COUNTDOWN: Cell<(u64, u64)> = const { Cell::new((1, 0)) };
         }
+        // With `every == 1` the restart length below is always 1: every task is sampled.
         let every = self.sample_every;
-        if every == 1 {
-            return self.now_nanos();
-        }
         let sample = COUNTDOWN.with(|c| {
             let (left, mut rng) = c.get();
             if left > 1 {
@@ -316,7 +329,7 @@ impl PoolStats {
             stats.run_time.add_into(&mut metrics.cpu_run_time);
             metrics.workers.push(WorkerMetrics {
                 index,
-                jobs_run: stats.jobs_run.get(),
+                jobs_run: stats.other_jobs.get() + stats.completed.get() + stats.cancelled.get(),
                 tasks_completed: stats.completed.get(),
                 steals: stats.steals.get(),
                 parks: stats.parks.get(),

@@ -522,8 +522,10 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    let result = match WorkerThread::current() {
-        Some(worker) if Arc::ptr_eq(&worker.registry, registry) => task.submit(|job| {
+    let current = WorkerThread::current();
+    let own = current.filter(|w| Arc::ptr_eq(&w.registry, registry));
+    let result = match (own, current) {
+        (Some(worker), _) => task.submit(|job| {
             match lane {
                 Lane::Normal => worker.push_or_run(job),
                 Lane::Worker(index) if index == worker.index => worker.push_or_run(job),
@@ -536,16 +538,16 @@ where
             }
             Ok(())
         }),
-        Some(worker) if !matches!(wait, Wait::No) => task.submit(|job| {
+        (None, Some(worker)) if !matches!(wait, Wait::No) => task.submit(|job| {
             push_while_helping(worker, job, wait, |job| {
                 registry.inject_lane(job, Wait::No, lane)
             })
         }),
         _ => task.submit(|job| registry.inject_lane(job, wait, lane)),
     };
-    registry.record_submission(
+    registry.record_cpu_submission(
         result.as_ref().map(|_| ()).map_err(SpawnError::is_full),
-        false,
+        own.map(|w| w.index),
     );
     result
 }

@@ -98,7 +98,9 @@ impl Permit {
         let result = task.submit(|job| {
             let pushed = registry.injected.push_with_permit(job);
             if pushed.is_ok() {
-                registry.sleep.notify_new_work();
+                // The permit became a job through an RMW on the queue's state word: no fence
+                // needed (sleep.rs, "fence-free publication").
+                registry.sleep.notify_published_by_rmw();
             }
             pushed
         });

@@ -357,7 +357,7 @@ impl WorkerThread {
         sleep.start_searching();
         let mut found = false;
         for round in 0..SPIN_ROUNDS + YIELD_ROUNDS {
-            if done() || registry.has_visible_work() {
+            if done() || registry.has_visible_work_hint() {
                 found = true;
                 break;
             }

@@ -12,7 +12,8 @@
 //!
 //! `spawn N [T [Q]]`: N empty tasks spawned from outside a T-worker pool (default 1) with queue
 //! capacity Q (default 8192), handles dropped, completion
-//! through one atomic countdown. `nested N`: one scope, N outer tasks spawning N inner tasks
+//! through one atomic countdown. `queued N 1 Q` (Q >= N): the same, but the only worker is held
+//! until all N are queued, so the count does not depend on how the threads interleave. `nested N`: one scope, N outer tasks spawning N inner tasks
 //! each. `fib N`: fib(N) with a `join` at every level. With `SPAWN_DRIVER_VERBOSE` set, `spawn`
 //! prints its wall time and the pool's metrics (for a quick look, not a measurement). Build once with
 //! `RUSTFLAGS="--cfg corepool_no_metrics"` (into another target directory) to compare with the
@@ -69,6 +70,31 @@ fn main() {
             drop(done);
             if std::env::var_os("SPAWN_DRIVER_VERBOSE").is_some() {
                 eprintln!("{:?}\n{}", start.elapsed(), pool.metrics());
+            }
+        }
+        "queued" => {
+            // The deterministic variant for instruction counts: the only worker is held in a
+            // first task until all N tasks are queued (the queue must hold N: pass Q >= N), so
+            // no idle transitions, no blocked submitter, and the worker drains full batches.
+            let gate = std::sync::Arc::new((Mutex::new(false), Condvar::new()));
+            let g = std::sync::Arc::clone(&gate);
+            LEFT.store(n + 1, Ordering::Relaxed);
+            drop(pool.spawn(move || {
+                let mut open = g.0.lock().unwrap();
+                while !*open {
+                    open = g.1.wait(open).unwrap();
+                }
+                drop(open);
+                hit();
+            }));
+            for _ in 0..n {
+                drop(pool.spawn(hit));
+            }
+            *gate.0.lock().unwrap() = true;
+            gate.1.notify_all();
+            let mut done = DONE.lock().unwrap();
+            while !*done {
+                done = DONE_CV.wait(done).unwrap();
             }
         }
         "nested" => {

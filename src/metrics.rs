@@ -5,8 +5,10 @@
 //!   relaxed load+store on the hot path; other threads only read them (and bump `unparks`).
 //!   Threads outside the pool count their submissions in striped counters, so no cache line is
 //!   written by every task.
-//! - Busy time is clocked at idle transitions only (leaving and entering `idle`), never per
-//!   task; a worker busy right now reports its current busy period through `busy_since`.
+//! - Busy time is clocked at idle transitions only, never per task: one clock read when a
+//!   worker enters idle, a second one only if it parked before it found work again (a search
+//!   that ends in work without parking counts as busy). A worker busy right now reports its
+//!   current busy period through `busy_since`.
 //! - Latencies are sampled: on average one task in `sample_every` per submitting thread (chosen
 //!   pseudo-randomly, so periodic workloads do not alias) carries its submit time; only those read the clock at start and end. Counts are exact; histograms are samples.
 //! - A snapshot sums the per-worker values; after a quiescent point (no task in flight) the
@@ -116,6 +118,10 @@ pub(crate) struct WorkerStats {
     busy_nanos: Counter,
     /// Nanoseconds since the epoch at which the current busy period began; 0 while idle.
     busy_since: AtomicU64,
+    /// When the worker last entered idle (0 before the first time), and its `parks` count
+    /// then: `busy` uses them to tell a search that found work from a park.
+    idle_since: AtomicU64,
+    parks_at_idle: AtomicU64,
     pub(crate) queue_wait: HistogramCells,
     pub(crate) run_time: HistogramCells,
 }
@@ -248,31 +254,58 @@ impl PoolStats {
         }
     }
 
+    /// Counts a task with a handle that CPU worker `index` finished (before its handle can
+    /// observe it).
+    #[inline]
+    pub(crate) fn record_task_end_on(&self, index: usize, panicked: bool) {
+        let worker = &self.workers[index].0;
+        worker.completed.bump();
+        if panicked {
+            worker.panicked.bump();
+        }
+    }
+
     /// The clock reading used as a sampled task's start.
     pub(crate) fn start_time(&self) -> u64 {
         self.now_nanos()
     }
 
-    /// Worker `index` leaves idle (starts a busy period).
+    /// Worker `index` leaves idle. If it parked since it entered idle, a new busy period starts
+    /// now. If it found work while still searching (spinning or yielding, never parked), the
+    /// busy period `idle` closed simply goes on from where it was closed, without reading the
+    /// clock: a search that ends in work counts as busy. So an idle transition costs one clock
+    /// read, not two, unless the worker parked.
     #[inline]
     pub(crate) fn busy(&self, index: usize) {
         if ENABLED {
-            self.workers[index]
-                .0
-                .busy_since
-                .store(self.now_nanos(), Ordering::Relaxed);
+            let stats = &self.workers[index].0;
+            let idle_since = stats.idle_since.load(Ordering::Relaxed);
+            let parked = stats.parks.get() != stats.parks_at_idle.load(Ordering::Relaxed);
+            let since = if idle_since == 0 || parked {
+                self.now_nanos()
+            } else {
+                idle_since
+            };
+            stats.busy_since.store(since, Ordering::Relaxed);
         }
     }
 
-    /// Worker `index` enters idle (ends its busy period).
+    /// Worker `index` enters idle (ends its busy period). Only this worker writes these fields,
+    /// so plain loads and stores suffice (no locked instruction).
     #[inline]
     pub(crate) fn idle(&self, index: usize) {
         if ENABLED {
             let stats = &self.workers[index].0;
-            let since = stats.busy_since.swap(0, Ordering::Relaxed);
+            let now = self.now_nanos();
+            let since = stats.busy_since.load(Ordering::Relaxed);
+            stats.busy_since.store(0, Ordering::Relaxed);
             if since != 0 {
-                stats.busy_nanos.add(self.now_nanos().saturating_sub(since));
+                stats.busy_nanos.add(now.saturating_sub(since));
             }
+            stats.idle_since.store(now, Ordering::Relaxed);
+            stats
+                .parks_at_idle
+                .store(stats.parks.get(), Ordering::Relaxed);
         }
     }
 

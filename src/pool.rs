@@ -522,6 +522,26 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
+    let (result, own) = submit_lane_unrecorded(registry, task, wait, lane);
+    registry.record_cpu_submission(
+        result.as_ref().map(|_| ()).map_err(SpawnError::is_full),
+        own,
+    );
+    result
+}
+
+/// [`submit_lane`] without counting the outcome in the metrics; also returns the index of the
+/// calling worker if it is one of `registry`'s (for the caller's own count).
+pub(crate) fn submit_lane_unrecorded<F, T>(
+    registry: &Arc<Registry>,
+    task: UnsubmittedTask<F, T>,
+    wait: Wait,
+    lane: Lane,
+) -> (Result<(), SpawnError<F>>, Option<usize>)
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
     let current = WorkerThread::current();
     let own = current.filter(|w| Arc::ptr_eq(&w.registry, registry));
     let result = match (own, current) {
@@ -545,11 +565,7 @@ where
         }),
         _ => task.submit(|job| registry.inject_lane(job, wait, lane)),
     };
-    registry.record_cpu_submission(
-        result.as_ref().map(|_| ()).map_err(SpawnError::is_full),
-        own.map(|w| w.index),
-    );
-    result
+    (result, own.map(|w| w.index))
 }
 
 /// Hands a new task to `registry`'s blocking-I/O pool.

@@ -325,13 +325,7 @@ impl Registry {
             .map(|w| w.index);
         let stats = &self.stats;
         match worker {
-            Some(index) => {
-                let worker = &stats.workers[index].0;
-                worker.completed.bump();
-                if panicked {
-                    worker.panicked.bump();
-                }
-            }
+            Some(index) => stats.record_task_end_on(index, panicked),
             None => {
                 stats.shared.io_completed.add_shared(1);
                 if panicked {

@@ -12,7 +12,7 @@
 use crate::error::{ShutdownError, SpawnError};
 use crate::injection_queue::Reserve as Outcome;
 use crate::job_handle::{new_task, JoinHandle};
-use crate::registry::Registry;
+use crate::registry::{Lane, Registry, Wait};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -135,6 +135,21 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
+    // Fast path: while there is room, one reservation and no permit (as `try_spawn`). A full
+    // queue is not a refusal here, so it is not counted as one: the closure comes back and
+    // waits for room below, like any `Reserve`.
+    let (task, handle) = new_task(func, registry.stats.sample_submit());
+    let func = match crate::pool::submit_lane_unrecorded(&registry, task, Wait::No, Lane::Normal) {
+        (Ok(()), own) => {
+            registry.record_cpu_submission(Ok(()), own);
+            return Ok(handle);
+        }
+        (Err(SpawnError::Full(func)), _) => func,
+        (Err(SpawnError::Shutdown(func)), own) => {
+            registry.record_cpu_submission(Err(false), own);
+            return Err(SpawnError::Shutdown(func));
+        }
+    };
     match Reserve::new(Arc::clone(&registry)).await {
         Ok(permit) => permit.spawn(func),
         Err(ShutdownError) => {

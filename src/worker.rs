@@ -120,7 +120,7 @@ impl WorkerThread {
         let mode = if registry.cancelling() {
             Mode::Cancel
         } else {
-            Mode::Run
+            Mode::RunOn(self.index)
         };
         // SAFETY: every `JobRef` in this pool's queues is live and unexecuted, and was removed
         // from its queue by the caller, so it is executed exactly once.

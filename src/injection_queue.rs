@@ -256,6 +256,12 @@ impl InjectionQueue {
         }
     }
 
+    /// Whether every slot seemed taken at the moment of a plain load: a hint for skipping work
+    /// that only pays off with room (the reservation itself decides).
+    pub(crate) fn looks_full(&self) -> bool {
+        slots(self.state.load(Ordering::Relaxed)) >= self.capacity
+    }
+
     fn has_room(&self) -> bool {
         let state = self.state.load(Ordering::SeqCst);
         state & CLOSED == 0 && slots(state) < self.capacity

@@ -137,7 +137,23 @@ where
 {
     // Fast path: while there is room, one reservation and no permit (as `try_spawn`). A full
     // queue is not a refusal here, so it is not counted as one: the closure comes back and
-    // waits for room below, like any `Reserve`.
+    // waits for room below, like any `Reserve`. A queue that already looks full (a plain load;
+    // the reservation decides) goes straight to waiting, without allocating a task first.
+    if !registry.injected.looks_full() {
+        return spawn_async_fast(registry, func).await;
+    }
+    spawn_async_wait(registry, func).await
+}
+
+/// `spawn_async` while the queue seemed to have room.
+async fn spawn_async_fast<F, T>(
+    registry: Arc<Registry>,
+    func: F,
+) -> Result<JoinHandle<T>, SpawnError<F>>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
     let (task, handle) = new_task(func, registry.stats.sample_submit());
     let func = match crate::pool::submit_lane_unrecorded(&registry, task, Wait::No, Lane::Normal) {
         (Ok(()), own) => {
@@ -150,6 +166,18 @@ where
             return Err(SpawnError::Shutdown(func));
         }
     };
+    spawn_async_wait(registry, func).await
+}
+
+/// `spawn_async` through a `Reserve`: waits for room without blocking the thread.
+async fn spawn_async_wait<F, T>(
+    registry: Arc<Registry>,
+    func: F,
+) -> Result<JoinHandle<T>, SpawnError<F>>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
     match Reserve::new(Arc::clone(&registry)).await {
         Ok(permit) => permit.spawn(func),
         Err(ShutdownError) => {

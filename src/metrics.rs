@@ -3,8 +3,9 @@
 //! Invariants:
 //! - Each CPU worker writes only its own `WorkerStats` (on its own cache lines), with plain
 //!   relaxed load+store on the hot path; other threads only read them (and bump `unparks`).
-//!   Threads outside the pool count their submissions in striped counters, so no cache line is
-//!   written by every task.
+//!   Threads outside the pool count their submissions in counters of their own (the first 64
+//!   threads per pool, found through a thread-local cache; plain adds), later ones in atomic
+//!   stripes, so no cache line is written by every task and no locked instruction is spent.
 //! - Busy time is clocked at idle transitions only, never per task: one clock read when a
 //!   worker enters idle, a second one only if it parked before it found work again (a search
 //!   that ends in work without parking counts as busy). A worker busy right now reports its
@@ -148,12 +149,38 @@ pub(crate) struct SharedStats {
 
 const STRIPES: usize = 16;
 
+/// How many submitting threads outside the workers get a spawn counter of their own in a pool;
+/// later ones share the atomic stripes.
+const OWN_COUNTERS: usize = 64;
+
+/// A spawn counter only one thread (outside the pool's workers) writes.
+struct OwnCounter {
+    thread: std::thread::ThreadId,
+    count: Padded<Counter>,
+}
+
+/// Gives every `PoolStats` an id that is never reused, so a thread-local cache of "my counter
+/// in pool `id`" can never point into a pool that is gone.
+static NEXT_STATS_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+std::thread_local! {
+    /// This thread's spawn counter in the pool it last spawned into from outside: the pool's
+    /// id, and the counter's address, with the low bit set if it is a shared stripe (atomic
+    /// add) rather than a counter of its own (plain add). Not the sync shim's: a cache, never a
+    /// synchronisation point (and metrics are off under loom).
+    static SPAWN_COUNTER: Cell<(u64, usize)> = const { Cell::new((0, 0)) };
+}
+
 /// The statistics of one pool.
 pub(crate) struct PoolStats {
     pub(crate) workers: Box<[Padded<WorkerStats>]>,
     /// Spawns from threads that are not this pool's workers, striped by thread (inline, so
     /// the hot path indexes it without a length check or a pointer load).
     outside_spawned: [Padded<Counter>; STRIPES],
+    /// Spawn counters of the first `OWN_COUNTERS` outside threads, one writer each (boxed, so
+    /// their addresses stay put; never removed while the pool lives).
+    own_spawned: Mutex<Vec<Box<OwnCounter>>>,
+    id: u64,
     pub(crate) shared: SharedStats,
     epoch: Instant,
     sample_every: u64,
@@ -166,6 +193,8 @@ impl PoolStats {
         PoolStats {
             workers: (0..workers).map(|_| Padded::default()).collect(),
             outside_spawned: Default::default(),
+            own_spawned: Mutex::new(Vec::new()),
+            id: NEXT_STATS_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             shared: SharedStats::default(),
             epoch,
             sample_every: sample_every.max(1),
@@ -179,24 +208,65 @@ impl PoolStats {
 
     /// Counts a spawn from a thread that is not one of this pool's workers.
     ///
-    /// The stripe is a hash of the address of a thread-local: no lazy initialisation and no
-    /// call, a few instructions. Threads whose hashes collide share a stripe, which only costs
-    /// contention: the add is atomic, so the count stays exact.
+    /// Fast path: the thread-local cache names this pool, and the thread has a counter of its
+    /// own here, which only it writes: a plain add, no locked instruction, no shared line. The
+    /// first spawn into a pool (or after spawning into another one) looks the counter up under
+    /// a lock; threads beyond the first `OWN_COUNTERS` share the atomic stripes instead.
     #[inline]
     pub(crate) fn spawned_outside(&self) {
         if ENABLED {
-            // Not the sync shim's: a plain address, never a synchronisation point (and metrics
-            // are off under loom).
-            std::thread_local! {
-                static ANCHOR: u8 = const { 0 };
+            let (id, counter) = SPAWN_COUNTER.with(Cell::get);
+            if id == self.id {
+                let shared = counter & 1 != 0;
+                // SAFETY: the cache was filled by `spawned_outside_slow` of the pool with this
+                // id (ids are never reused) with the address of one of its own counters (boxed
+                // in `own_spawned`, never removed) or stripes (inline); that pool is `self`,
+                // alive while we hold `&self`.
+                let counter = unsafe { &*((counter & !1) as *const Counter) };
+                if shared {
+                    counter.add_shared(1);
+                } else {
+                    // Only this thread writes its own counter.
+                    counter.add(1);
+                }
+                return;
             }
-            let addr = ANCHOR.with(|a| a as *const u8 as u64);
-            // Each thread's thread-local block lives in its own stack mapping, so the page number
-            // is what differs between threads (consecutive thread stacks are usually a few
-            // hundred pages apart, which spreads them over the stripes).
-            let stripe = (addr >> 12) as usize % STRIPES;
-            self.outside_spawned[stripe].0.add_shared(1);
+            self.spawned_outside_slow();
         }
+    }
+
+    #[cold]
+    fn spawned_outside_slow(&self) {
+        let me = std::thread::current().id();
+        let mut own = self.own_spawned.lock();
+        let index = match own.iter().position(|c| c.thread == me) {
+            Some(index) => Some(index),
+            None if own.len() < OWN_COUNTERS => {
+                own.push(Box::new(OwnCounter {
+                    thread: me,
+                    count: Padded::default(),
+                }));
+                Some(own.len() - 1)
+            }
+            None => None,
+        };
+        let cached = match index {
+            Some(index) => {
+                let counter = &own[index].count.0;
+                counter.add(1);
+                counter as *const Counter as usize
+            }
+            None => {
+                // Stripe by the address of this thread's cache (thread-local blocks live in
+                // each thread's own stack mapping, so the page number differs).
+                let page = SPAWN_COUNTER.with(|c| c as *const _ as usize) >> 12;
+                let counter = &self.outside_spawned[page % STRIPES].0;
+                counter.add_shared(1);
+                counter as *const Counter as usize | 1
+            }
+        };
+        drop(own);
+        SPAWN_COUNTER.with(|c| c.set((self.id, cached)));
     }
 
     /// The submit timestamp for a new task: non-zero for one task in `sample_every` per thread.
@@ -372,6 +442,12 @@ impl PoolStats {
             });
         }
         metrics.spawned += self.outside_spawned.iter().map(|c| c.0.get()).sum::<u64>();
+        metrics.spawned += self
+            .own_spawned
+            .lock()
+            .iter()
+            .map(|c| c.count.0.get())
+            .sum::<u64>();
         metrics.cancelled += self.shared.outside_cancelled.get();
         metrics.io.spawned = self.shared.io_spawned.get();
         metrics.io.completed = self.shared.io_completed.get();

@@ -208,7 +208,12 @@ fn block_on_on_a_worker_keeps_helping() {
 
 #[test]
 fn async_backpressure_never_blocks_the_runtime_thread() {
-    common::watchdog("async embedding", || {
+    // 100,000 tasks through 4 slots is at least 25,000 hand-offs between the runtime thread and
+    // the worker, each a scheduler wake-up: 0.3 s on an idle 2-core machine, but 25-55 s was
+    // measured with two CPU hogs beside it (load 13; the process used 0.2 s of CPU, the rest
+    // was waiting for a core, and the queue kept moving between thread dumps). A lost wake-up
+    // still fails the test: no timer or other thread would ever re-wake the stuck side.
+    common::watchdog_for("async embedding", Duration::from_secs(300), || {
         let pool = Pool::builder()
             .threads(1)
             .queue_capacity(4)

@@ -25,6 +25,17 @@ where
     F: FnOnce() -> R + Send + 'static,
     R: Send + 'static,
 {
+    watchdog_for(name, WATCHDOG, body)
+}
+
+/// [`watchdog`] with a longer deadline, for a test whose running time is dominated by thread
+/// hand-offs (each one a scheduler wake-up) and so stretches on an oversubscribed machine. A
+/// lost wake-up still fails it: nothing in such a test re-wakes a stuck thread.
+pub fn watchdog_for<R, F>(name: &str, deadline: Duration, body: F) -> R
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
     let (tx, rx) = mpsc::channel();
     let handle = thread::Builder::new()
         .name(format!("wd-{name}"))
@@ -34,13 +45,13 @@ where
             value
         })
         .expect("spawn watchdog body");
-    match rx.recv_timeout(WATCHDOG) {
+    match rx.recv_timeout(deadline) {
         Ok(()) | Err(RecvTimeoutError::Disconnected) => match handle.join() {
             Ok(value) => value,
             Err(payload) => resume_unwind(payload),
         },
         Err(RecvTimeoutError::Timeout) => {
-            panic!("{name}: did not finish within {WATCHDOG:?} (deadlock or lost wake-up?)")
+            panic!("{name}: did not finish within {deadline:?} (deadlock or lost wake-up?)")
         }
     }
 }

@@ -178,7 +178,9 @@ pub(crate) struct PoolStats {
     /// the hot path indexes it without a length check or a pointer load).
     outside_spawned: [Padded<Counter>; STRIPES],
     /// Spawn counters of the first `OWN_COUNTERS` outside threads, one writer each (boxed, so
-    /// their addresses stay put; never removed while the pool lives).
+    /// their addresses stay put when the `Vec` grows: thread-local caches point at them; never
+    /// removed while the pool lives).
+    #[allow(clippy::vec_box)]
     own_spawned: Mutex<Vec<Box<OwnCounter>>>,
     id: u64,
     pub(crate) shared: SharedStats,

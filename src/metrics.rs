@@ -220,10 +220,10 @@ impl PoolStats {
             let (id, counter) = SPAWN_COUNTER.with(Cell::get);
             if id == self.id {
                 let shared = counter & 1 != 0;
-                // SAFETY: the cache was filled by `spawned_outside_slow` of the pool with this
-                // id (ids are never reused) with the address of one of its own counters (boxed
-                // in `own_spawned`, never removed) or stripes (inline); that pool is `self`,
-                // alive while we hold `&self`.
+                // The cache was filled by `spawned_outside_slow` of the pool with this id (ids
+                // are never reused) with the address of one of its own counters (boxed in
+                // `own_spawned`, never removed) or stripes (inline).
+                // SAFETY: so it points into `self`, which is alive while we hold `&self`.
                 let counter = unsafe { &*((counter & !1) as *const Counter) };
                 if shared {
                     counter.add_shared(1);

@@ -110,8 +110,9 @@ impl World {
     /// `WorkerThread::idle` under loom: straight to the sleep protocol.
     fn idle(&self, index: usize, done: &dyn Fn() -> bool) {
         self.sleep.start_searching();
-        self.sleep
-            .sleep(index, || done() || self.recheck_work() || self.terminating());
+        self.sleep.sleep(index, || {
+            done() || self.recheck_work() || self.terminating()
+        });
         self.sleep.stop_searching(|| self.recheck_work());
     }
 

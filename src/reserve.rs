@@ -160,7 +160,11 @@ where
             registry.record_cpu_submission(Ok(()), own);
             return Ok(handle);
         }
-        (Err(SpawnError::Full(func)), _) => func,
+        (Err(SpawnError::Full(func)), _) => {
+            // The refused task's handle only reports Cancelled: free its cell before waiting.
+            drop(handle);
+            func
+        }
         (Err(SpawnError::Shutdown(func)), own) => {
             registry.record_cpu_submission(Err(false), own);
             return Err(SpawnError::Shutdown(func));

@@ -16,6 +16,10 @@
 //!   waiting while there is room (no lost wake-up). A waiter that was woken but leaves without
 //!   taking a slot passes the wake-up on. (Fences rather than SeqCst accesses alone make the
 //!   argument one loom can check: loom treats SeqCst accesses as AcqRel.)
+//! - Every write to `state` is a read-modify-write (reserve, push with a permit, release,
+//!   close), so a reservation always reads from the release sequence of any earlier RMW on it:
+//!   `len_synced` (an RMW that adds nothing) is ordered against every reservation, which the
+//!   fence-free wake-up of the spawn path relies on (sleep.rs).
 
 use crate::job::JobRef;
 use crate::sync::atomic::{fence, AtomicU64, AtomicUsize, Ordering};
@@ -252,6 +256,12 @@ impl InjectionQueue {
         }
     }
 
+    /// Whether every slot seemed taken at the moment of a plain load: a hint for skipping work
+    /// that only pays off with room (the reservation itself decides).
+    pub(crate) fn looks_full(&self) -> bool {
+        slots(self.state.load(Ordering::Relaxed)) >= self.capacity
+    }
+
     fn has_room(&self) -> bool {
         let state = self.state.load(Ordering::SeqCst);
         state & CLOSED == 0 && slots(state) < self.capacity
@@ -414,6 +424,15 @@ impl InjectionQueue {
     /// in flight.
     pub(crate) fn len(&self) -> usize {
         let state = self.state.load(Ordering::SeqCst);
+        (slots(state) - permits(state)) as usize
+    }
+
+    /// [`len`](Self::len) read with a read-modify-write (adding nothing): ordered against every
+    /// reservation, which is an RMW on the same word. A worker's final re-check before it sleeps
+    /// reads the queue this way, which is what lets a submitter skip the fence when it announces
+    /// its job (see sleep.rs, "fence-free publication").
+    pub(crate) fn len_synced(&self) -> usize {
+        let state = self.state.fetch_add(0, Ordering::SeqCst);
         (slots(state) - permits(state)) as usize
     }
 

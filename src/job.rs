@@ -14,6 +14,9 @@ use crate::unwind::{self, Payload};
 pub(crate) enum Mode {
     /// Run it.
     Run,
+    /// Run it on CPU worker `index` of the registry passed along (a task counts its completion
+    /// in that worker's metrics without a thread-local lookup).
+    RunOn(usize),
     /// The pool is shutting down now: cancel it if it can be cancelled, otherwise run it.
     /// Structured work (join halves, scope spawns, installs) cannot be cancelled: a caller is
     /// waiting for it and may be borrowing from its stack.

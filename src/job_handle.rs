@@ -252,10 +252,25 @@ where
         } else {
             Outcome::Panicked
         };
-        if submitted != 0 {
-            registry.record_sampled(submitted, started);
+        match mode {
+            // The executing worker is known: count without a thread-local lookup.
+            Mode::RunOn(index) => {
+                if submitted != 0 {
+                    registry
+                        .stats
+                        .record_sampled(Some(index), submitted, started);
+                }
+                registry
+                    .stats
+                    .record_task_end_on(index, outcome == Outcome::Panicked);
+            }
+            _ => {
+                if submitted != 0 {
+                    registry.record_sampled(submitted, started);
+                }
+                registry.record_task_end(outcome == Outcome::Panicked);
+            }
         }
-        registry.record_task_end(outcome == Outcome::Panicked);
         if let Some(payload) = cell.completion.complete(output, 0) {
             registry.report_detached_panic(payload);
         }

@@ -42,6 +42,13 @@ impl Sleep {
         self.0.notify_new_work();
     }
 
+    /// New work was made visible by a read-modify-write on a word every worker's final
+    /// re-check also reads with a read-modify-write: wakes one sleeper if nobody is searching,
+    /// without a fence (the spawn fast path).
+    pub fn notify_published_by_rmw(&self) {
+        self.0.notify_published_by_rmw();
+    }
+
     /// Worker `index`'s wake condition was just made true: wakes it if it sleeps.
     pub fn wake_worker(&self, index: usize) {
         self.0.wake_worker(index);

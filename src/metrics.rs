@@ -3,10 +3,13 @@
 //! Invariants:
 //! - Each CPU worker writes only its own `WorkerStats` (on its own cache lines), with plain
 //!   relaxed load+store on the hot path; other threads only read them (and bump `unparks`).
-//!   Threads outside the pool count their submissions in striped counters, so no cache line is
-//!   written by every task.
-//! - Busy time is clocked at idle transitions only (leaving and entering `idle`), never per
-//!   task; a worker busy right now reports its current busy period through `busy_since`.
+//!   Threads outside the pool count their submissions in counters of their own (the first 64
+//!   threads per pool, found through a thread-local cache; plain adds), later ones in atomic
+//!   stripes, so no cache line is written by every task and no locked instruction is spent.
+//! - Busy time is clocked at idle transitions only, never per task: one clock read when a
+//!   worker enters idle, a second one only if it parked before it found work again (a search
+//!   that ends in work without parking counts as busy). A worker busy right now reports its
+//!   current busy period through `busy_since`.
 //! - Latencies are sampled: on average one task in `sample_every` per submitting thread (chosen
 //!   pseudo-randomly, so periodic workloads do not alias) carries its submit time; only those read the clock at start and end. Counts are exact; histograms are samples.
 //! - A snapshot sums the per-worker values; after a quiescent point (no task in flight) the
@@ -97,9 +100,14 @@ impl HistogramCells {
 }
 
 /// A CPU worker's own statistics.
+///
+/// The jobs a worker executed are `other_jobs + completed + cancelled`: a task with a handle is
+/// counted once, as completed (by the task, before its handle can see it) or as cancelled.
 #[derive(Default)]
 pub(crate) struct WorkerStats {
-    pub(crate) jobs_run: Counter,
+    /// Jobs that are not tasks with a handle: join halves, scope spawns, installs, polls that
+    /// did not finish a future.
+    pub(crate) other_jobs: Counter,
     pub(crate) completed: Counter,
     pub(crate) panicked: Counter,
     pub(crate) cancelled: Counter,
@@ -111,6 +119,10 @@ pub(crate) struct WorkerStats {
     busy_nanos: Counter,
     /// Nanoseconds since the epoch at which the current busy period began; 0 while idle.
     busy_since: AtomicU64,
+    /// When the worker last entered idle (0 before the first time), and its `parks` count
+    /// then: `busy` uses them to tell a search that found work from a park.
+    idle_since: AtomicU64,
+    parks_at_idle: AtomicU64,
     pub(crate) queue_wait: HistogramCells,
     pub(crate) run_time: HistogramCells,
 }
@@ -137,11 +149,40 @@ pub(crate) struct SharedStats {
 
 const STRIPES: usize = 16;
 
+/// How many submitting threads outside the workers get a spawn counter of their own in a pool;
+/// later ones share the atomic stripes.
+const OWN_COUNTERS: usize = 64;
+
+/// A spawn counter only one thread (outside the pool's workers) writes.
+struct OwnCounter {
+    thread: std::thread::ThreadId,
+    count: Padded<Counter>,
+}
+
+/// Gives every `PoolStats` an id that is never reused, so a thread-local cache of "my counter
+/// in pool `id`" can never point into a pool that is gone.
+static NEXT_STATS_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+std::thread_local! {
+    /// This thread's spawn counter in the pool it last spawned into from outside: the pool's
+    /// id, and the counter's address, with the low bit set if it is a shared stripe (atomic
+    /// add) rather than a counter of its own (plain add). Not the sync shim's: a cache, never a
+    /// synchronisation point (and metrics are off under loom).
+    static SPAWN_COUNTER: Cell<(u64, usize)> = const { Cell::new((0, 0)) };
+}
+
 /// The statistics of one pool.
 pub(crate) struct PoolStats {
     pub(crate) workers: Box<[Padded<WorkerStats>]>,
-    /// Spawns from threads that are not this pool's workers, striped by thread.
-    outside_spawned: Box<[Padded<Counter>]>,
+    /// Spawns from threads that are not this pool's workers, striped by thread (inline, so
+    /// the hot path indexes it without a length check or a pointer load).
+    outside_spawned: [Padded<Counter>; STRIPES],
+    /// Spawn counters of the first `OWN_COUNTERS` outside threads, one writer each (boxed, so
+    /// their addresses stay put when the `Vec` grows: thread-local caches point at them; never
+    /// removed while the pool lives).
+    #[allow(clippy::vec_box)]
+    own_spawned: Mutex<Vec<Box<OwnCounter>>>,
+    id: u64,
     pub(crate) shared: SharedStats,
     epoch: Instant,
     sample_every: u64,
@@ -153,7 +194,9 @@ impl PoolStats {
         let epoch = Instant::now();
         PoolStats {
             workers: (0..workers).map(|_| Padded::default()).collect(),
-            outside_spawned: (0..STRIPES).map(|_| Padded::default()).collect(),
+            outside_spawned: Default::default(),
+            own_spawned: Mutex::new(Vec::new()),
+            id: NEXT_STATS_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             shared: SharedStats::default(),
             epoch,
             sample_every: sample_every.max(1),
@@ -166,17 +209,66 @@ impl PoolStats {
     }
 
     /// Counts a spawn from a thread that is not one of this pool's workers.
+    ///
+    /// Fast path: the thread-local cache names this pool, and the thread has a counter of its
+    /// own here, which only it writes: a plain add, no locked instruction, no shared line. The
+    /// first spawn into a pool (or after spawning into another one) looks the counter up under
+    /// a lock; threads beyond the first `OWN_COUNTERS` share the atomic stripes instead.
+    #[inline]
     pub(crate) fn spawned_outside(&self) {
         if ENABLED {
-            thread_local! {
-                static STRIPE: usize = {
-                    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-                    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % STRIPES
-                };
+            let (id, counter) = SPAWN_COUNTER.with(Cell::get);
+            if id == self.id {
+                let shared = counter & 1 != 0;
+                // The cache was filled by `spawned_outside_slow` of the pool with this id (ids
+                // are never reused) with the address of one of its own counters (boxed in
+                // `own_spawned`, never removed) or stripes (inline).
+                // SAFETY: so it points into `self`, which is alive while we hold `&self`.
+                let counter = unsafe { &*((counter & !1) as *const Counter) };
+                if shared {
+                    counter.add_shared(1);
+                } else {
+                    // Only this thread writes its own counter.
+                    counter.add(1);
+                }
+                return;
             }
-            let stripe = STRIPE.with(|s| *s);
-            self.outside_spawned[stripe].0.add_shared(1);
+            self.spawned_outside_slow();
         }
+    }
+
+    #[cold]
+    fn spawned_outside_slow(&self) {
+        let me = std::thread::current().id();
+        let mut own = self.own_spawned.lock();
+        let index = match own.iter().position(|c| c.thread == me) {
+            Some(index) => Some(index),
+            None if own.len() < OWN_COUNTERS => {
+                own.push(Box::new(OwnCounter {
+                    thread: me,
+                    count: Padded::default(),
+                }));
+                Some(own.len() - 1)
+            }
+            None => None,
+        };
+        let cached = match index {
+            Some(index) => {
+                let counter = &own[index].count.0;
+                counter.add(1);
+                counter as *const Counter as usize
+            }
+            None => {
+                // Stripe by the address of this thread's cache (thread-local blocks live in
+                // each thread's own stack mapping, so the page number differs).
+                let page = SPAWN_COUNTER.with(|c| c as *const _ as usize) >> 12;
+                let counter = &self.outside_spawned[page % STRIPES].0;
+                counter.add_shared(1);
+                counter as *const Counter as usize | 1
+            }
+        };
+        drop(own);
+        SPAWN_COUNTER.with(|c| c.set((self.id, cached)));
     }
 
     /// The submit timestamp for a new task: non-zero for one task in `sample_every` per thread.
@@ -189,12 +281,11 @@ impl PoolStats {
         // averaging `sample_every` (so a periodic workload cannot alias with the period): one
         // thread-local decrement per task, the generator only when a sample is taken.
         thread_local! {
-            static COUNTDOWN: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
+            // Starts at 1: a thread's first task is sampled (with `every == 1`, all of them).
+            static COUNTDOWN: Cell<(u64, u64)> = const { Cell::new((1, 0)) };
         }
+        // With `every == 1` the restart length below is always 1: every task is sampled.
         let every = self.sample_every;
-        if every == 1 {
-            return self.now_nanos();
-        }
         let sample = COUNTDOWN.with(|c| {
             let (left, mut rng) = c.get();
             if left > 1 {
@@ -235,31 +326,58 @@ impl PoolStats {
         }
     }
 
+    /// Counts a task with a handle that CPU worker `index` finished (before its handle can
+    /// observe it).
+    #[inline]
+    pub(crate) fn record_task_end_on(&self, index: usize, panicked: bool) {
+        let worker = &self.workers[index].0;
+        worker.completed.bump();
+        if panicked {
+            worker.panicked.bump();
+        }
+    }
+
     /// The clock reading used as a sampled task's start.
     pub(crate) fn start_time(&self) -> u64 {
         self.now_nanos()
     }
 
-    /// Worker `index` leaves idle (starts a busy period).
+    /// Worker `index` leaves idle. If it parked since it entered idle, a new busy period starts
+    /// now. If it found work while still searching (spinning or yielding, never parked), the
+    /// busy period `idle` closed simply goes on from where it was closed, without reading the
+    /// clock: a search that ends in work counts as busy. So an idle transition costs one clock
+    /// read, not two, unless the worker parked.
     #[inline]
     pub(crate) fn busy(&self, index: usize) {
         if ENABLED {
-            self.workers[index]
-                .0
-                .busy_since
-                .store(self.now_nanos(), Ordering::Relaxed);
+            let stats = &self.workers[index].0;
+            let idle_since = stats.idle_since.load(Ordering::Relaxed);
+            let parked = stats.parks.get() != stats.parks_at_idle.load(Ordering::Relaxed);
+            let since = if idle_since == 0 || parked {
+                self.now_nanos()
+            } else {
+                idle_since
+            };
+            stats.busy_since.store(since, Ordering::Relaxed);
         }
     }
 
-    /// Worker `index` enters idle (ends its busy period).
+    /// Worker `index` enters idle (ends its busy period). Only this worker writes these fields,
+    /// so plain loads and stores suffice (no locked instruction).
     #[inline]
     pub(crate) fn idle(&self, index: usize) {
         if ENABLED {
             let stats = &self.workers[index].0;
-            let since = stats.busy_since.swap(0, Ordering::Relaxed);
+            let now = self.now_nanos();
+            let since = stats.busy_since.load(Ordering::Relaxed);
+            stats.busy_since.store(0, Ordering::Relaxed);
             if since != 0 {
-                stats.busy_nanos.add(self.now_nanos().saturating_sub(since));
+                stats.busy_nanos.add(now.saturating_sub(since));
             }
+            stats.idle_since.store(now, Ordering::Relaxed);
+            stats
+                .parks_at_idle
+                .store(stats.parks.get(), Ordering::Relaxed);
         }
     }
 
@@ -316,7 +434,7 @@ impl PoolStats {
             stats.run_time.add_into(&mut metrics.cpu_run_time);
             metrics.workers.push(WorkerMetrics {
                 index,
-                jobs_run: stats.jobs_run.get(),
+                jobs_run: stats.other_jobs.get() + stats.completed.get() + stats.cancelled.get(),
                 tasks_completed: stats.completed.get(),
                 steals: stats.steals.get(),
                 parks: stats.parks.get(),
@@ -326,6 +444,12 @@ impl PoolStats {
             });
         }
         metrics.spawned += self.outside_spawned.iter().map(|c| c.0.get()).sum::<u64>();
+        metrics.spawned += self
+            .own_spawned
+            .lock()
+            .iter()
+            .map(|c| c.count.0.get())
+            .sum::<u64>();
         metrics.cancelled += self.shared.outside_cancelled.get();
         metrics.io.spawned = self.shared.io_spawned.get();
         metrics.io.completed = self.shared.io_completed.get();

@@ -522,8 +522,30 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    let result = match WorkerThread::current() {
-        Some(worker) if Arc::ptr_eq(&worker.registry, registry) => task.submit(|job| {
+    let (result, own) = submit_lane_unrecorded(registry, task, wait, lane);
+    registry.record_cpu_submission(
+        result.as_ref().map(|_| ()).map_err(SpawnError::is_full),
+        own,
+    );
+    result
+}
+
+/// [`submit_lane`] without counting the outcome in the metrics; also returns the index of the
+/// calling worker if it is one of `registry`'s (for the caller's own count).
+pub(crate) fn submit_lane_unrecorded<F, T>(
+    registry: &Arc<Registry>,
+    task: UnsubmittedTask<F, T>,
+    wait: Wait,
+    lane: Lane,
+) -> (Result<(), SpawnError<F>>, Option<usize>)
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let current = WorkerThread::current();
+    let own = current.filter(|w| Arc::ptr_eq(&w.registry, registry));
+    let result = match (own, current) {
+        (Some(worker), _) => task.submit(|job| {
             match lane {
                 Lane::Normal => worker.push_or_run(job),
                 Lane::Worker(index) if index == worker.index => worker.push_or_run(job),
@@ -536,18 +558,14 @@ where
             }
             Ok(())
         }),
-        Some(worker) if !matches!(wait, Wait::No) => task.submit(|job| {
+        (None, Some(worker)) if !matches!(wait, Wait::No) => task.submit(|job| {
             push_while_helping(worker, job, wait, |job| {
                 registry.inject_lane(job, Wait::No, lane)
             })
         }),
         _ => task.submit(|job| registry.inject_lane(job, wait, lane)),
     };
-    registry.record_submission(
-        result.as_ref().map(|_| ()).map_err(SpawnError::is_full),
-        false,
-    );
-    result
+    (result, own.map(|w| w.index))
 }
 
 /// Hands a new task to `registry`'s blocking-I/O pool.

@@ -208,10 +208,25 @@ impl Registry {
         }
     }
 
-    /// Whether any queue of this pool holds work (or a reserved injection slot).
+    /// Whether any queue of this pool holds work (or a reserved injection slot). This is the
+    /// check a worker must make after registering as sleeping and after stopping searching: it
+    /// reads the normal injection queue with a read-modify-write, which is what lets
+    /// `inject_lane` announce a normal-lane job without a fence (sleep.rs, "fence-free
+    /// publication"). Spin loops that only poll should use
+    /// [`has_visible_work_hint`](Self::has_visible_work_hint).
     pub(crate) fn has_visible_work(&self) -> bool {
-        self.injected.len() > 0
-            || self.injected_high.len() > 0
+        self.injected.len_synced() > 0 || self.has_other_visible_work()
+    }
+
+    /// [`has_visible_work`](Self::has_visible_work) with plain loads only: for polling (a
+    /// `false` here proves nothing to a worker about to sleep).
+    #[inline]
+    pub(crate) fn has_visible_work_hint(&self) -> bool {
+        self.injected.len() > 0 || self.has_other_visible_work()
+    }
+
+    fn has_other_visible_work(&self) -> bool {
+        self.injected_high.len() > 0
             || self.woken.len() > 0
             || self.inboxes.iter().any(|inbox| inbox.queue.len() > 0)
             || self.stealers.iter().any(|s| !s.is_empty())
@@ -274,12 +289,15 @@ impl Registry {
     pub(crate) fn record_outcome(&self, outcome: Outcome, executor: Executor) {
         let stats = &self.stats;
         match executor {
-            // Completions were counted by the task itself, before its handle could see them.
+            // Completions were counted by the task itself, before its handle could see them;
+            // a worker's jobs are the sum of its three counters (see `WorkerStats`), so a task
+            // costs one counter here, not two.
             Executor::Cpu(index) => {
                 let worker = &stats.workers[index].0;
-                worker.jobs_run.bump();
-                if matches!(outcome, Outcome::Cancelled | Outcome::Skipped) {
-                    worker.cancelled.bump();
+                match outcome {
+                    Outcome::Completed | Outcome::Panicked => {}
+                    Outcome::Cancelled | Outcome::Skipped => worker.cancelled.bump(),
+                    Outcome::Ran | Outcome::Nothing => worker.other_jobs.bump(),
                 }
             }
             Executor::Io => {
@@ -300,19 +318,14 @@ impl Registry {
 
     /// Counts a task with a handle that finished; called before the handle can observe it, so
     /// a `join` that returned is always already counted.
+    #[inline]
     pub(crate) fn record_task_end(&self, panicked: bool) {
         let worker = WorkerThread::current()
             .filter(|w| std::ptr::eq(Arc::as_ptr(&w.registry), self))
             .map(|w| w.index);
         let stats = &self.stats;
         match worker {
-            Some(index) => {
-                let worker = &stats.workers[index].0;
-                worker.completed.bump();
-                if panicked {
-                    worker.panicked.bump();
-                }
-            }
+            Some(index) => stats.record_task_end_on(index, panicked),
             None => {
                 stats.shared.io_completed.add_shared(1);
                 if panicked {
@@ -333,13 +346,30 @@ impl Registry {
     /// Counts an accepted or refused submission to the CPU pool (`io == false`) or I/O pool.
     /// `Err(true)` is a refusal for a full queue, `Err(false)` one for a shut-down pool.
     pub(crate) fn record_submission(&self, accepted: Result<(), bool>, io: bool) {
+        if io {
+            let stats = &self.stats;
+            match accepted {
+                Ok(()) => stats.shared.io_spawned.add_shared(1),
+                Err(true) => stats.shared.rejected_full.add_shared(1),
+                Err(false) => stats.shared.rejected_shutdown.add_shared(1),
+            }
+            return;
+        }
+        let own = WorkerThread::current()
+            .filter(|w| std::ptr::eq(Arc::as_ptr(&w.registry), self))
+            .map(|w| w.index);
+        self.record_cpu_submission(accepted, own);
+    }
+
+    /// [`record_submission`](Self::record_submission) for the CPU pool by a caller that already
+    /// knows whether it is one of this pool's workers (`own` is then its index): no second
+    /// thread-local lookup on the spawn path.
+    #[inline]
+    pub(crate) fn record_cpu_submission(&self, accepted: Result<(), bool>, own: Option<usize>) {
         let stats = &self.stats;
         match accepted {
-            Ok(()) if io => stats.shared.io_spawned.add_shared(1),
-            Ok(()) => match WorkerThread::current()
-                .filter(|w| std::ptr::eq(Arc::as_ptr(&w.registry), self))
-            {
-                Some(worker) => stats.workers[worker.index].0.spawned.bump(),
+            Ok(()) => match own {
+                Some(index) => stats.workers[index].0.spawned.bump(),
                 None => stats.spawned_outside(),
             },
             Err(true) => stats.shared.rejected_full.add_shared(1),
@@ -385,7 +415,10 @@ impl Registry {
                         self.sleep.notify_new_work();
                     }
                 }
-                _ => self.sleep.notify_new_work(),
+                // The reservation was an RMW on the queue's state word, which workers re-read
+                // with an RMW before they sleep: no fence needed (sleep.rs).
+                Lane::Normal => self.sleep.notify_published_by_rmw(),
+                Lane::High => self.sleep.notify_new_work(),
             }
         }
         pushed

@@ -12,7 +12,7 @@
 use crate::error::{ShutdownError, SpawnError};
 use crate::injection_queue::Reserve as Outcome;
 use crate::job_handle::{new_task, JoinHandle};
-use crate::registry::Registry;
+use crate::registry::{Lane, Registry, Wait};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -98,7 +98,9 @@ impl Permit {
         let result = task.submit(|job| {
             let pushed = registry.injected.push_with_permit(job);
             if pushed.is_ok() {
-                registry.sleep.notify_new_work();
+                // The permit became a job through an RMW on the queue's state word: no fence
+                // needed (sleep.rs, "fence-free publication").
+                registry.sleep.notify_published_by_rmw();
             }
             pushed
         });
@@ -126,6 +128,53 @@ impl std::fmt::Debug for Permit {
 
 /// Reserves a slot then spawns: the body of [`Pool::spawn_async`](crate::Pool::spawn_async).
 pub(crate) async fn spawn_async<F, T>(
+    registry: Arc<Registry>,
+    func: F,
+) -> Result<JoinHandle<T>, SpawnError<F>>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    // Fast path: while there is room, one reservation and no permit (as `try_spawn`). A full
+    // queue is not a refusal here, so it is not counted as one: the closure comes back and
+    // waits for room below, like any `Reserve`. A queue that already looks full (a plain load;
+    // the reservation decides) goes straight to waiting, without allocating a task first.
+    if !registry.injected.looks_full() {
+        return spawn_async_fast(registry, func).await;
+    }
+    spawn_async_wait(registry, func).await
+}
+
+/// `spawn_async` while the queue seemed to have room.
+async fn spawn_async_fast<F, T>(
+    registry: Arc<Registry>,
+    func: F,
+) -> Result<JoinHandle<T>, SpawnError<F>>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let (task, handle) = new_task(func, registry.stats.sample_submit());
+    let func = match crate::pool::submit_lane_unrecorded(&registry, task, Wait::No, Lane::Normal) {
+        (Ok(()), own) => {
+            registry.record_cpu_submission(Ok(()), own);
+            return Ok(handle);
+        }
+        (Err(SpawnError::Full(func)), _) => {
+            // The refused task's handle only reports Cancelled: free its cell before waiting.
+            drop(handle);
+            func
+        }
+        (Err(SpawnError::Shutdown(func)), own) => {
+            registry.record_cpu_submission(Err(false), own);
+            return Err(SpawnError::Shutdown(func));
+        }
+    };
+    spawn_async_wait(registry, func).await
+}
+
+/// `spawn_async` through a `Reserve`: waits for room without blocking the thread.
+async fn spawn_async_wait<F, T>(
     registry: Arc<Registry>,
     func: F,
 ) -> Result<JoinHandle<T>, SpawnError<F>>

@@ -7,6 +7,16 @@
 //! the publisher sees a sleeper and wakes it. Only the waker clears a worker's `sleeping` flag
 //! (under that worker's lock) and decrements `sleepers`, so two publishers never both count on
 //! the same sleeper.
+//!
+//! The fence-free publication (`notify_published_by_rmw`, the spawn fast path): a publisher
+//! whose work became visible through a read-modify-write on a word `W` that every worker's
+//! re-check (in `sleep` and in the last searcher's `stop_searching`) also reads with a
+//! read-modify-write may skip the fence. The two RMWs on `W` are totally ordered: if the
+//! publisher's comes first, the re-check reads its value and finds the work; if the re-check's
+//! comes first, it is a release that the publisher's acquire RMW reads from (every write to `W`
+//! is an RMW, so the release sequence is unbroken), so the worker's `sleepers` bump and
+//! `searching` drop happen before the publisher reads them. `W` is the normal injection queue's
+//! state word (`Registry::has_visible_work` reads it with `InjectionQueue::len_synced`).
 
 use crate::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
 use crate::sync::{Condvar, Mutex};
@@ -109,6 +119,19 @@ impl Sleep {
     #[inline]
     pub(crate) fn notify_new_work(&self) {
         fence(Ordering::SeqCst);
+        if self.sleepers.load(Ordering::SeqCst) == 0 || self.searching.load(Ordering::SeqCst) > 0 {
+            return;
+        }
+        self.wake_any();
+    }
+
+    /// Called after new work was made visible by a read-modify-write on a word that every
+    /// worker's final re-check also reads with a read-modify-write (see the module invariant):
+    /// wakes one sleeper if nobody is searching, without the fence of
+    /// [`notify_new_work`](Self::notify_new_work). Two loads of a line that changes only on
+    /// idle transitions.
+    #[inline]
+    pub(crate) fn notify_published_by_rmw(&self) {
         if self.sleepers.load(Ordering::SeqCst) == 0 || self.searching.load(Ordering::SeqCst) > 0 {
             return;
         }

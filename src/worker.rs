@@ -120,7 +120,7 @@ impl WorkerThread {
         let mode = if registry.cancelling() {
             Mode::Cancel
         } else {
-            Mode::Run
+            Mode::RunOn(self.index)
         };
         // SAFETY: every `JobRef` in this pool's queues is live and unexecuted, and was removed
         // from its queue by the caller, so it is executed exactly once.
@@ -357,7 +357,7 @@ impl WorkerThread {
         sleep.start_searching();
         let mut found = false;
         for round in 0..SPIN_ROUNDS + YIELD_ROUNDS {
-            if done() || registry.has_visible_work() {
+            if done() || registry.has_visible_work_hint() {
                 found = true;
                 break;
             }

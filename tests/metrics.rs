@@ -222,3 +222,29 @@ fn utilization_of_a_busy_pool_is_high_and_of_an_idle_pool_low() {
     let text = pool.metrics().to_string();
     assert!(text.contains("utilization"));
 }
+
+/// Threads outside the pool count their spawns in counters of their own, found through a
+/// thread-local cache that names one pool at a time; threads beyond the first 64 of a pool share
+/// atomic stripes. The counts stay exact when one thread alternates between two pools (every
+/// spawn misses the cache) and when 80 threads spawn into one pool (16 of them on stripes).
+#[test]
+fn outside_spawn_counts_exact_across_pools_and_many_threads() {
+    let a = Pool::builder().threads(1).build().unwrap();
+    let b = Pool::builder().threads(1).build().unwrap();
+    for _ in 0..100 {
+        a.spawn(|| ()).join().unwrap();
+        b.spawn(|| ()).join().unwrap();
+    }
+    std::thread::scope(|s| {
+        for _ in 0..80 {
+            s.spawn(|| {
+                for _ in 0..10 {
+                    a.spawn(|| ()).join().unwrap();
+                }
+            });
+        }
+    });
+    let (ma, mb) = (a.metrics(), b.metrics());
+    assert_eq!((ma.spawned, ma.completed), (900, 900));
+    assert_eq!((mb.spawned, mb.completed), (100, 100));
+}

@@ -59,6 +59,34 @@ fn reserve_woken_when_slot_frees() {
     });
 }
 
+/// `spawn_async`, both of its paths: queue capacity 1, its slot held by main's permit. Another
+/// thread's `spawn_async` finds the queue full (or, if main's job was already taken, takes the
+/// free slot directly, the fast path) and otherwise waits as a `Reserve` until the worker frees
+/// the slot. Both tasks run, both handles resolve, every slot is given back.
+#[test]
+fn spawn_async_fast_or_waits() {
+    model("reserve::spawn_async_fast_or_waits", || {
+        let pool = pool(1, 1);
+        let permit = pool
+            .block_on(pool.reserve())
+            .expect("an empty queue has room");
+        let waiter = {
+            let pool = pool.clone();
+            thread::spawn(move || {
+                let handle = pool
+                    .block_on(pool.spawn_async(|| 2u8))
+                    .unwrap_or_else(|_| panic!("the pool is running"));
+                pool.block_on(handle).expect("the task runs")
+            })
+        };
+        let handle = permit.spawn(|| 1u8).expect("the pool is running");
+        assert_eq!(pool.block_on(handle).expect("the task runs"), 1);
+        assert_eq!(waiter.join().unwrap(), 2);
+        pool.shutdown();
+        assert_eq!(loom_api::injection_slots_in_use(&pool), 0);
+    });
+}
+
 /// Counts registrations; main waits for both waiters before it frees the slot.
 #[derive(Default)]
 struct Registered {

@@ -25,6 +25,20 @@ use loom::sync::{Condvar, Mutex};
 use loom::thread;
 use std::sync::Arc;
 
+/// How a `World` publishes its work and how its workers re-check before they sleep.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Publication {
+    /// `notify_new_work`: the publisher fences; re-checks are plain loads.
+    Fenced,
+    /// The spawn fast path (`notify_published_by_rmw`, sleep.rs "fence-free publication"): the
+    /// token is added with an RMW, no fence; the final re-checks read the pile with an RMW
+    /// (`Registry::has_visible_work` reading the queue with `len_synced`).
+    ByRmw,
+    /// A planted bug: fence-free publication, but the re-checks read the pile with a plain
+    /// load. Must be caught (a lost wake-up).
+    ByRmwPlainRecheck,
+}
+
 /// A sleep protocol, a pile of work tokens, a shutdown flag, and a "consumed" count the main
 /// thread can block on.
 struct World {
@@ -33,21 +47,35 @@ struct World {
     terminate: AtomicBool,
     consumed: Mutex<usize>,
     consumed_cond: Condvar,
+    publication: Publication,
 }
 
 impl World {
     fn new(workers: usize) -> Arc<World> {
+        World::with(workers, Publication::Fenced)
+    }
+
+    fn with(workers: usize, publication: Publication) -> Arc<World> {
         Arc::new(World {
             sleep: Sleep::new(workers),
             work: AtomicUsize::new(0),
             terminate: AtomicBool::new(false),
             consumed: Mutex::new(0),
             consumed_cond: Condvar::new(),
+            publication,
         })
     }
 
     fn has_work(&self) -> bool {
         self.work.load(SeqCst) > 0
+    }
+
+    /// The re-check after registering as a sleeper or stopping searching.
+    fn recheck_work(&self) -> bool {
+        match self.publication {
+            Publication::ByRmw => self.work.fetch_add(0, SeqCst) > 0,
+            Publication::Fenced | Publication::ByRmwPlainRecheck => self.has_work(),
+        }
     }
 
     fn terminating(&self) -> bool {
@@ -57,7 +85,12 @@ impl World {
     /// A publisher: make one token visible, then tell a sleeper (as `Registry::inject` does).
     fn publish(&self) {
         self.work.fetch_add(1, SeqCst);
-        self.sleep.notify_new_work();
+        match self.publication {
+            Publication::Fenced => self.sleep.notify_new_work(),
+            Publication::ByRmw | Publication::ByRmwPlainRecheck => {
+                self.sleep.notify_published_by_rmw()
+            }
+        }
     }
 
     fn try_take(&self) -> bool {
@@ -77,9 +110,10 @@ impl World {
     /// `WorkerThread::idle` under loom: straight to the sleep protocol.
     fn idle(&self, index: usize, done: &dyn Fn() -> bool) {
         self.sleep.start_searching();
-        self.sleep
-            .sleep(index, || done() || self.has_work() || self.terminating());
-        self.sleep.stop_searching(|| self.has_work());
+        self.sleep.sleep(index, || {
+            done() || self.recheck_work() || self.terminating()
+        });
+        self.sleep.stop_searching(|| self.recheck_work());
     }
 
     /// `WorkerThread::main_loop`: take work while there is some, exit on terminate.
@@ -152,6 +186,58 @@ fn two_publishers_two_workers() {
         publisher.join().unwrap();
         workers.into_iter().for_each(|w| w.join().unwrap());
     });
+}
+
+/// The spawn fast path's fence-free publication: one worker parking while the main thread
+/// adds a token with an RMW and calls `notify_published_by_rmw`; the worker's final re-check
+/// reads the pile with an RMW. The token is consumed (no lost wake-up without the fence).
+#[test]
+fn rmw_publish_while_worker_parks() {
+    model("sleep_wake::rmw_publish_while_worker_parks", || {
+        let world = World::with(1, Publication::ByRmw);
+        let workers = spawn_workers(&world, 1);
+        world.publish();
+        world.wait_consumed(1);
+        world.shutdown();
+        workers.into_iter().for_each(|w| w.join().unwrap());
+    });
+}
+
+/// Fence-free publication with two workers and two publishers: the `searching` skip and the
+/// last-searcher rule hold with RMW re-checks too.
+#[test]
+fn rmw_two_publishers_two_workers() {
+    model("sleep_wake::rmw_two_publishers_two_workers", || {
+        let world = World::with(2, Publication::ByRmw);
+        let workers = spawn_workers(&world, 2);
+        let publisher = {
+            let world = Arc::clone(&world);
+            thread::spawn(move || world.publish())
+        };
+        world.publish();
+        world.wait_consumed(2);
+        world.shutdown();
+        publisher.join().unwrap();
+        workers.into_iter().for_each(|w| w.join().unwrap());
+    });
+}
+
+/// The planted bug that shows why the re-check must be an RMW: fence-free publication with a
+/// plain-load re-check loses the wake-up, and loom reports the deadlock.
+#[test]
+#[should_panic(expected = "deadlock")]
+fn rmw_publish_with_plain_recheck_loses_the_wakeup() {
+    model(
+        "sleep_wake::rmw_publish_with_plain_recheck_loses_the_wakeup",
+        || {
+            let world = World::with(1, Publication::ByRmwPlainRecheck);
+            let workers = spawn_workers(&world, 1);
+            world.publish();
+            world.wait_consumed(1);
+            world.shutdown();
+            workers.into_iter().for_each(|w| w.join().unwrap());
+        },
+    );
 }
 
 /// A worker waits on its own condition (a join latch): the setter stores the flag and calls

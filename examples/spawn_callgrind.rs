@@ -1,0 +1,122 @@
+//! A small deterministic driver for instruction counts of the spawn path (and of `join`), meant
+//! to run under `valgrind --tool=callgrind`, where wall-clock time means nothing but the number
+//! of instructions does not depend on the machine's load.
+//!
+//! ```sh
+//! cargo build --release --example spawn_callgrind
+//! valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.out \
+//!     target/release/examples/spawn_callgrind spawn 100000
+//! valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.out \
+//!     target/release/examples/spawn_callgrind fib 22
+//! ```
+//!
+//! `spawn N [T [Q]]`: N empty tasks spawned from outside a T-worker pool (default 1) with queue
+//! capacity Q (default 8192), handles dropped, completion
+//! through one atomic countdown. `queued N 1 Q` (Q >= N): the same, but the only worker is held
+//! until all N are queued, so the count does not depend on how the threads interleave. `nested N`: one scope, N outer tasks spawning N inner tasks
+//! each. `fib N`: fib(N) with a `join` at every level. With `SPAWN_DRIVER_VERBOSE` set, `spawn`
+//! prints its wall time and the pool's metrics (for a quick look, not a measurement). Build once with
+//! `RUSTFLAGS="--cfg corepool_no_metrics"` (into another target directory) to compare with the
+//! metrics compiled out.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex};
+
+static LEFT: AtomicUsize = AtomicUsize::new(0);
+static DONE: Mutex<bool> = Mutex::new(false);
+static DONE_CV: Condvar = Condvar::new();
+
+fn hit() {
+    if LEFT.fetch_sub(1, Ordering::AcqRel) == 1 {
+        *DONE.lock().unwrap() = true;
+        DONE_CV.notify_all();
+    }
+}
+
+fn fib(n: u32) -> u64 {
+    if n < 2 {
+        return n as u64;
+    }
+    let (a, b) = corepool::join(|| fib(n - 1), || fib(n - 2));
+    a + b
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let what = args.next().unwrap_or_else(|| "spawn".into());
+    let n: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(100_000);
+    let threads: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(1);
+    let pool = corepool::Pool::builder()
+        .threads(threads)
+        .queue_capacity(
+            args.next()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(corepool::DEFAULT_QUEUE_CAPACITY),
+        )
+        .pinning(corepool::Pinning::None)
+        .build()
+        .expect("pool");
+    match what.as_str() {
+        "spawn" => {
+            let start = std::time::Instant::now();
+            LEFT.store(n, Ordering::Relaxed);
+            for _ in 0..n {
+                drop(pool.spawn(hit));
+            }
+            let mut done = DONE.lock().unwrap();
+            while !*done {
+                done = DONE_CV.wait(done).unwrap();
+            }
+            drop(done);
+            if std::env::var_os("SPAWN_DRIVER_VERBOSE").is_some() {
+                eprintln!("{:?}\n{}", start.elapsed(), pool.metrics());
+            }
+        }
+        "queued" => {
+            // The deterministic variant for instruction counts: the only worker is held in a
+            // first task until all N tasks are queued (the queue must hold N: pass Q >= N), so
+            // no idle transitions, no blocked submitter, and the worker drains full batches.
+            let gate = std::sync::Arc::new((Mutex::new(false), Condvar::new()));
+            let g = std::sync::Arc::clone(&gate);
+            LEFT.store(n + 1, Ordering::Relaxed);
+            drop(pool.spawn(move || {
+                let mut open = g.0.lock().unwrap();
+                while !*open {
+                    open = g.1.wait(open).unwrap();
+                }
+                drop(open);
+                hit();
+            }));
+            for _ in 0..n {
+                drop(pool.spawn(hit));
+            }
+            *gate.0.lock().unwrap() = true;
+            gate.1.notify_all();
+            let mut done = DONE.lock().unwrap();
+            while !*done {
+                done = DONE_CV.wait(done).unwrap();
+            }
+        }
+        "nested" => {
+            let count = AtomicUsize::new(0);
+            pool.scope(|s| {
+                for _ in 0..n {
+                    s.spawn(|s| {
+                        for _ in 0..n {
+                            s.spawn(|_| {
+                                count.fetch_add(1, Ordering::Relaxed);
+                            });
+                        }
+                    });
+                }
+            });
+            assert_eq!(count.into_inner(), n * n);
+        }
+        "fib" => {
+            let v = pool.install(|| fib(n as u32));
+            assert!(v > 0);
+        }
+        other => panic!("unknown driver {other}: spawn | nested | fib"),
+    }
+    pool.shutdown();
+}

@@ -7,6 +7,10 @@
 //!   by a busy fork-join), then peers from a random start, then the injection queue in batches.
 //! - A worker that waits (join, scope, handle) keeps executing other jobs until its condition
 //!   holds, and sleeps only through the sleep protocol, whose re-check includes the condition.
+//! - An idle worker takes the job it wakes up for while it still counts as searching (so the
+//!   last-searcher rule wakes a peer only for work beyond it), and leaves the registry's
+//!   main-idle count before it takes it: a worker holding a job never counts as idle for the
+//!   shutdown's drained rule.
 //! - A worker exits its main loop only under the registry's shutdown rule (see registry.rs).
 
 use crate::affinity::HIGH_BEFORE_NORMAL;

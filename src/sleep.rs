@@ -66,16 +66,19 @@ impl Sleep {
         self.searching.load(Ordering::Relaxed) != 0 || self.sleepers.load(Ordering::Relaxed) != 0
     }
 
-    /// A worker starts searching for work.
-    pub(crate) fn start_searching(&self) {
-        self.searching.fetch_add(1, Ordering::SeqCst);
+    /// A worker starts searching for work; returns how many others were searching already.
+    pub(crate) fn start_searching(&self) -> usize {
+        self.searching.fetch_add(1, Ordering::SeqCst)
     }
 
     /// A searching worker stops searching (it found work, or its wait is over). If it was the
     /// last searcher and `has_work` holds, it wakes one sleeper: publishers skipped waking anyone
     /// while it searched, and work may be waiting that it will not take (tokio's "last searcher
     /// wakes one" rule). A publisher that skipped read `searching` before this decrement, so by
-    /// the fence-fence rule `has_work` (after the fence) sees its work.
+    /// the fence-fence rule `has_work` (after the fence) sees its work, unless a worker already
+    /// took it. The caller takes the job it will run *before* calling this, so the job it took
+    /// does not count as waiting work: otherwise every wake-up would wake a second worker for
+    /// nothing.
     ///
     /// Without visible work it wakes nobody: otherwise two idle workers wake each other forever
     /// (a worker woken with nothing to do stops searching as the last searcher, wakes the other

@@ -7,24 +7,28 @@
 //!   by a busy fork-join), then peers from a random start, then the injection queue in batches.
 //! - A worker that waits (join, scope, handle) keeps executing other jobs until its condition
 //!   holds, and sleeps only through the sleep protocol, whose re-check includes the condition.
+//! - An idle worker takes the job it wakes up for while it still counts as searching (so the
+//!   last-searcher rule wakes a peer only for work beyond it), and leaves the registry's
+//!   main-idle count before it takes it: a worker holding a job never counts as idle for the
+//!   shutdown's drained rule.
 //! - A worker exits its main loop only under the registry's shutdown rule (see registry.rs).
 
 use crate::affinity::HIGH_BEFORE_NORMAL;
 use crate::injection_queue::InjectionQueue;
 use crate::job::{JobRef, Mode};
 use crate::registry::{Executor, Registry};
-use crate::sync::{spin_hint, thread, Steal, Worker};
+use crate::sync::{spin_hint, Steal, Worker};
 use std::cell::{Cell, UnsafeCell};
 use std::ptr;
 use std::sync::Arc;
 use std::task::{Wake, Waker};
 
-/// How many times a worker checks for work, spinning, before it yields.
-/// (Under loom every check is a branch point, so the model goes straight to the sleep protocol,
-/// which is what it verifies.)
+/// How many times an idle worker checks for work, spinning in between (a few microseconds in
+/// all), before it sleeps. It never yields its time slice: on a crowded machine a yielded
+/// searcher can stay off-CPU for a whole slice while publishers, seeing it searching, wake
+/// nobody. (Under loom every check is a branch point, so the model goes straight to the sleep
+/// protocol, which is what it verifies.)
 const SPIN_ROUNDS: u32 = if cfg!(corepool_loom) { 0 } else { 32 };
-/// How many more times it checks, yielding its time slice, before it sleeps.
-const YIELD_ROUNDS: u32 = if cfg!(corepool_loom) { 0 } else { 8 };
 /// Every this many looks for work, the injection queue is checked before the peers.
 const INJECTOR_FAIRNESS_TICKS: u32 = 61;
 /// At most this many jobs move from the injection queue to a worker's deque at once.
@@ -109,7 +113,9 @@ impl WorkerThread {
                 registry.cpu_worker_exiting();
                 return;
             }
-            self.idle_main();
+            if let Some(job) = self.idle_main() {
+                self.execute(job);
+            }
         }
     }
 
@@ -331,42 +337,51 @@ impl WorkerThread {
     /// Keeps executing other jobs until `done` holds.
     pub(crate) fn wait_until(&self, done: &dyn Fn() -> bool) {
         while !done() {
-            if let Some(job) = self.find_work() {
+            if let Some(job) = self.find_work().or_else(|| self.idle(done, false)) {
                 self.execute(job);
-            } else {
-                self.idle(done);
             }
         }
     }
 
     /// The main loop's idle: counted in the registry's main-idle count, and done once the
-    /// pool is shutting down and drained.
-    fn idle_main(&self) {
+    /// pool is shutting down and drained. Returns a job found on the way out, as `idle`.
+    fn idle_main(&self) -> Option<JobRef> {
         let registry = &*self.registry;
-        registry.main_idle_enter();
-        self.idle(&|| registry.terminating() && registry.check_drained());
-        registry.main_idle_exit();
+        self.idle(&|| registry.terminating() && registry.check_drained(), true)
     }
 
     /// Searches briefly for work, then sleeps until there is some or `done` holds.
-    fn idle(&self, done: &dyn Fn() -> bool) {
+    ///
+    /// Returns a job taken while this worker still counted as searching, for the caller to
+    /// execute. Taking it *before* `stop_searching` matters: the last searcher then wakes a
+    /// peer only for work beyond the job it took itself (tokio's "last searcher to find work
+    /// wakes one more"), instead of waking a peer for its own job on every wake-up and paying
+    /// that wake before it runs the job.
+    ///
+    /// At most half the workers (at least one) spin: a worker that becomes a searcher when half
+    /// already are goes straight to the sleep protocol, so idle peers do not burn each other's
+    /// cores. `main`: the worker idles in its main loop (counted in the registry's main-idle
+    /// count, which must not include a worker holding a job).
+    fn idle(&self, done: &dyn Fn() -> bool, main: bool) -> Option<JobRef> {
         let registry = &*self.registry;
         let sleep = &registry.sleep;
         registry.stats.idle(self.index);
         registry.inboxes[self.index].owner_idle();
-        sleep.start_searching();
+        if main {
+            registry.main_idle_enter();
+        }
+        let searchers = sleep.start_searching();
+        let may_spin = searchers * 2 < registry.num_threads().max(2);
         let mut found = false;
-        for round in 0..SPIN_ROUNDS + YIELD_ROUNDS {
-            if done() || registry.has_visible_work_hint() {
-                found = true;
-                break;
-            }
-            if round < SPIN_ROUNDS {
+        if may_spin {
+            for round in 0..SPIN_ROUNDS {
+                if done() || registry.has_visible_work_hint() {
+                    found = true;
+                    break;
+                }
                 for _ in 0..(1 << (round / 8).min(4)) {
                     spin_hint();
                 }
-            } else {
-                thread::yield_now();
             }
         }
         if !found {
@@ -377,9 +392,15 @@ impl WorkerThread {
                 stats.unparks.bump();
             }
         }
+        let finished = done();
+        if main {
+            registry.main_idle_exit();
+        }
+        let job = if finished { None } else { self.find_work() };
         sleep.stop_searching(|| registry.has_visible_work());
         registry.inboxes[self.index].owner_busy();
         registry.stats.busy(self.index);
+        job
     }
 
     /// A waker that wakes this worker (for waiting on a task handle).

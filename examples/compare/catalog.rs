@@ -88,9 +88,9 @@ pub const WORKLOADS: &[Workload] = &[
     },
     Workload {
         name: "idle_cpu",
-        systems: &[CP, NOPIN, "rayon", "tokio", "threadpool"],
+        systems: &[CP, NOPIN, "rayon", "tokio", "threadpool", "sequential"],
         metrics: &["cpu"],
-        note: "process CPU time (sum of /proc/self/task/*/schedstat) over the idle window right after a warm-up burst (10,000 spawns, plus a fib join tree where the system has join), per second of wall time.",
+        note: "process CPU time (sum of /proc/self/task/*/schedstat) over the idle window right after a warm-up burst (10,000 spawns, plus a fib join tree where the system has join), per second of wall time. sequential = the floor: the same measurement in a process whose pool is the same number of threads parked for good (an ideal idle pool), i.e. what the measuring thread itself costs (reading /proc, the sleep), which every system's figure includes.",
     },
     Workload {
         name: "spawn_rss",

@@ -333,6 +333,19 @@ fn run(a: &Args, s: &Sizes) -> Vec<(&'static str, f64)> {
                     let rt = w::tokio_multi(t, None);
                     measure(&|| w::spawn_empty_tokio(&rt, warm_spawns, done))
                 }
+                // The floor: an ideal idle pool, `t` threads parked for good, so the measuring
+                // thread reads as many schedstat files as for a real pool. It first blocks
+                // briefly, as every pool's warm-up ends with it blocked on the results: its own
+                // schedstat advances only when it is descheduled (or at a tick), so otherwise
+                // the process's start-up CPU would land in the window.
+                "sequential" => {
+                    for _ in 0..t {
+                        std::thread::spawn(|| loop {
+                            std::thread::park();
+                        });
+                    }
+                    measure(&|| std::thread::sleep(Duration::from_millis(10)))
+                }
                 _ => {
                     let pool = w::threadpool_pool(t);
                     measure(&|| w::spawn_empty_threadpool(&pool, warm_spawns, done))

@@ -12,7 +12,8 @@
 //!
 //! The `World` models drive the protocol through `corepool::loom_api::Sleep` with a worker loop
 //! that mirrors `WorkerThread::main_loop`/`idle` under `--cfg corepool_loom` (no spin rounds):
-//! `start_searching`, `sleep(index, || done || has_work || terminate)`, `stop_searching(has_work)`.
+//! `start_searching`, `sleep(index, || done || recheck_work || terminate)`, take a token while
+//! still searching, then `stop_searching(recheck_work)`.
 //! The `pool_*` models check the same through a real pool.
 #![cfg(corepool_loom)]
 
@@ -107,27 +108,37 @@ impl World {
         false
     }
 
-    /// `WorkerThread::idle` under loom: straight to the sleep protocol.
-    fn idle(&self, index: usize, done: &dyn Fn() -> bool) {
+    /// `WorkerThread::idle` under loom: straight to the sleep protocol; once awake, take a
+    /// token *while still searching*, then stop searching (so the last searcher wakes a peer
+    /// only for work beyond the token it took). Returns whether it took one.
+    fn idle(&self, index: usize, done: &dyn Fn() -> bool) -> bool {
         self.sleep.start_searching();
         self.sleep.sleep(index, || {
             done() || self.recheck_work() || self.terminating()
         });
+        let took = !done() && self.try_take();
         self.sleep.stop_searching(|| self.recheck_work());
+        took
+    }
+
+    fn consume(&self) {
+        *self.consumed.lock().unwrap() += 1;
+        self.consumed_cond.notify_all();
     }
 
     /// `WorkerThread::main_loop`: take work while there is some, exit on terminate.
     fn worker(&self, index: usize) {
         loop {
             if self.try_take() {
-                *self.consumed.lock().unwrap() += 1;
-                self.consumed_cond.notify_all();
+                self.consume();
                 continue;
             }
             if self.terminating() && !self.has_work() {
                 return;
             }
-            self.idle(index, &|| self.terminating());
+            if self.idle(index, &|| self.terminating()) {
+                self.consume();
+            }
         }
     }
 
@@ -253,7 +264,9 @@ fn latch_wakes_its_worker() {
             thread::spawn(move || {
                 // `WorkerThread::wait_until(&|| latch.probe())` with no other work around.
                 while !latch.load(SeqCst) {
-                    world.idle(0, &|| latch.load(SeqCst));
+                    if world.idle(0, &|| latch.load(SeqCst)) {
+                        world.consume();
+                    }
                 }
                 world.worker(0);
             })

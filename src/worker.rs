@@ -15,6 +15,7 @@ use crate::job::{JobRef, Mode};
 use crate::registry::{Executor, Registry};
 use crate::sync::{spin_hint, thread, Steal, Worker};
 use std::cell::{Cell, UnsafeCell};
+use std::mem::MaybeUninit;
 use std::ptr;
 use std::sync::Arc;
 use std::task::{Wake, Waker};
@@ -29,6 +30,8 @@ const YIELD_ROUNDS: u32 = if cfg!(corepool_loom) { 0 } else { 8 };
 const INJECTOR_FAIRNESS_TICKS: u32 = 61;
 /// At most this many jobs move from the injection queue to a worker's deque at once.
 const MAX_INJECTED_BATCH: usize = 32;
+/// How many nested join frames a worker records (and can publish); deeper ones just run inline.
+const MAX_FRAMES: usize = 64;
 
 #[cfg(not(corepool_loom))]
 crate::sync::thread_local! {
@@ -47,8 +50,11 @@ pub(crate) struct WorkerThread {
     rng: Cell<u64>,
     ticks: Cell<u32>,
     high_streak: Cell<u32>,
-    /// The `b` halves of the joins this worker is inside, oldest first.
-    frames: UnsafeCell<Vec<JobRef>>,
+    /// The `b` halves of the joins this worker is inside, oldest first: the first
+    /// `min(depth, MAX_FRAMES)` entries are initialized.
+    frames: UnsafeCell<[MaybeUninit<JobRef>; MAX_FRAMES]>,
+    /// How many joins this worker is inside (also those too deep to be recorded).
+    depth: Cell<usize>,
     /// How many of `frames`, from the oldest, are published on the deque.
     published: Cell<usize>,
 }
@@ -78,7 +84,8 @@ impl WorkerThread {
             rng: Cell::new(0x9E37_79B9_7F4A_7C15 ^ ((index as u64 + 1) << 17)),
             ticks: Cell::new(0),
             high_streak: Cell::new(0),
-            frames: UnsafeCell::new(Vec::with_capacity(64)),
+            frames: UnsafeCell::new([MaybeUninit::uninit(); MAX_FRAMES]),
+            depth: Cell::new(0),
             published: Cell::new(0),
         };
         CURRENT.with(|c| c.set(&worker));
@@ -129,22 +136,23 @@ impl WorkerThread {
     }
 
     /// Records a join's `b` as pending on this worker; returns its depth.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn frames_push(&self, job: JobRef) -> usize {
-        // SAFETY: `frames` is touched only by this worker's own thread, never re-entrantly
-        // (no user code runs while the reference is live).
-        let frames = unsafe { &mut *self.frames.get() };
-        frames.push(job);
-        frames.len() - 1
+        let depth = self.depth.get();
+        if depth < MAX_FRAMES {
+            // SAFETY: `frames` is touched only by this worker's own thread, never re-entrantly
+            // (no user code runs while the reference is live); `depth` is in bounds.
+            unsafe { (*self.frames.get()).get_unchecked_mut(depth).write(job) };
+        }
+        self.depth.set(depth + 1);
+        depth
     }
 
     /// Removes the frame at `depth` (the newest); returns whether it had been published.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn frames_pop(&self, depth: usize) -> bool {
-        // SAFETY: as in `frames_push`.
-        let frames = unsafe { &mut *self.frames.get() };
-        debug_assert_eq!(frames.len(), depth + 1);
-        frames.pop();
+        debug_assert_eq!(self.depth.get(), depth + 1);
+        self.depth.set(depth);
         if depth < self.published.get() {
             self.published.set(depth);
             true
@@ -155,15 +163,15 @@ impl WorkerThread {
 
     /// If a worker is hungry and this worker offers nothing to steal, publishes its oldest
     /// unpublished join frame (the biggest piece of work it holds).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn publish_if_hungry(&self) {
-        if !self.registry.sleep.anyone_hungry() {
-            return;
+        if self.registry.sleep.anyone_hungry() {
+            self.publish_oldest();
         }
-        self.publish_oldest();
     }
 
     #[cold]
+    #[inline(never)]
     fn publish_oldest(&self) {
         if self.deque.is_empty() {
             self.publish_next();
@@ -171,11 +179,13 @@ impl WorkerThread {
     }
 
     /// Publishes the oldest unpublished join frame, if any.
+    #[inline(never)]
     pub(crate) fn publish_next(&self) {
-        // SAFETY: as in `frames_push`.
-        let frames = unsafe { &*self.frames.get() };
         let next = self.published.get();
-        if let Some(&job) = frames.get(next) {
+        if next < self.depth.get().min(MAX_FRAMES) {
+            // SAFETY: as in `frames_push`; entries below `min(depth, MAX_FRAMES)` are
+            // initialized and belong to joins this worker is still inside.
+            let job = unsafe { (*self.frames.get())[next].assume_init() };
             self.published.set(next + 1);
             self.push(job);
         }

@@ -222,13 +222,14 @@ fn scope_spawn_from_a_plain_thread_with_a_full_queue_runs_inline() {
     });
 }
 
-/// A worker records only its oldest join frames (a fixed array); a chain of joins nested far
-/// deeper than that still offers those frames to a hungry peer, oldest first: the innermost
-/// joins, beyond the array, keep publishing the outer halves one at a time while the other
-/// worker takes them. Then a panic at the bottom unwinds through every frame: each published
-/// half was waited for (it ran exactly once, on the thief), unpublished ones were dropped unrun.
+/// A hungry peer gets the *oldest* pending join halves of a busy worker, one at a time, from
+/// joins nested 300 deep: the innermost joins keep publishing the outer halves of the chain
+/// while the other worker takes them (if they offered their own, empty halves instead, the
+/// chain's halves would never run elsewhere and this would hang). Then a panic at the bottom
+/// unwinds through every frame: each published half was waited for (it ran exactly once, on
+/// the thief), unpublished ones were dropped unrun.
 #[test]
-fn joins_nested_deeper_than_the_frame_array_still_feed_a_hungry_peer() {
+fn deep_joins_feed_a_hungry_peer_the_oldest_halves_and_unwind_cleanly() {
     const DEPTH: usize = 300;
     struct Chain {
         owner: Option<usize>,
@@ -237,8 +238,8 @@ fn joins_nested_deeper_than_the_frame_array_still_feed_a_hungry_peer() {
     }
     fn chain(c: &Chain, depth: usize, panic_at_bottom: bool) -> usize {
         if depth == 0 {
-            // Joins nested beyond the frame array, until two halves of the chain ran on the
-            // other worker (the first is the outermost one, offered at once).
+            // Joins at the bottom of the chain, until two halves of the chain ran on the other
+            // worker (the first is the outermost one, offered at once).
             while c.ran_elsewhere.load(Ordering::SeqCst) < 2 {
                 let _ = corepool::join(|| (), || ());
                 thread::yield_now();

@@ -1,9 +1,8 @@
 //! Workload 5: map 20,000,000 u64 through a cheap float function into a `Vec<f64>`.
 //!
-//! corepool has no `par_map` yet: its version is the simplest fair one, a recursive
-//! `corepool::join` split down to about eight leaves per thread (like rayon's adaptive
-//! splitter's first cut) writing into a zeroed output. Peers: rayon `par_iter().collect()`,
-//! hand-chunked `std::thread::scope` (one chunk per thread), sequential.
+//! corepool: `Pool::par_map` (demand-driven splitting, written straight into the new Vec).
+//! Peers: rayon `par_iter().collect()`, hand-chunked `std::thread::scope` (one chunk per
+//! thread), sequential.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::hint::black_box;
@@ -16,7 +15,6 @@ fn map_20m(c: &mut Criterion) {
     let len = w::Sizes::full().map_len;
     let threads = w::threads();
     let input = w::map_input(len);
-    let grain = w::map_grain(len, threads);
     let mut g = c.benchmark_group("map_20m");
     g.sample_size(10)
         .measurement_time(Duration::from_secs(6))
@@ -25,9 +23,9 @@ fn map_20m(c: &mut Criterion) {
     for (name, pin) in [("corepool", true), ("corepool-nopin", false)] {
         let pool = w::corepool_pool(threads, pin, None);
         // Checked once outside the timing; the timed runs keep the output alive via black_box.
-        w::map_check(&input, &w::map_corepool(&pool, &input, grain));
+        w::map_check(&input, &w::map_corepool(&pool, &input));
         g.bench_function(name, |b| {
-            b.iter(|| black_box(w::map_corepool(&pool, black_box(&input), grain)))
+            b.iter(|| black_box(w::map_corepool(&pool, black_box(&input))))
         });
     }
     let pool = w::rayon_pool(threads);

@@ -137,11 +137,6 @@ impl<L: Latch, F: FnOnce() -> R + Send, R: Send> StackJob<L, F, R> {
         func.expect("stack job already executed")()
     }
 
-    /// Drops the closure without running it (the owner took its job back after a panic).
-    pub(crate) fn discard(self) {
-        drop(self);
-    }
-
     /// The result after the latch was set, re-raising the job's panic on this thread.
     pub(crate) fn into_result(self) -> R {
         let result = self.result.with_mut(|r| {

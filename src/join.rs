@@ -1,26 +1,188 @@
 //! Fork-join: `join(a, b)` runs `a` here while `b` is offered to thieves — on demand.
 //!
 //! Invariants:
-//! - `b` lives on this stack frame. Its `JobRef` is first only recorded in this worker's stack
-//!   of pending frames; it is *published* (pushed on the worker's deque, where thieves can
+//! - `b` lives on this stack frame, in a `JoinJob` headed by a `JoinFrame`. The frame is first
+//!   only linked into this worker's chain of pending frames (newest to oldest); it is
+//!   *published* (its latch armed, its job pushed on the worker's deque, where thieves can
 //!   steal it) only while some worker is hungry (searching or asleep), oldest frame first, at a
 //!   later `join` of this worker or right now. The outermost join of a worker is published at
 //!   once (its `a` may never reach another join). Unpublished, `b` is simply run inline after
-//!   `a`: no deque traffic, no latch, no fence. Published frames always form a prefix of the
-//!   stack.
+//!   `a`: no deque traffic, no latch, no fence, no shared cache line written. Published frames
+//!   are always the oldest ones of the chain.
 //! - A published `b` is not left behind: the frame is not left until `b` is either popped back
 //!   (then run inline, or dropped unrun if `a` panicked) or its latch is set by the thief.
+//! - `b`'s closure is consumed exactly once (run by the owner, run by the thief, or dropped by
+//!   the owner), and its result slot is written only by an executor and read only after the
+//!   latch is set; the job itself has no drop glue, so every path says what it consumes.
 //! - While `b` is stolen, this worker executes other jobs (so nested joins never deadlock, even
 //!   with one thread) and sleeps only through the sleep protocol, whose re-check reads the latch.
 //! - A panic in `a` is re-raised only after `b` can no longer touch the frame; `a`'s panic wins
 //!   over `b`'s.
 
-use crate::job::StackJob;
-use crate::latch::SpinLatch;
-use crate::unwind;
+use crate::job::{Job, JobRef, Mode, Outcome};
+use crate::latch::{JoinLatch, Latch};
+use crate::registry::Registry;
+use crate::sync::UnsafeCell;
+use crate::unwind::{self, Payload};
 use crate::worker::WorkerThread;
+use std::cell::Cell;
+use std::mem::{ManuallyDrop, MaybeUninit};
+
+/// The part of a join's stack job that its worker's chain of frames sees: the link to the
+/// frame it is nested in, how to execute the whole job, and the latch, which only a published
+/// frame has. It heads every `JoinJob` (`repr(C)`, offset 0), so a frame pointer is a job
+/// pointer.
+#[repr(C)]
+pub(crate) struct JoinFrame {
+    /// The frame this one is nested in (null: the worker's outermost join). Touched only by
+    /// the owner.
+    prev: Cell<*const JoinFrame>,
+    /// Executes the `JoinJob` this frame heads.
+    execute: unsafe fn(*const JoinFrame, Mode, &Registry) -> Outcome,
+    /// Initialized by `publish`, before anyone else can see the frame; an atomic flag inside
+    /// (the thief sets it while the owner probes it), so it is no loom-tracked cell.
+    latch: std::cell::UnsafeCell<MaybeUninit<JoinLatch>>,
+}
+
+impl JoinFrame {
+    /// Links this frame to the one it is nested in.
+    #[inline(always)]
+    pub(crate) fn set_prev(&self, prev: *const JoinFrame) {
+        self.prev.set(prev);
+    }
+
+    /// The frame this one is nested in.
+    #[inline(always)]
+    pub(crate) fn prev(&self) -> *const JoinFrame {
+        self.prev.get()
+    }
+
+    /// Arms the latch for `owner` and returns the job reference to push.
+    ///
+    /// # Safety
+    /// `this` is a live frame of `owner`'s chain, published once, here; the caller pushes the
+    /// reference (the push orders the latch's initialization before any thief sees it).
+    pub(crate) unsafe fn publish(this: *const JoinFrame, owner: &WorkerThread) -> JobRef {
+        // SAFETY: nobody else has seen the frame yet (caller contract); the owner's join reads
+        // the latch only once the frame is published.
+        unsafe { (*(*this).latch.get()).write(JoinLatch::new(owner)) };
+        // SAFETY: the join does not leave its stack frame before the job is popped back or
+        // its latch is set (`join_published`).
+        unsafe { JobRef::new(this) }
+    }
+
+    /// The latch of a published frame.
+    #[inline]
+    fn latch(&self) -> *const JoinLatch {
+        self.latch.get().cast::<JoinLatch>()
+    }
+
+    /// Whether the latch of this published frame is set.
+    fn probe(&self) -> bool {
+        // SAFETY: only called on a published frame, whose latch `publish` initialized.
+        unsafe { (*self.latch()).probe() }
+    }
+}
+
+impl Job for JoinFrame {
+    unsafe fn execute(this: *const Self, mode: Mode, registry: &Registry) -> Outcome {
+        // SAFETY: forwarded; `execute` was set for the job this frame heads.
+        unsafe { ((*this).execute)(this, mode, registry) }
+    }
+}
+
+/// The `b` half of a join, on the joining worker's stack.
+#[repr(C)]
+struct JoinJob<F, R> {
+    /// First: a `*const JoinFrame` is a `*const JoinJob`.
+    frame: JoinFrame,
+    /// Consumed exactly once: see the invariants.
+    func: UnsafeCell<ManuallyDrop<F>>,
+    /// Written by an executor before it sets the latch; uninitialized otherwise.
+    result: UnsafeCell<MaybeUninit<Result<R, Payload>>>,
+}
+
+impl<F: FnOnce() -> R + Send, R: Send> JoinJob<F, R> {
+    #[inline(always)]
+    fn new(func: F) -> Self {
+        JoinJob {
+            frame: JoinFrame {
+                prev: Cell::new(std::ptr::null()),
+                execute: Self::execute_frame,
+                latch: std::cell::UnsafeCell::new(MaybeUninit::uninit()),
+            },
+            func: UnsafeCell::new(ManuallyDrop::new(func)),
+            result: UnsafeCell::new(MaybeUninit::uninit()),
+        }
+    }
+
+    /// Runs the closure here.
+    ///
+    /// # Safety
+    /// The job was never executed and never will be: it was not published, or it was popped
+    /// back from the owner's own deque. Called at most once, and not together with `discard`.
+    #[inline(always)]
+    unsafe fn run_inline(&self) -> R {
+        let func = self.func.with_mut(|f| {
+            // SAFETY: exclusive and unconsumed (caller contract).
+            unsafe { ManuallyDrop::take(&mut *f) }
+        });
+        func()
+    }
+
+    /// Drops the closure unrun (the owner took its job back after `a` panicked).
+    ///
+    /// # Safety
+    /// As for `run_inline`.
+    unsafe fn discard(&self) {
+        self.func.with_mut(|f| {
+            // SAFETY: exclusive and unconsumed (caller contract).
+            unsafe { ManuallyDrop::drop(&mut *f) }
+        });
+    }
+
+    /// The result written by the executor.
+    ///
+    /// # Safety
+    /// The latch is set (the executor wrote the slot and will not touch the job again); called
+    /// once.
+    unsafe fn take_result(&self) -> Result<R, Payload> {
+        self.result.with_mut(|r| {
+            // SAFETY: initialized before the latch was set, whose SeqCst load ordered it first;
+            // read once (caller contract).
+            unsafe { (*r).assume_init_read() }
+        })
+    }
+
+    /// Executes the published job whose frame is `this` (a thief, or the owner helping).
+    ///
+    /// # Safety
+    /// `this` heads a live `JoinJob<F, R>` that was published and is executed once.
+    unsafe fn execute_frame(this: *const JoinFrame, _mode: Mode, _registry: &Registry) -> Outcome {
+        // A join half is structured work (its owner waits for it): it runs even in
+        // `Mode::Cancel`.
+        // SAFETY: `this` is the first field of a `repr(C)` `JoinJob<F, R>`, which its owner
+        // keeps alive until the latch is set, which happens last.
+        let job = unsafe { &*this.cast::<Self>() };
+        let func = job.func.with_mut(|f| {
+            // SAFETY: a published job is executed once, by one thread, and the owner does not
+            // touch the closure unless it pops the job back (then this never runs).
+            unsafe { ManuallyDrop::take(&mut *f) }
+        });
+        let result = unwind::catch(func);
+        job.result.with_mut(|r| {
+            // SAFETY: exclusive until the latch is set; nobody else writes the slot.
+            unsafe { (*r).write(result) };
+        });
+        // SAFETY: the latch was initialized by `publish`; after `set` returns nothing of the
+        // job is touched.
+        unsafe { JoinLatch::set(job.frame.latch()) };
+        Outcome::Ran
+    }
+}
 
 /// `join` on a worker of the pool that should run it.
+#[inline(always)]
 pub(crate) fn join_on_worker<A, B, RA, RB>(worker: &WorkerThread, a: A, b: B) -> (RA, RB)
 where
     A: FnOnce() -> RA + Send,
@@ -28,13 +190,12 @@ where
     RA: Send,
     RB: Send,
 {
-    let job_b = StackJob::new(b, SpinLatch::new(&worker.registry, worker.index));
-    // SAFETY: this frame does not return before `job_b` is popped back or its latch is set (the
-    // loop below), and nothing between here and there can unwind: `a` is caught, and executing
-    // a job never unwinds.
-    let job_b_ref = unsafe { job_b.as_job_ref() };
-    let depth = worker.frames_push(job_b_ref);
-    if depth == 0 {
+    let job_b = JoinJob::new(b);
+    // The frame stays in place until `frames_pop`, and once published this function does not
+    // return before `job_b` is popped back or its latch is set (`join_published`); nothing
+    // between here and there can unwind: `a` is caught, and executing a job never unwinds.
+    let prev = worker.frames_push(&job_b.frame);
+    if prev.is_null() {
         // The outermost join on this worker is always offered at once: its `a` may run long
         // without ever reaching another join, where a pending frame could be published.
         worker.publish_next();
@@ -42,38 +203,62 @@ where
         worker.publish_if_hungry();
     }
     let result_a = unwind::catch(a);
-    if !worker.frames_pop(depth) {
-        // Never published: nobody else can have seen `b`.
-        return match result_a {
-            Ok(ra) => (ra, job_b.run_inline()),
-            Err(payload) => {
-                job_b.discard();
-                std::panic::resume_unwind(payload)
-            }
-        };
+    if worker.frames_pop(&job_b.frame, prev) {
+        return join_published(worker, &job_b, result_a);
     }
-    while !job_b.latch.probe() {
+    // Never published: nobody else can have seen `b`.
+    match result_a {
+        // SAFETY: unpublished, so never executed; consumed once here.
+        Ok(ra) => (ra, unsafe { job_b.run_inline() }),
+        Err(payload) => {
+            // SAFETY: as above.
+            unsafe { job_b.discard() };
+            std::panic::resume_unwind(payload)
+        }
+    }
+}
+
+/// The rest of a join whose `b` was published: pop it back, or help until its latch is set.
+#[inline(never)]
+fn join_published<F, RA, RB>(
+    worker: &WorkerThread,
+    job_b: &JoinJob<F, RB>,
+    result_a: Result<RA, Payload>,
+) -> (RA, RB)
+where
+    F: FnOnce() -> RB + Send,
+    RB: Send,
+{
+    // SAFETY: only compared with popped references, never executed.
+    let job_b_ref = unsafe { JobRef::new(&job_b.frame as *const JoinFrame) };
+    while !job_b.frame.probe() {
         match worker.pop() {
             Some(job) if job == job_b_ref => {
+                // Popped back from our own deque: nobody executed it, nobody else can now.
                 return match result_a {
-                    Ok(ra) => (ra, job_b.run_inline()),
+                    // SAFETY: popped back unexecuted; consumed once here.
+                    Ok(ra) => (ra, unsafe { job_b.run_inline() }),
                     Err(payload) => {
-                        job_b.discard();
+                        // SAFETY: as above.
+                        unsafe { job_b.discard() };
                         std::panic::resume_unwind(payload)
                     }
                 };
             }
             Some(other) => worker.execute(other),
             None => {
-                worker.wait_until(&|| job_b.latch.probe());
+                worker.wait_until(&|| job_b.frame.probe());
                 break;
             }
         }
     }
-    match result_a {
-        Ok(ra) => (ra, job_b.into_result()),
-        Err(payload) => {
-            drop(job_b);
+    // SAFETY: the latch is set; the result is read once.
+    let result_b = unsafe { job_b.take_result() };
+    match (result_a, result_b) {
+        (Ok(ra), Ok(rb)) => (ra, rb),
+        (Ok(_), Err(payload)) => std::panic::resume_unwind(payload),
+        (Err(payload), result_b) => {
+            drop(result_b);
             std::panic::resume_unwind(payload)
         }
     }

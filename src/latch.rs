@@ -4,11 +4,13 @@
 //! waiter can observe the latch, and after the store `set` touches nothing inside the latch,
 //! because the waiter may return and free it at once. A waiting worker is woken through the sleep
 //! protocol: the waiter re-checks the latch after announcing it sleeps, the setter checks for
-//! sleepers after the store, so one of them always sees the other.
+//! sleepers after the store, so one of them always sees the other; the setter wakes exactly the
+//! waiting worker (`wake_worker(owner)`), nobody else.
 
 use crate::registry::Registry;
 use crate::sync::atomic::{AtomicBool, Ordering};
 use crate::sync::{Condvar, Mutex};
+use crate::worker::WorkerThread;
 use std::sync::Arc;
 
 /// A one-shot completion signal.
@@ -73,6 +75,50 @@ impl Latch for SpinLatch<'_> {
         // SAFETY: the registry outlives this call, as argued above.
         unsafe { (*registry_ptr).sleep.wake_worker(owner) };
         drop(keep_alive);
+    }
+}
+
+/// The latch of a published `join` half: waited on by the worker that forked it, set by a worker
+/// of the same pool (a thief, or the owner itself if it executes the job while helping).
+///
+/// Two words: the flag and the owning worker, from which `set` reads the registry and index to
+/// wake. It is only written when the half is published; an unpublished half never touches it.
+pub(crate) struct JoinLatch {
+    done: AtomicBool,
+    owner: *const WorkerThread,
+}
+
+impl JoinLatch {
+    /// An unset latch owned by `owner`.
+    #[inline]
+    pub(crate) fn new(owner: &WorkerThread) -> Self {
+        JoinLatch {
+            done: AtomicBool::new(false),
+            owner,
+        }
+    }
+
+    /// Whether the latch has been set.
+    #[inline]
+    pub(crate) fn probe(&self) -> bool {
+        self.done.load(Ordering::SeqCst)
+    }
+}
+
+impl Latch for JoinLatch {
+    unsafe fn set(this: *const Self) {
+        // SAFETY: `this` is live until the store below (caller contract), and so is the owner
+        // worker: it is blocked in the join that waits for this latch, on its own thread, whose
+        // stack holds the `WorkerThread`.
+        let (registry_ptr, owner) = unsafe {
+            let owner = &*(*this).owner;
+            (Arc::as_ptr(&owner.registry), owner.index)
+        };
+        // SAFETY: still live: the store below is what allows the waiter to free it.
+        unsafe { (*this).done.store(true, Ordering::SeqCst) };
+        // SAFETY: the setter is a worker of the same pool (only this pool's workers see its
+        // deques), and its own thread keeps the registry alive.
+        unsafe { (*registry_ptr).sleep.wake_worker(owner) };
     }
 }
 

@@ -63,7 +63,7 @@ impl Sleep {
     /// loads of lines that change only on idle transitions: cheap enough for every `join`.
     #[inline]
     pub(crate) fn anyone_hungry(&self) -> bool {
-        self.searching.load(Ordering::Relaxed) != 0 || self.sleepers.load(Ordering::Relaxed) != 0
+        (self.searching.load(Ordering::Relaxed) | self.sleepers.load(Ordering::Relaxed)) != 0
     }
 
     /// A worker starts searching for work; returns how many others were searching already.

@@ -16,9 +16,10 @@
 use crate::affinity::HIGH_BEFORE_NORMAL;
 use crate::injection_queue::InjectionQueue;
 use crate::job::{JobRef, Mode};
+use crate::join::JoinFrame;
 use crate::registry::{Executor, Registry};
 use crate::sync::{spin_hint, Steal, Worker};
-use std::cell::{Cell, UnsafeCell};
+use std::cell::Cell;
 use std::ptr;
 use std::sync::Arc;
 use std::task::{Wake, Waker};
@@ -51,10 +52,12 @@ pub(crate) struct WorkerThread {
     rng: Cell<u64>,
     ticks: Cell<u32>,
     high_streak: Cell<u32>,
-    /// The `b` halves of the joins this worker is inside, oldest first.
-    frames: UnsafeCell<Vec<JobRef>>,
-    /// How many of `frames`, from the oldest, are published on the deque.
-    published: Cell<usize>,
+    /// The newest join frame this worker is inside (null: none); each links to the one it is
+    /// nested in, so the chain runs from the newest to the oldest.
+    frames_head: Cell<*const JoinFrame>,
+    /// The newest *published* frame (null: none). Published frames are always the oldest ones
+    /// of the chain: this frame and every frame older than it.
+    published: Cell<*const JoinFrame>,
 }
 
 impl WorkerThread {
@@ -82,8 +85,8 @@ impl WorkerThread {
             rng: Cell::new(0x9E37_79B9_7F4A_7C15 ^ ((index as u64 + 1) << 17)),
             ticks: Cell::new(0),
             high_streak: Cell::new(0),
-            frames: UnsafeCell::new(Vec::with_capacity(64)),
-            published: Cell::new(0),
+            frames_head: Cell::new(ptr::null()),
+            published: Cell::new(ptr::null()),
         };
         CURRENT.with(|c| c.set(&worker));
         // A worker starts outside its idle loop: it may take work before it ever idles.
@@ -134,25 +137,26 @@ impl WorkerThread {
         registry.record_outcome(outcome, Executor::Cpu(self.index));
     }
 
-    /// Records a join's `b` as pending on this worker; returns its depth.
-    #[inline]
-    pub(crate) fn frames_push(&self, job: JobRef) -> usize {
-        // SAFETY: `frames` is touched only by this worker's own thread, never re-entrantly
-        // (no user code runs while the reference is live).
-        let frames = unsafe { &mut *self.frames.get() };
-        frames.push(job);
-        frames.len() - 1
+    /// Records a join's frame as the newest pending one of this worker; returns the frame it is
+    /// nested in (null for the worker's outermost join).
+    ///
+    /// The frame must stay in place until `frames_pop` (it lives in the join's stack frame).
+    #[inline(always)]
+    pub(crate) fn frames_push(&self, frame: &JoinFrame) -> *const JoinFrame {
+        let prev = self.frames_head.get();
+        frame.set_prev(prev);
+        self.frames_head.set(frame);
+        prev
     }
 
-    /// Removes the frame at `depth` (the newest); returns whether it had been published.
-    #[inline]
-    pub(crate) fn frames_pop(&self, depth: usize) -> bool {
-        // SAFETY: as in `frames_push`.
-        let frames = unsafe { &mut *self.frames.get() };
-        debug_assert_eq!(frames.len(), depth + 1);
-        frames.pop();
-        if depth < self.published.get() {
-            self.published.set(depth);
+    /// Removes `frame`, the newest; returns whether it had been published.
+    #[inline(always)]
+    pub(crate) fn frames_pop(&self, frame: &JoinFrame, prev: *const JoinFrame) -> bool {
+        debug_assert!(ptr::eq(self.frames_head.get(), frame));
+        self.frames_head.set(prev);
+        if ptr::eq(self.published.get(), frame) {
+            // Published frames are the oldest: the one it is nested in is published too.
+            self.published.set(prev);
             true
         } else {
             false
@@ -161,15 +165,15 @@ impl WorkerThread {
 
     /// If a worker is hungry and this worker offers nothing to steal, publishes its oldest
     /// unpublished join frame (the biggest piece of work it holds).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn publish_if_hungry(&self) {
-        if !self.registry.sleep.anyone_hungry() {
-            return;
+        if self.registry.sleep.anyone_hungry() {
+            self.publish_oldest();
         }
-        self.publish_oldest();
     }
 
     #[cold]
+    #[inline(never)]
     fn publish_oldest(&self) {
         if self.deque.is_empty() {
             self.publish_next();
@@ -177,12 +181,21 @@ impl WorkerThread {
     }
 
     /// Publishes the oldest unpublished join frame, if any.
+    #[inline(never)]
     pub(crate) fn publish_next(&self) {
-        // SAFETY: as in `frames_push`.
-        let frames = unsafe { &*self.frames.get() };
-        let next = self.published.get();
-        if let Some(&job) = frames.get(next) {
-            self.published.set(next + 1);
+        let published = self.published.get();
+        let mut frame = self.frames_head.get();
+        let mut oldest_unpublished = ptr::null();
+        while !frame.is_null() && !ptr::eq(frame, published) {
+            oldest_unpublished = frame;
+            // SAFETY: every frame of the chain belongs to a join this worker is still inside,
+            // so it is live; the chain is touched only by this worker's thread.
+            frame = unsafe { (*frame).prev() };
+        }
+        if !oldest_unpublished.is_null() {
+            self.published.set(oldest_unpublished);
+            // SAFETY: live and unpublished (as above); it is published exactly once, here.
+            let job = unsafe { JoinFrame::publish(oldest_unpublished, self) };
             self.push(job);
         }
     }

@@ -221,3 +221,74 @@ fn scope_spawn_from_a_plain_thread_with_a_full_queue_runs_inline() {
         assert_eq!(filler.unwrap().join().unwrap(), 5);
     });
 }
+
+/// A hungry peer gets the *oldest* pending join halves of a busy worker, one at a time, from
+/// joins nested 300 deep: the innermost joins keep publishing the outer halves of the chain
+/// while the other worker takes them (if they offered their own, empty halves instead, the
+/// chain's halves would never run elsewhere and this would hang). Then a panic at the bottom
+/// unwinds through every frame: each published half was waited for (it ran exactly once, on
+/// the thief), unpublished ones were dropped unrun.
+#[test]
+fn deep_joins_feed_a_hungry_peer_the_oldest_halves_and_unwind_cleanly() {
+    const DEPTH: usize = 300;
+    struct Chain {
+        owner: Option<usize>,
+        ran: AtomicUsize,
+        ran_elsewhere: AtomicUsize,
+    }
+    fn chain(c: &Chain, depth: usize, panic_at_bottom: bool) -> usize {
+        if depth == 0 {
+            // Joins at the bottom of the chain, until two halves of the chain ran on the other
+            // worker (the first is the outermost one, offered at once).
+            while c.ran_elsewhere.load(Ordering::SeqCst) < 2 {
+                let _ = corepool::join(|| (), || ());
+                thread::yield_now();
+            }
+            if panic_at_bottom {
+                panic!("bottom");
+            }
+            return 0;
+        }
+        let (a, b) = corepool::join(
+            || chain(c, depth - 1, panic_at_bottom),
+            || {
+                c.ran.fetch_add(1, Ordering::SeqCst);
+                if corepool::current_thread_index() != c.owner {
+                    c.ran_elsewhere.fetch_add(1, Ordering::SeqCst);
+                }
+                1
+            },
+        );
+        a + b
+    }
+    watchdog("deep join chain", || {
+        let pool = pool(2);
+        for panic_at_bottom in [false, true] {
+            let got = pool.install(|| {
+                let c = Chain {
+                    owner: corepool::current_thread_index(),
+                    ran: AtomicUsize::new(0),
+                    ran_elsewhere: AtomicUsize::new(0),
+                };
+                let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    chain(&c, DEPTH, panic_at_bottom)
+                }));
+                (r, c.ran.into_inner(), c.ran_elsewhere.into_inner())
+            });
+            match got {
+                (Ok(sum), ran, elsewhere) => {
+                    assert!(!panic_at_bottom);
+                    assert_eq!((sum, ran), (DEPTH, DEPTH));
+                    assert!(elsewhere >= 2);
+                }
+                (Err(payload), ran, elsewhere) => {
+                    assert!(panic_at_bottom);
+                    assert_eq!(payload.downcast_ref::<&str>(), Some(&"bottom"));
+                    assert!(elsewhere >= 2);
+                    assert_eq!(ran, elsewhere, "only the halves a thief took ran");
+                }
+            }
+        }
+        assert_eq!(pool.install(|| fib(15)), 610, "the pool still works");
+    });
+}

@@ -504,30 +504,9 @@ pub fn map_std(input: &[u64], threads: usize) -> Vec<f64> {
     out
 }
 
-/// The leaf size of corepool's recursive split: about 8 leaves per thread, like rayon's
-/// adaptive splitter starts with, but at least 4096 elements.
-pub fn map_grain(len: usize, threads: usize) -> usize {
-    (len / (threads * 8)).max(4096)
-}
-
-/// corepool (no `par_map` yet): recursive `join` halving down to `grain` elements, writing into
-/// a zeroed output (`vec![0.0; n]`, which is calloc'ed, so no extra pass over memory).
-pub fn map_corepool(pool: &corepool::Pool, input: &[u64], grain: usize) -> Vec<f64> {
-    fn split(input: &[u64], out: &mut [f64], grain: usize) {
-        if input.len() <= grain {
-            for (x, y) in input.iter().zip(out.iter_mut()) {
-                *y = map_fn(*x);
-            }
-            return;
-        }
-        let mid = input.len() / 2;
-        let (il, ir) = input.split_at(mid);
-        let (ol, or) = out.split_at_mut(mid);
-        corepool::join(|| split(il, ol, grain), || split(ir, or, grain));
-    }
-    let mut out = vec![0.0f64; input.len()];
-    pool.install(|| split(input, &mut out, grain));
-    out
+/// corepool: `Pool::par_map` (demand-driven splitting into a new Vec, in input order).
+pub fn map_corepool(pool: &corepool::Pool, input: &[u64]) -> Vec<f64> {
+    pool.par_map(input, |&x| map_fn(x))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -66,7 +66,7 @@ pub const WORKLOADS: &[Workload] = &[
         name: "map",
         systems: &[CP, NOPIN, "rayon", "std", "sequential"],
         metrics: &["time"],
-        note: "u64 → f64 (`sqrt`, mul, add) into a new Vec<f64>; rayon `par_iter().map().collect()`; std = `thread::scope`, one chunk per thread (threads started per run); corepool has no par_map yet: recursive `join` halving to ~8 leaves per thread into a zeroed Vec (simplest fair version); output spot-checked.",
+        note: "u64 → f64 (`sqrt`, mul, add) into a new Vec<f64>; rayon `par_iter().map().collect()`; std = `thread::scope`, one chunk per thread (threads started per run); corepool `Pool::par_map` (demand-driven splitting, written straight into the new Vec); output spot-checked.",
     },
     Workload {
         name: "offload",

@@ -208,9 +208,8 @@ fn run(a: &Args, s: &Sizes) -> Vec<(&'static str, f64)> {
             time(match sys {
                 "corepool" | "corepool-nopin" => {
                     let pool = cp(None);
-                    let grain = w::map_grain(input.len(), t);
-                    check(w::map_corepool(&pool, input, grain));
-                    timed(inner, || w::map_corepool(&pool, black_box(input), grain))
+                    check(w::map_corepool(&pool, input));
+                    timed(inner, || w::map_corepool(&pool, black_box(input)))
                 }
                 "rayon" => {
                     let pool = w::rayon_pool(t);

@@ -1,5 +1,6 @@
-//! Model: fork-join and its latches (`src/join.rs`, `src/latch.rs`, the stack job in
-//! `src/job.rs`, and `install` from outside the pool with its `LockLatch`).
+//! Model: fork-join and its latches (`src/join.rs` with its own stack job `JoinJob` and the
+//! `JoinLatch` of `src/latch.rs`; `install` from outside the pool with the `StackJob` of
+//! `src/job.rs` and its `LockLatch`; a cross-pool `SpinLatch`).
 //!
 //! Invariants checked:
 //! - join.rs: `b` is either popped back by its owner (and run inline, or dropped unrun if `a`
@@ -9,7 +10,9 @@
 //! - latch.rs: `set` publishes the result before the waiter can observe the latch, and the
 //!   waiting worker is woken through the sleep protocol (else: loom deadlock).
 //! - A panic in `a` wins and is re-raised only after `b` stopped; a panic in `b` is re-raised
-//!   on the caller; every value is dropped exactly once on every path.
+//!   on the caller; every value is dropped exactly once on every path (`JoinJob` has no drop
+//!   glue: its closure and result slot are consumed explicitly on each path, which the `Drops`
+//!   tokens check).
 //!
 //! With two workers both paths (popped back, stolen) occur; each model asserts afterwards that
 //! loom explored both, so the model really covers the steal.

@@ -6,20 +6,29 @@
 //!   when its `SlotGuard` hands the slot to the oldest queued task or gives it back. So at most
 //!   `max_concurrency` of the group's closures ever run at once.
 //! - Queued tasks wait in the group (bounded by `capacity`), not in the pool: they occupy no
-//!   worker and no pool queue slot. A queued task cancelled through its handle leaves the queue
-//!   and returns no slot (it never held one); `pending_ids` tells the two cases apart.
+//!   worker and no pool queue slot. `pending` holds them oldest first with strictly increasing
+//!   ids, and a task's entry stays there until it is handed a slot or cancelled. So a guard
+//!   dropped without its task having run finds out, under the lock, whether it held a slot: its
+//!   id is in `pending` (cancelled through its handle while queued: it leaves the queue), or in
+//!   `cancelling` (taken out of the queue by `cancel` or a closed pool), or in neither (it was
+//!   handed a slot, which it passes on).
 //! - A task handed to the pool by a slot release bypasses the pool's queue capacity (it was
 //!   admitted by the group, whose own bounds hold), but not the pool's shutdown: on a closed
-//!   pool it is cancelled and its handle says so.
+//!   pool it is cancelled and its handle says so; the rest of the queue is then cancelled with
+//!   it.
+//! - A thread blocked on the group (a full queue, or `wait`) is counted in `waiters` under the
+//!   lock before it waits; whoever frees a queue place or leaves the group idle notifies while
+//!   holding the lock, so no wake-up is lost.
 
 use crate::error::{BuildError, SpawnError};
 use crate::injection_queue::PushError;
+use crate::job::JobRef;
 use crate::job_handle::{new_task, JoinHandle, UnsubmittedTask};
 use crate::registry::Registry;
+use crate::sync::atomic::{AtomicU64, Ordering};
 use crate::sync::{thread, Condvar, Mutex};
 use crate::worker::WorkerThread;
-use std::collections::{HashSet, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 /// Configures a [`Group`]; from [`Pool::group`](crate::Pool::group).
@@ -67,6 +76,7 @@ impl GroupBuilder {
                 capacity: self.capacity,
                 state: Mutex::new(GroupState::default()),
                 changed: Condvar::new(),
+                next_id: AtomicU64::new(0),
                 completed: AtomicU64::new(0),
                 cancelled: AtomicU64::new(0),
             }),
@@ -110,6 +120,8 @@ struct GroupInner {
     capacity: usize,
     state: Mutex<GroupState>,
     changed: Condvar,
+    /// Ids in spawn order; a queued task's id is its place in `pending`'s order.
+    next_id: AtomicU64,
     completed: AtomicU64,
     cancelled: AtomicU64,
 }
@@ -117,44 +129,22 @@ struct GroupInner {
 #[derive(Default)]
 struct GroupState {
     running: usize,
-    pending: VecDeque<Box<dyn Pending>>,
-    pending_ids: HashSet<u64>,
+    /// Queued tasks, ids strictly increasing (so a task finds its entry by binary search).
+    pending: VecDeque<Queued>,
+    /// Ids of tasks that `cancel` (or a closed pool) took out of `pending` and is cancelling:
+    /// their guards must not give back a slot they never held.
+    cancelling: Vec<u64>,
     /// Queue places taken by spawners that are still building their task.
     reserved: usize,
-    next_id: u64,
+    /// Threads blocked in `wait_while`; `changed` is notified only when there is one.
+    waiters: usize,
 }
 
-/// A queued task, type-erased.
-trait Pending: Send {
-    fn id(&self) -> u64;
-    /// Hands the task (holding a slot) to the pool.
-    fn start(self: Box<Self>, group: &GroupInner);
-    /// Drops the closure unrun (the handle reports Cancelled).
-    fn cancel(self: Box<Self>);
-}
-
-struct PendingTask<F, T> {
+/// A queued task: its job reference (it owns the task until it is handed on or cancelled).
+struct Queued {
     id: u64,
-    task: UnsubmittedTask<F, T>,
+    job: JobRef,
     blocking: bool,
-}
-
-impl<F, T> Pending for PendingTask<F, T>
-where
-    F: FnOnce() -> T + Send + 'static,
-    T: Send + 'static,
-{
-    fn id(&self) -> u64 {
-        self.id
-    }
-
-    fn start(self: Box<Self>, group: &GroupInner) {
-        group.hand_to_pool(self.task, self.blocking);
-    }
-
-    fn cancel(self: Box<Self>) {
-        self.task.cancel_unsubmitted();
-    }
 }
 
 /// Lives inside a group task's closure: dropping it (after the task ran, or with the closure
@@ -173,44 +163,72 @@ impl Drop for SlotGuard {
             &self.group.cancelled
         };
         counter.fetch_add(1, Ordering::Relaxed);
-        self.group.release(self.id);
+        self.group.release(self.id, self.ran);
     }
 }
 
 enum Admission {
-    Start(u64),
-    Queue(u64),
+    Start,
+    Queue,
     Full,
-    Closed,
 }
 
 impl GroupInner {
+    fn is_full(&self, state: &GroupState) -> bool {
+        state.pending.len() + state.reserved >= self.capacity
+    }
+
+    /// Takes a slot or a queue place for a task not built yet (`try_spawn`, which must be able
+    /// to hand the closure back).
     fn admit(&self) -> Admission {
-        if self.registry.injected.is_closed() {
-            return Admission::Closed;
-        }
         let mut state = self.state.lock();
-        let id = state.next_id;
         if state.running < self.max {
             state.running += 1;
-            state.next_id += 1;
-            Admission::Start(id)
-        } else if state.pending.len() + state.reserved < self.capacity {
-            state.next_id += 1;
+            Admission::Start
+        } else if !self.is_full(&state) {
             state.reserved += 1;
-            Admission::Queue(id)
+            Admission::Queue
         } else {
             Admission::Full
         }
     }
 
-    fn hand_to_pool<F, T>(&self, task: UnsubmittedTask<F, T>, blocking: bool)
-    where
-        F: FnOnce() -> T + Send + 'static,
-        T: Send + 'static,
-    {
+    /// Starts or queues a built task; `reserved` says it holds a place taken by `admit`.
+    /// Returns `false` (task untouched) if the queue is full.
+    fn start_or_queue(&self, id: u64, job: JobRef, blocking: bool, reserved: bool) -> bool {
+        let mut state = self.state.lock();
+        let was_full = self.is_full(&state);
+        if reserved {
+            state.reserved -= 1;
+        }
+        if state.running < self.max {
+            // A slot is free (for a reserved place: it came free while we built the task).
+            state.running += 1;
+            self.notify(&state, was_full);
+            drop(state);
+            self.hand_to_pool(job, blocking);
+            return true;
+        }
+        if !reserved && self.is_full(&state) {
+            return false;
+        }
+        let entry = Queued { id, job, blocking };
+        // Ids come from an atomic counter before the lock, so a racing spawner may have queued
+        // a later id first: insert in order (almost always at the back).
+        match state.pending.back() {
+            Some(last) if last.id > id => {
+                let at = state.pending.partition_point(|q| q.id < id);
+                state.pending.insert(at, entry);
+            }
+            _ => state.pending.push_back(entry),
+        }
+        true
+    }
+
+    /// Hands a task that holds a slot to the pool. On a closed pool it is cancelled here (its
+    /// guard then gives the slot back).
+    fn hand_to_pool(&self, job: JobRef, blocking: bool) {
         let registry = &self.registry;
-        let job = task.into_job_ref();
         let pushed = if blocking {
             registry.blocking.force_submit(registry, job)
         } else {
@@ -233,31 +251,76 @@ impl GroupInner {
         }
     }
 
-    /// A task's closure is gone: hand its slot on, or, if it was still queued, forget it.
-    fn release(&self, id: u64) {
-        let mut state = self.state.lock();
-        if state.pending_ids.remove(&id) {
-            state.pending.retain(|p| p.id() != id);
-            drop(state);
+    /// Wakes blocked threads, if any, when `room` (the queue had been full and now is not) or
+    /// the group became idle.
+    fn notify(&self, state: &GroupState, was_full: bool) {
+        if state.waiters > 0
+            && ((was_full && !self.is_full(state))
+                || (state.running == 0 && state.pending.is_empty()))
+        {
             self.changed.notify_all();
+        }
+    }
+
+    /// A task's closure is gone. If it was still queued, it leaves the queue (it held no
+    /// slot); otherwise its slot passes to the oldest queued task, or is given back.
+    fn release(&self, id: u64, ran: bool) {
+        let mut state = self.state.lock();
+        let was_full = self.is_full(&state);
+        if !ran {
+            if let Ok(at) = state.pending.binary_search_by_key(&id, |q| q.id) {
+                // Cancelled through its handle while queued.
+                let entry = state.pending.remove(at).expect("found by binary search");
+                self.notify(&state, was_full);
+                drop(state);
+                // SAFETY: the entry owned the queue's reference to the task, which nobody else
+                // can reach now; executed once, it only drops that reference (the task is
+                // already cancelled: this guard is being dropped by its cancellation).
+                unsafe { entry.job.execute(crate::job::Mode::Cancel, &self.registry) };
+                return;
+            }
+            if let Ok(at) = state.cancelling.binary_search(&id) {
+                // Taken out of the queue by `cancel` or a closed pool: no slot held.
+                state.cancelling.remove(at);
+                return;
+            }
+        }
+        if self.registry.injected.is_closed() && !state.pending.is_empty() {
+            // Nothing queued can start on a closed pool: cancel the whole queue at once rather
+            // than handing the slot on task by task (each refusal would recurse into here).
+            state.running -= 1;
+            let drained = self.take_pending(&mut state);
+            self.notify(&state, was_full);
+            drop(state);
+            for entry in drained {
+                self.registry.record_submission(Err(false), entry.blocking);
+                // SAFETY: taken out of the queue, so unexecuted and owned here; executed once.
+                unsafe { entry.job.execute(crate::job::Mode::Cancel, &self.registry) };
+            }
             return;
         }
         match state.pending.pop_front() {
             Some(next) => {
-                state.pending_ids.remove(&next.id());
+                self.notify(&state, was_full);
                 drop(state);
-                self.changed.notify_all();
-                next.start(self);
+                self.hand_to_pool(next.job, next.blocking);
             }
             None => {
                 state.running -= 1;
-                drop(state);
-                self.changed.notify_all();
+                self.notify(&state, was_full);
             }
         }
     }
 
-    /// Waits, helping the pool on a worker, until `ready` holds.
+    /// Empties the queue, marking the ids as being cancelled (they hold no slot).
+    fn take_pending(&self, state: &mut GroupState) -> Vec<Queued> {
+        let drained: Vec<Queued> = state.pending.drain(..).collect();
+        state.cancelling.extend(drained.iter().map(|q| q.id));
+        state.cancelling.sort_unstable();
+        drained
+    }
+
+    /// Waits, helping the pool on a worker, while `blocked` holds.
     fn wait_while(&self, mut blocked: impl FnMut(&GroupState) -> bool) {
         if let Some(worker) = WorkerThread::current() {
             while blocked(&self.state.lock()) {
@@ -270,37 +333,22 @@ impl GroupInner {
         }
         let mut state = self.state.lock();
         while blocked(&state) {
+            state.waiters += 1;
             self.changed.wait(&mut state);
+            state.waiters -= 1;
         }
     }
 }
 
 impl Group {
-    fn spawn_inner<F, T>(
-        &self,
-        func: F,
-        blocking: bool,
-        wait: bool,
-    ) -> Result<JoinHandle<T>, SpawnError<F>>
+    /// Wraps `func` with its slot guard and builds the task.
+    fn build<F, T>(&self, func: F) -> (u64, UnsubmittedTask<impl FnOnce() -> T, T>, JoinHandle<T>)
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
         let inner = &self.inner;
-        let admission = loop {
-            match inner.admit() {
-                Admission::Full if wait => {
-                    let capacity = inner.capacity;
-                    inner.wait_while(|s| s.pending.len() + s.reserved >= capacity);
-                }
-                other => break other,
-            }
-        };
-        let id = match admission {
-            Admission::Full => return Err(SpawnError::Full(func)),
-            Admission::Closed => return Err(SpawnError::Shutdown(func)),
-            Admission::Start(id) | Admission::Queue(id) => id,
-        };
+        let id = inner.next_id.fetch_add(1, Ordering::Relaxed);
         let mut guard = SlotGuard {
             group: Arc::clone(inner),
             id,
@@ -312,22 +360,50 @@ impl Group {
             func()
         };
         let (task, handle) = new_task(wrapped, inner.registry.stats.sample_submit());
+        (id, task, handle)
+    }
+
+    /// `spawn` and `spawn_blocking`: the task is built first, then started or queued under one
+    /// lock, waiting while the group's queue is full.
+    fn spawn_waiting<F, T>(&self, func: F, blocking: bool) -> JoinHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let inner = &self.inner;
+        if inner.registry.injected.is_closed() {
+            return cancelled_handle(&inner.registry, func);
+        }
+        let (id, task, handle) = self.build(func);
+        let job = task.into_job_ref();
+        while !inner.start_or_queue(id, job, blocking, false) {
+            let capacity = inner.capacity;
+            inner.wait_while(|s| s.pending.len() + s.reserved >= capacity);
+        }
+        handle
+    }
+
+    /// `try_spawn` and `try_spawn_blocking`: a place is taken before the task is built, so a
+    /// full group can hand the closure back.
+    fn spawn_or_refuse<F, T>(&self, func: F, blocking: bool) -> Result<JoinHandle<T>, SpawnError<F>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let inner = &self.inner;
+        if inner.registry.injected.is_closed() {
+            return Err(SpawnError::Shutdown(func));
+        }
+        let admission = inner.admit();
+        if let Admission::Full = admission {
+            return Err(SpawnError::Full(func));
+        }
+        let (id, task, handle) = self.build(func);
+        let job = task.into_job_ref();
         match admission {
-            Admission::Start(_) => inner.hand_to_pool(task, blocking),
+            Admission::Start => inner.hand_to_pool(job, blocking),
             _ => {
-                let mut state = inner.state.lock();
-                state.reserved -= 1;
-                if state.running < inner.max {
-                    // A slot came free while we built the task.
-                    state.running += 1;
-                    drop(state);
-                    inner.hand_to_pool(task, blocking);
-                } else {
-                    state.pending_ids.insert(id);
-                    state
-                        .pending
-                        .push_back(Box::new(PendingTask { id, task, blocking }));
-                }
+                inner.start_or_queue(id, job, blocking, true);
             }
         }
         Ok(handle)
@@ -341,10 +417,7 @@ impl Group {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        match self.spawn_inner(func, false, true) {
-            Ok(handle) => handle,
-            Err(refused) => cancelled_handle(&self.inner.registry, refused.into_inner()),
-        }
+        self.spawn_waiting(func, false)
     }
 
     /// Spawns without waiting: a full group queue or a shut-down pool hands the closure back.
@@ -353,7 +426,7 @@ impl Group {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        self.spawn_inner(func, false, false)
+        self.spawn_or_refuse(func, false)
     }
 
     /// Spawns a blocking task in the group, run on the pool's blocking-I/O threads.
@@ -362,10 +435,7 @@ impl Group {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        match self.spawn_inner(func, true, true) {
-            Ok(handle) => handle,
-            Err(refused) => cancelled_handle(&self.inner.registry, refused.into_inner()),
-        }
+        self.spawn_waiting(func, true)
     }
 
     /// [`spawn_blocking`](Self::spawn_blocking) without waiting.
@@ -374,7 +444,7 @@ impl Group {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        self.spawn_inner(func, true, false)
+        self.spawn_or_refuse(func, true)
     }
 
     /// Waits for every handle; see [`join_all`](crate::join_all).
@@ -394,10 +464,18 @@ impl Group {
     /// Cancels every task still queued in the group (their handles report `Cancelled`) and
     /// returns how many. Tasks already running are not interrupted.
     pub fn cancel(&self) -> usize {
-        let drained: Vec<Box<dyn Pending>> = self.inner.state.lock().pending.drain(..).collect();
+        let inner = &self.inner;
+        let mut state = inner.state.lock();
+        let was_full = inner.is_full(&state);
+        let drained = inner.take_pending(&mut state);
+        inner.notify(&state, was_full);
+        drop(state);
         let count = drained.len();
-        for pending in drained {
-            pending.cancel();
+        for entry in drained {
+            // SAFETY: taken out of the queue, so unexecuted and owned here; executed once. It
+            // drops the closure unrun (the handle reports Cancelled), or only the reference if
+            // the handle cancelled it first.
+            unsafe { entry.job.execute(crate::job::Mode::Cancel, &inner.registry) };
         }
         count
     }

@@ -1,7 +1,7 @@
 //! Task groups: at most `n` of a group's tasks run at once on the shared pool.
 //!
 //! Invariants:
-//! - `running` counts the group's *slots* in use: a task holds a slot from the moment it is
+//! - `counts` packs `running` and `queued`. `running` counts the group's *slots* in use: a task holds a slot from the moment it is
 //!   handed to the pool until its closure is dropped (after it ran or when it is cancelled),
 //!   when its `SlotGuard` hands the slot to the oldest queued task or gives it back. So at most
 //!   `max_concurrency` of the group's closures ever run at once.
@@ -16,16 +16,21 @@
 //!   admitted by the group, whose own bounds hold), but not the pool's shutdown: on a closed
 //!   pool it is cancelled and its handle says so; the rest of the queue is then cancelled with
 //!   it.
+//! - `queued` (queue entries plus places reserved by `try_spawn`) changes only under the lock.
+//!   A slot is taken or given back without the lock only while `queued == 0`, by a CAS on the
+//!   whole word; a spawner queues with a CAS that fails if a slot came free meanwhile. So a
+//!   task is never left queued behind a free slot, and queued tasks go before newer spawns.
 //! - A thread blocked on the group (a full queue, or `wait`) is counted in `waiters` under the
 //!   lock before it waits; whoever frees a queue place or leaves the group idle notifies while
-//!   holding the lock, so no wake-up is lost.
+//!   holding the lock; the lock-free give-back issues a SeqCst fence and reads `waiters`,
+//!   pairing with the fence a waiter issues after registering. So no wake-up is lost.
 
 use crate::error::{BuildError, SpawnError};
 use crate::injection_queue::PushError;
 use crate::job::JobRef;
 use crate::job_handle::{new_task, JoinHandle, UnsubmittedTask};
 use crate::registry::Registry;
-use crate::sync::atomic::{AtomicU64, Ordering};
+use crate::sync::atomic::{fence, AtomicU64, AtomicUsize, Ordering};
 use crate::sync::{thread, Condvar, Mutex};
 use crate::worker::WorkerThread;
 use std::collections::VecDeque;
@@ -74,8 +79,10 @@ impl GroupBuilder {
                 registry: self.registry,
                 max: self.max_concurrency,
                 capacity: self.capacity,
+                counts: AtomicU64::new(0),
                 state: Mutex::new(GroupState::default()),
                 changed: Condvar::new(),
+                waiters: AtomicUsize::new(0),
                 next_id: AtomicU64::new(0),
                 completed: AtomicU64::new(0),
                 cancelled: AtomicU64::new(0),
@@ -118,26 +125,38 @@ struct GroupInner {
     registry: Arc<Registry>,
     max: usize,
     capacity: usize,
+    /// `running` (low 32 bits: slots in use) and `queued` (high 32 bits: entries in `pending`
+    /// plus places reserved by `try_spawn`ers building their task). `queued` changes only under
+    /// `state`'s lock; `running` also changes without it, but only while `queued == 0`.
+    counts: AtomicU64,
     state: Mutex<GroupState>,
     changed: Condvar,
+    /// Threads blocked in `wait_while`, registered under the lock.
+    waiters: AtomicUsize,
     /// Ids in spawn order; a queued task's id is its place in `pending`'s order.
     next_id: AtomicU64,
     completed: AtomicU64,
     cancelled: AtomicU64,
 }
 
+const RUNNING: u64 = 1;
+const QUEUED: u64 = 1 << 32;
+
+fn running(counts: u64) -> usize {
+    (counts & (QUEUED - 1)) as usize
+}
+
+fn queued(counts: u64) -> usize {
+    (counts >> 32) as usize
+}
+
 #[derive(Default)]
 struct GroupState {
-    running: usize,
     /// Queued tasks, ids strictly increasing (so a task finds its entry by binary search).
     pending: VecDeque<Queued>,
     /// Ids of tasks that `cancel` (or a closed pool) took out of `pending` and is cancelling:
     /// their guards must not give back a slot they never held.
     cancelling: Vec<u64>,
-    /// Queue places taken by spawners that are still building their task.
-    reserved: usize,
-    /// Threads blocked in `wait_while`; `changed` is notified only when there is one.
-    waiters: usize,
 }
 
 /// A queued task: its job reference (it owns the task until it is handed on or cancelled).
@@ -163,7 +182,11 @@ impl Drop for SlotGuard {
             &self.group.cancelled
         };
         counter.fetch_add(1, Ordering::Relaxed);
-        self.group.release(self.id, self.ran);
+        if self.ran {
+            self.group.release_slot();
+        } else {
+            self.group.release_cancelled(self.id);
+        }
     }
 }
 
@@ -174,43 +197,101 @@ enum Admission {
 }
 
 impl GroupInner {
-    fn is_full(&self, state: &GroupState) -> bool {
-        state.pending.len() + state.reserved >= self.capacity
+    fn counts(&self) -> u64 {
+        self.counts.load(Ordering::SeqCst)
+    }
+
+    /// Takes a slot without the lock if one is free and nothing is queued (queued tasks go
+    /// first).
+    fn try_take_slot(&self) -> bool {
+        let mut current = self.counts();
+        while running(current) < self.max && queued(current) == 0 {
+            match self.counts.compare_exchange_weak(
+                current,
+                current + RUNNING,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            ) {
+                Ok(_) => return true,
+                Err(actual) => current = actual,
+            }
+        }
+        false
+    }
+
+    fn is_full(&self, counts: u64) -> bool {
+        queued(counts) >= self.capacity
     }
 
     /// Takes a slot or a queue place for a task not built yet (`try_spawn`, which must be able
     /// to hand the closure back).
     fn admit(&self) -> Admission {
-        let mut state = self.state.lock();
-        if state.running < self.max {
-            state.running += 1;
-            Admission::Start
-        } else if !self.is_full(&state) {
-            state.reserved += 1;
-            Admission::Queue
-        } else {
-            Admission::Full
+        if self.try_take_slot() {
+            return Admission::Start;
+        }
+        let state = self.state.lock();
+        let mut current = self.counts();
+        loop {
+            let (next, admission) = if running(current) < self.max && state.pending.is_empty() {
+                (current + RUNNING, Admission::Start)
+            } else if self.is_full(current) {
+                return Admission::Full;
+            } else {
+                (current + QUEUED, Admission::Queue)
+            };
+            match self.counts.compare_exchange_weak(
+                current,
+                next,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            ) {
+                Ok(_) => return admission,
+                Err(actual) => current = actual,
+            }
         }
     }
 
     /// Starts or queues a built task; `reserved` says it holds a place taken by `admit`.
     /// Returns `false` (task untouched) if the queue is full.
     fn start_or_queue(&self, id: u64, job: JobRef, blocking: bool, reserved: bool) -> bool {
-        let mut state = self.state.lock();
-        let was_full = self.is_full(&state);
-        if reserved {
-            state.reserved -= 1;
-        }
-        if state.running < self.max {
-            // A slot is free (for a reserved place: it came free while we built the task).
-            state.running += 1;
-            self.notify(&state, was_full);
-            drop(state);
+        if !reserved && self.try_take_slot() {
             self.hand_to_pool(job, blocking);
             return true;
         }
-        if !reserved && self.is_full(&state) {
-            return false;
+        let mut state = self.state.lock();
+        // One CAS decides between starting and queueing, so a slot given back without the lock
+        // (possible while nothing is queued) cannot slip between the two checks and leave this
+        // task queued behind a free slot.
+        let mut current = self.counts();
+        let start = loop {
+            let (next, start) = if running(current) < self.max && state.pending.is_empty() {
+                // A slot is free (for a reserved place: it came free while we built the task).
+                let give_back = if reserved { QUEUED } else { 0 };
+                (current + RUNNING - give_back, true)
+            } else if reserved {
+                break false;
+            } else if self.is_full(current) {
+                return false;
+            } else {
+                (current + QUEUED, false)
+            };
+            match self.counts.compare_exchange_weak(
+                current,
+                next,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            ) {
+                Ok(_) => break start,
+                Err(actual) => current = actual,
+            }
+        };
+        if start {
+            if reserved {
+                self.notify_locked();
+            }
+            drop(state);
+            self.hand_to_pool(job, blocking);
+            return true;
         }
         let entry = Queued { id, job, blocking };
         // Ids come from an atomic counter before the lock, so a racing spawner may have queued
@@ -251,46 +332,49 @@ impl GroupInner {
         }
     }
 
-    /// Wakes blocked threads, if any, when `room` (the queue had been full and now is not) or
-    /// the group became idle.
-    fn notify(&self, state: &GroupState, was_full: bool) {
-        if state.waiters > 0
-            && ((was_full && !self.is_full(state))
-                || (state.running == 0 && state.pending.is_empty()))
-        {
+    /// Wakes every blocked thread so it re-checks its condition. Called with the lock held.
+    fn notify_locked(&self) {
+        if self.waiters.load(Ordering::SeqCst) > 0 {
             self.changed.notify_all();
         }
     }
 
-    /// A task's closure is gone. If it was still queued, it leaves the queue (it held no
-    /// slot); otherwise its slot passes to the oldest queued task, or is given back.
-    fn release(&self, id: u64, ran: bool) {
-        let mut state = self.state.lock();
-        let was_full = self.is_full(&state);
-        if !ran {
-            if let Ok(at) = state.pending.binary_search_by_key(&id, |q| q.id) {
-                // Cancelled through its handle while queued.
-                let entry = state.pending.remove(at).expect("found by binary search");
-                self.notify(&state, was_full);
-                drop(state);
-                // SAFETY: the entry owned the queue's reference to the task, which nobody else
-                // can reach now; executed once, it only drops that reference (the task is
-                // already cancelled: this guard is being dropped by its cancellation).
-                unsafe { entry.job.execute(crate::job::Mode::Cancel, &self.registry) };
-                return;
-            }
-            if let Ok(at) = state.cancelling.binary_search(&id) {
-                // Taken out of the queue by `cancel` or a closed pool: no slot held.
-                state.cancelling.remove(at);
-                return;
+    /// A task that held a slot is done with it: the slot passes to the oldest queued task, or
+    /// is given back.
+    fn release_slot(&self) {
+        // Fast path: nothing queued, give the slot back without the lock.
+        let mut current = self.counts();
+        while queued(current) == 0 {
+            match self.counts.compare_exchange_weak(
+                current,
+                current - RUNNING,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            ) {
+                Ok(_) => {
+                    // Pairs with the fence a waiter issues after registering: either it sees
+                    // the slot given back, or we see it registered.
+                    fence(Ordering::SeqCst);
+                    if running(current) == 1 && self.waiters.load(Ordering::SeqCst) > 0 {
+                        let _state = self.state.lock();
+                        self.changed.notify_all();
+                    }
+                    return;
+                }
+                Err(actual) => current = actual,
             }
         }
+        let state = self.state.lock();
+        self.release_slot_locked(state);
+    }
+
+    fn release_slot_locked(&self, mut state: crate::sync::MutexGuard<'_, GroupState>) {
         if self.registry.injected.is_closed() && !state.pending.is_empty() {
             // Nothing queued can start on a closed pool: cancel the whole queue at once rather
             // than handing the slot on task by task (each refusal would recurse into here).
-            state.running -= 1;
             let drained = self.take_pending(&mut state);
-            self.notify(&state, was_full);
+            self.counts.fetch_sub(RUNNING, Ordering::SeqCst);
+            self.notify_locked();
             drop(state);
             for entry in drained {
                 self.registry.record_submission(Err(false), entry.blocking);
@@ -301,29 +385,60 @@ impl GroupInner {
         }
         match state.pending.pop_front() {
             Some(next) => {
-                self.notify(&state, was_full);
+                self.counts.fetch_sub(QUEUED, Ordering::SeqCst);
+                self.notify_locked();
                 drop(state);
                 self.hand_to_pool(next.job, next.blocking);
             }
             None => {
-                state.running -= 1;
-                self.notify(&state, was_full);
+                // `queued` counts only reservations: their spawners start or queue under the
+                // lock, after this.
+                self.counts.fetch_sub(RUNNING, Ordering::SeqCst);
+                self.notify_locked();
             }
         }
     }
 
-    /// Empties the queue, marking the ids as being cancelled (they hold no slot).
+    /// The closure of a task that never ran was dropped (it was cancelled). If it was still
+    /// queued it leaves the queue (it held no slot); otherwise it gives its slot on.
+    fn release_cancelled(&self, id: u64) {
+        let mut state = self.state.lock();
+        if let Ok(at) = state.pending.binary_search_by_key(&id, |q| q.id) {
+            // Cancelled through its handle while queued.
+            let entry = state.pending.remove(at).expect("found by binary search");
+            self.counts.fetch_sub(QUEUED, Ordering::SeqCst);
+            self.notify_locked();
+            drop(state);
+            // SAFETY: the entry owned the queue's reference to the task, which nobody else can
+            // reach now; executed once, it only drops that reference (the task is already
+            // cancelled: this guard is being dropped by its cancellation).
+            unsafe { entry.job.execute(crate::job::Mode::Cancel, &self.registry) };
+            return;
+        }
+        if let Ok(at) = state.cancelling.binary_search(&id) {
+            // Taken out of the queue by `cancel` or a closed pool: no slot held.
+            state.cancelling.remove(at);
+            return;
+        }
+        self.release_slot_locked(state);
+    }
+
+    /// Empties the queue, marking the ids as being cancelled (they hold no slot). Called with
+    /// the lock held.
     fn take_pending(&self, state: &mut GroupState) -> Vec<Queued> {
         let drained: Vec<Queued> = state.pending.drain(..).collect();
+        self.counts
+            .fetch_sub(QUEUED * drained.len() as u64, Ordering::SeqCst);
         state.cancelling.extend(drained.iter().map(|q| q.id));
         state.cancelling.sort_unstable();
         drained
     }
 
-    /// Waits, helping the pool on a worker, while `blocked` holds.
-    fn wait_while(&self, mut blocked: impl FnMut(&GroupState) -> bool) {
+    /// Waits, helping the pool on a worker, while `blocked` holds (given the counts and the
+    /// locked state).
+    fn wait_while(&self, blocked: impl Fn(u64, &GroupState) -> bool) {
         if let Some(worker) = WorkerThread::current() {
-            while blocked(&self.state.lock()) {
+            while blocked(self.counts(), &self.state.lock()) {
                 match worker.find_work() {
                     Some(job) => worker.execute(job),
                     None => thread::yield_now(),
@@ -332,11 +447,13 @@ impl GroupInner {
             return;
         }
         let mut state = self.state.lock();
-        while blocked(&state) {
-            state.waiters += 1;
+        self.waiters.fetch_add(1, Ordering::SeqCst);
+        // Pairs with the fence in `release_slot`'s lock-free path.
+        fence(Ordering::SeqCst);
+        while blocked(self.counts(), &state) {
             self.changed.wait(&mut state);
-            state.waiters -= 1;
         }
+        self.waiters.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -377,8 +494,7 @@ impl Group {
         let (id, task, handle) = self.build(func);
         let job = task.into_job_ref();
         while !inner.start_or_queue(id, job, blocking, false) {
-            let capacity = inner.capacity;
-            inner.wait_while(|s| s.pending.len() + s.reserved >= capacity);
+            inner.wait_while(|counts, _| inner.is_full(counts));
         }
         handle
     }
@@ -458,7 +574,7 @@ impl Group {
     /// Waits until none of the group's tasks is queued or running.
     pub fn wait(&self) {
         self.inner
-            .wait_while(|s| s.running > 0 || !s.pending.is_empty());
+            .wait_while(|counts, state| running(counts) > 0 || !state.pending.is_empty());
     }
 
     /// Cancels every task still queued in the group (their handles report `Cancelled`) and
@@ -466,9 +582,8 @@ impl Group {
     pub fn cancel(&self) -> usize {
         let inner = &self.inner;
         let mut state = inner.state.lock();
-        let was_full = inner.is_full(&state);
         let drained = inner.take_pending(&mut state);
-        inner.notify(&state, was_full);
+        inner.notify_locked();
         drop(state);
         let count = drained.len();
         for entry in drained {
@@ -484,7 +599,7 @@ impl Group {
     pub fn metrics(&self) -> GroupMetrics {
         let state = self.inner.state.lock();
         GroupMetrics {
-            running: state.running,
+            running: running(self.inner.counts()),
             queued: state.pending.len(),
             completed: self.inner.completed.load(Ordering::Relaxed),
             cancelled: self.inner.cancelled.load(Ordering::Relaxed),

@@ -15,7 +15,7 @@
 //! - A task handed to the pool by a slot release bypasses the pool's queue capacity (it was
 //!   admitted by the group, whose own bounds hold), but not the pool's shutdown: on a closed
 //!   pool it is cancelled and its handle says so; the rest of the queue is then cancelled with
-//!   it.
+//!   it, in a loop (not by one refused hand-off recursing into the next).
 //! - `queued` (queue entries plus places reserved by `try_spawn`) changes only under the lock.
 //!   A slot is taken or given back without the lock only while `queued == 0`, by a CAS on the
 //!   whole word; a spawner queues with a CAS that fails if a slot came free meanwhile. So a
@@ -79,13 +79,15 @@ impl GroupBuilder {
                 registry: self.registry,
                 max: self.max_concurrency,
                 capacity: self.capacity,
-                counts: AtomicU64::new(0),
-                state: Mutex::new(GroupState::default()),
+                counts: Padded(AtomicU64::new(0)),
+                state: Padded(Mutex::new(GroupState::default())),
                 changed: Condvar::new(),
                 waiters: AtomicUsize::new(0),
-                next_id: AtomicU64::new(0),
-                completed: AtomicU64::new(0),
-                cancelled: AtomicU64::new(0),
+                next_id: Padded(AtomicU64::new(0)),
+                finished: Padded(Finished {
+                    completed: AtomicU64::new(0),
+                    cancelled: AtomicU64::new(0),
+                }),
             }),
         })
     }
@@ -128,16 +130,40 @@ struct GroupInner {
     /// `running` (low 32 bits: slots in use) and `queued` (high 32 bits: entries in `pending`
     /// plus places reserved by `try_spawn`ers building their task). `queued` changes only under
     /// `state`'s lock; `running` also changes without it, but only while `queued == 0`.
-    counts: AtomicU64,
-    state: Mutex<GroupState>,
+    counts: Padded<AtomicU64>,
+    state: Padded<Mutex<GroupState>>,
     changed: Condvar,
     /// Threads blocked in `wait_while`, registered under the lock.
     waiters: AtomicUsize,
-    /// Ids in spawn order; a queued task's id is its place in `pending`'s order.
-    next_id: AtomicU64,
+    /// Ids in spawn order; a queued task's id is its place in `pending`'s order. Written by
+    /// spawners only.
+    next_id: Padded<AtomicU64>,
+    /// Written by finishing tasks.
+    finished: Padded<Finished>,
+}
+
+/// Tasks done, by how they ended.
+struct Finished {
     completed: AtomicU64,
     cancelled: AtomicU64,
 }
+
+/// Keeps a hot field on its own cache line: the spawner and the workers each write different
+/// ones for every task.
+#[repr(align(128))]
+struct Padded<T>(T);
+
+impl<T> std::ops::Deref for Padded<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+/// How many times a thread outside the pool yields, re-checking, before it sleeps on the
+/// group (none under loom, whose models check the sleeping path).
+const YIELDS_BEFORE_SLEEP: u32 = if cfg!(corepool_loom) { 0 } else { 64 };
 
 const RUNNING: u64 = 1;
 const QUEUED: u64 = 1 << 32;
@@ -177,9 +203,9 @@ struct SlotGuard {
 impl Drop for SlotGuard {
     fn drop(&mut self) {
         let counter = if self.ran {
-            &self.group.completed
+            &self.group.finished.completed
         } else {
-            &self.group.cancelled
+            &self.group.finished.cancelled
         };
         counter.fetch_add(1, Ordering::Relaxed);
         if self.ran {
@@ -309,6 +335,15 @@ impl GroupInner {
     /// Hands a task that holds a slot to the pool. On a closed pool it is cancelled here (its
     /// guard then gives the slot back).
     fn hand_to_pool(&self, job: JobRef, blocking: bool) {
+        if let Err(job) = self.try_hand_to_pool(job, blocking) {
+            // SAFETY: refused by the closed queue, so unexecuted and ours; executed once. Its
+            // closure (and slot guard) is dropped, releasing the slot.
+            unsafe { job.execute(crate::job::Mode::Cancel, &self.registry) };
+        }
+    }
+
+    /// Hands a task that holds a slot to the pool; a closed pool hands the job back.
+    fn try_hand_to_pool(&self, job: JobRef, blocking: bool) -> Result<(), JobRef> {
         let registry = &self.registry;
         let pushed = if blocking {
             registry.blocking.force_submit(registry, job)
@@ -325,10 +360,9 @@ impl GroupInner {
             }
         };
         registry.record_submission(pushed.as_ref().map(|_| ()).map_err(|_| false), blocking);
-        if let Err(PushError::Closed(job) | PushError::Full(job)) = pushed {
-            // SAFETY: refused by the closed queue, so unexecuted and ours; executed once. Its
-            // closure (and slot guard) is dropped, releasing the slot.
-            unsafe { job.execute(crate::job::Mode::Cancel, registry) };
+        match pushed {
+            Ok(()) => Ok(()),
+            Err(PushError::Closed(job) | PushError::Full(job)) => Err(job),
         }
     }
 
@@ -369,26 +403,14 @@ impl GroupInner {
     }
 
     fn release_slot_locked(&self, mut state: crate::sync::MutexGuard<'_, GroupState>) {
-        if self.registry.injected.is_closed() && !state.pending.is_empty() {
-            // Nothing queued can start on a closed pool: cancel the whole queue at once rather
-            // than handing the slot on task by task (each refusal would recurse into here).
-            let drained = self.take_pending(&mut state);
-            self.counts.fetch_sub(RUNNING, Ordering::SeqCst);
-            self.notify_locked();
-            drop(state);
-            for entry in drained {
-                self.registry.record_submission(Err(false), entry.blocking);
-                // SAFETY: taken out of the queue, so unexecuted and owned here; executed once.
-                unsafe { entry.job.execute(crate::job::Mode::Cancel, &self.registry) };
-            }
-            return;
-        }
         match state.pending.pop_front() {
             Some(next) => {
                 self.counts.fetch_sub(QUEUED, Ordering::SeqCst);
                 self.notify_locked();
                 drop(state);
-                self.hand_to_pool(next.job, next.blocking);
+                if let Err(refused) = self.try_hand_to_pool(next.job, next.blocking) {
+                    self.refused(refused);
+                }
             }
             None => {
                 // `queued` counts only reservations: their spawners start or queue under the
@@ -396,6 +418,26 @@ impl GroupInner {
                 self.counts.fetch_sub(RUNNING, Ordering::SeqCst);
                 self.notify_locked();
             }
+        }
+    }
+
+    /// The pool refused a task handed the slot: it is closed, so nothing queued can start.
+    /// The whole queue is cancelled here, in a loop, rather than by handing the slot on task
+    /// by task (each refusal would recurse through the next guard's release).
+    fn refused(&self, job: JobRef) {
+        let drained = {
+            let mut state = self.state.lock();
+            let drained = self.take_pending(&mut state);
+            self.notify_locked();
+            drained
+        };
+        // SAFETY: refused by the closed queue, so unexecuted and ours; executed once. Its guard
+        // gives the slot back (the queue is empty now, so nobody is handed it).
+        unsafe { job.execute(crate::job::Mode::Cancel, &self.registry) };
+        for entry in drained {
+            self.registry.record_submission(Err(false), entry.blocking);
+            // SAFETY: taken out of the queue, so unexecuted and owned here; executed once.
+            unsafe { entry.job.execute(crate::job::Mode::Cancel, &self.registry) };
         }
     }
 
@@ -434,11 +476,10 @@ impl GroupInner {
         drained
     }
 
-    /// Waits, helping the pool on a worker, while `blocked` holds (given the counts and the
-    /// locked state).
-    fn wait_while(&self, blocked: impl Fn(u64, &GroupState) -> bool) {
+    /// Waits, helping the pool on a worker, while `blocked` holds for the counts.
+    fn wait_while(&self, blocked: impl Fn(u64) -> bool) {
         if let Some(worker) = WorkerThread::current() {
-            while blocked(self.counts(), &self.state.lock()) {
+            while blocked(self.counts()) {
                 match worker.find_work() {
                     Some(job) => worker.execute(job),
                     None => thread::yield_now(),
@@ -446,11 +487,19 @@ impl GroupInner {
             }
             return;
         }
+        // A full group usually gets room within a few task lengths: yield first, unregistered,
+        // so releasers need not make a wake-up syscall per task; then sleep until notified.
+        for _ in 0..YIELDS_BEFORE_SLEEP {
+            if !blocked(self.counts()) {
+                return;
+            }
+            thread::yield_now();
+        }
         let mut state = self.state.lock();
         self.waiters.fetch_add(1, Ordering::SeqCst);
         // Pairs with the fence in `release_slot`'s lock-free path.
         fence(Ordering::SeqCst);
-        while blocked(self.counts(), &state) {
+        while blocked(self.counts()) {
             self.changed.wait(&mut state);
         }
         self.waiters.fetch_sub(1, Ordering::SeqCst);
@@ -494,7 +543,7 @@ impl Group {
         let (id, task, handle) = self.build(func);
         let job = task.into_job_ref();
         while !inner.start_or_queue(id, job, blocking, false) {
-            inner.wait_while(|counts, _| inner.is_full(counts));
+            inner.wait_while(|counts| inner.is_full(counts));
         }
         handle
     }
@@ -574,7 +623,7 @@ impl Group {
     /// Waits until none of the group's tasks is queued or running.
     pub fn wait(&self) {
         self.inner
-            .wait_while(|counts, state| running(counts) > 0 || !state.pending.is_empty());
+            .wait_while(|counts| running(counts) > 0 || queued(counts) > 0);
     }
 
     /// Cancels every task still queued in the group (their handles report `Cancelled`) and
@@ -601,8 +650,8 @@ impl Group {
         GroupMetrics {
             running: running(self.inner.counts()),
             queued: state.pending.len(),
-            completed: self.inner.completed.load(Ordering::Relaxed),
-            cancelled: self.inner.cancelled.load(Ordering::Relaxed),
+            completed: self.inner.finished.completed.load(Ordering::Relaxed),
+            cancelled: self.inner.finished.cancelled.load(Ordering::Relaxed),
         }
     }
 

@@ -13,9 +13,10 @@
 //!   writes the handles and task jobs, then sets READY; the loser only waits for READY, which
 //!   follows after a bounded conversion that runs no user code. So `spawn_all` never waits for
 //!   a worker to become free, only for queue room while none of its batches is left to claim.
-//! - The batch job runs its task jobs in order on its worker, and whenever a peer is hungry it
-//!   pushes the back half of what is left onto its deque, where peers can steal it: a batch
-//!   spreads over the pool.
+//! - The batch job runs its task jobs in order on its worker; while each runs, the rest sits
+//!   on the worker's deque as one job, which a peer can steal (then it runs the rest the same
+//!   way) or the worker pops back. So a batch spreads over the pool and no task waits behind a
+//!   long one while a worker is free.
 //! - `join_all` returns one settled result per handle, in input order, failures included; on a
 //!   worker it keeps executing other tasks while it waits.
 
@@ -222,45 +223,71 @@ where
     }
 }
 
-/// The back half of a batch's tasks, pushed for a hungry peer to steal.
+/// The tasks of a batch not run yet, from `next` on.
 struct RunList {
     jobs: Vec<JobRef>,
+    next: usize,
 }
 
 impl Job for RunList {
     unsafe fn execute(this: *const Self, mode: Mode, registry: &Registry) -> Outcome {
-        // SAFETY: made by `Box::into_raw` in `run_jobs`; executed once, which takes it back.
+        // SAFETY: made by `Box::into_raw` in `run_on_worker`; executed once, which takes it
+        // back.
         let list = unsafe { Box::from_raw(this as *mut Self) };
-        run_jobs(list.jobs, mode, registry);
+        run_list(list, mode, registry);
         Outcome::Ran
     }
 }
 
-/// Executes task jobs in order. On a worker of `registry`, whenever a peer is hungry, the
-/// back half of what is left is pushed onto this worker's deque for peers to steal.
-fn run_jobs(mut jobs: Vec<JobRef>, mode: Mode, registry: &Registry) {
-    let worker =
-        WorkerThread::current().filter(|w| std::ptr::eq(Arc::as_ptr(&w.registry), registry));
-    let Some(worker) = worker else {
-        for job in jobs {
-            // SAFETY: each task job came from `convert` and is executed once, here.
-            let outcome = unsafe { job.execute(mode, registry) };
-            registry.record_outcome(outcome, Executor::CpuOutside);
+/// Executes task jobs in order.
+fn run_jobs(jobs: Vec<JobRef>, mode: Mode, registry: &Registry) {
+    run_list(Box::new(RunList { jobs, next: 0 }), mode, registry);
+}
+
+fn run_list(list: Box<RunList>, mode: Mode, registry: &Registry) {
+    match WorkerThread::current().filter(|w| std::ptr::eq(Arc::as_ptr(&w.registry), registry)) {
+        Some(worker) => run_on_worker(worker, list),
+        None => {
+            for &job in &list.jobs[list.next..] {
+                // SAFETY: each task job came from `convert` and is executed once, here.
+                let outcome = unsafe { job.execute(mode, registry) };
+                registry.record_outcome(outcome, Executor::CpuOutside);
+            }
         }
-        return;
-    };
-    let mut next = 0;
-    while next < jobs.len() {
-        let left = jobs.len() - next;
-        if left > 1 && registry.sleep.anyone_hungry() {
-            let back = jobs.split_off(next + left / 2);
-            let list = Box::into_raw(Box::new(RunList { jobs: back }));
-            // SAFETY: the box is leaked here and taken back once, when the job is executed.
-            worker.push(unsafe { JobRef::new(list as *const RunList) });
+    }
+}
+
+/// Runs the list's tasks on `worker`. While each runs, the rest of the list sits on the
+/// worker's deque, where a peer can steal it: a long task never holds up the ones behind it
+/// while another worker is free. Afterwards the worker pops the rest back (running newer local
+/// work first, as its own loop would); if it is gone, a peer took it.
+fn run_on_worker(worker: &WorkerThread, mut list: Box<RunList>) {
+    loop {
+        let Some(&job) = list.jobs.get(list.next) else {
+            return;
+        };
+        list.next += 1;
+        if list.next == list.jobs.len() {
+            worker.execute(job);
+            return;
         }
-        // Each task job came from `convert` and is executed once, here.
-        worker.execute(jobs[next]);
-        next += 1;
+        let raw = Box::into_raw(list);
+        // SAFETY: the box stays alive until the job is executed (by a thief) or taken back by
+        // the pop below, whichever comes first; exactly one of the two happens.
+        let rest = unsafe { JobRef::new(raw as *const RunList) };
+        worker.push(rest);
+        worker.execute(job);
+        loop {
+            match worker.pop() {
+                Some(popped) if popped == rest => {
+                    // SAFETY: popped back unexecuted, so the box is ours again.
+                    list = unsafe { Box::from_raw(raw) };
+                    break;
+                }
+                Some(newer) => worker.execute(newer),
+                None => return,
+            }
+        }
     }
 }
 

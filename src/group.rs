@@ -1,10 +1,11 @@
 //! Task groups: at most `n` of a group's tasks run at once on the shared pool.
 //!
 //! Invariants:
-//! - `counts` packs `running` and `queued`. `running` counts the group's *slots* in use: a task holds a slot from the moment it is
-//!   handed to the pool until its closure is dropped (after it ran or when it is cancelled),
-//!   when its `SlotGuard` hands the slot to the oldest queued task or gives it back. So at most
-//!   `max_concurrency` of the group's closures ever run at once.
+//! - `counts` packs `running` and `queued`. `running` counts the group's *slots* in use: a
+//!   task holds a slot from the moment it is handed to the pool until its closure is dropped
+//!   (after it ran or when it is cancelled), when its `SlotGuard` hands the slot to the oldest
+//!   queued task or gives it back. So at most `max_concurrency` of the group's closures ever
+//!   run at once.
 //! - Queued tasks wait in the group (bounded by `capacity`), not in the pool: they occupy no
 //!   worker and no pool queue slot. `pending` holds them oldest first with strictly increasing
 //!   ids, and a task's entry stays there until it is handed a slot or cancelled. So a guard
@@ -53,14 +54,16 @@ impl GroupBuilder {
         }
     }
 
-    /// At most this many of the group's tasks run at once (default 1, at least 1).
+    /// At most this many of the group's tasks run at once (default 1, at least 1; values
+    /// above `u32::MAX` count as `u32::MAX`).
     pub fn max_concurrency(mut self, n: usize) -> Self {
         self.max_concurrency = n;
         self
     }
 
-    /// At most this many tasks wait in the group for a slot (default 1024, at least 1); beyond
-    /// that `spawn` waits and `try_spawn` hands the closure back.
+    /// At most this many tasks wait in the group for a slot (default 1024, at least 1; values
+    /// above `u32::MAX` count as `u32::MAX`); beyond that `spawn` waits and `try_spawn` hands
+    /// the closure back.
     pub fn capacity(mut self, n: usize) -> Self {
         self.capacity = n;
         self
@@ -77,8 +80,9 @@ impl GroupBuilder {
         Ok(Group {
             inner: Arc::new(GroupInner {
                 registry: self.registry,
-                max: self.max_concurrency,
-                capacity: self.capacity,
+                // `counts` keeps each count in 32 bits: larger limits are no limit anyway.
+                max: self.max_concurrency.min(COUNT_LIMIT),
+                capacity: self.capacity.min(COUNT_LIMIT),
                 counts: Padded(AtomicU64::new(0)),
                 state: Padded(Mutex::new(GroupState::default())),
                 changed: Condvar::new(),
@@ -164,6 +168,9 @@ impl<T> std::ops::Deref for Padded<T> {
 /// How many times a thread outside the pool yields, re-checking, before it sleeps on the
 /// group (none under loom, whose models check the sleeping path).
 const YIELDS_BEFORE_SLEEP: u32 = if cfg!(corepool_loom) { 0 } else { 64 };
+
+/// The largest `max_concurrency` or `capacity` kept (a 32-bit field of `counts`).
+const COUNT_LIMIT: usize = u32::MAX as usize;
 
 const RUNNING: u64 = 1;
 const QUEUED: u64 = 1 << 32;

@@ -121,10 +121,10 @@ struct Batch<F, T> {
     jobs: UnsafeCell<Vec<JobRef>>,
 }
 
-// SAFETY: the cells are accessed by one thread at a time, handed over through `state`: `funcs`
-// by the claim winner only; `handles` and `jobs` by the winner before READY and after it by
-// the submitter (`handles`) and the batch job (`jobs`), each once. `F`, the handles and the
-// jobs are `Send`.
+// The cells are handed from thread to thread through `state`: `funcs` is touched by the claim
+// winner only; `handles` and `jobs` by the winner before READY, then once each by the submitter
+// (`handles`) and the batch job (`jobs`).
+// SAFETY: so one thread at a time touches each cell, and `F`, the handles and jobs are `Send`.
 unsafe impl<F: Send, T: Send> Sync for Batch<F, T> {}
 
 impl<F, T> Batch<F, T>

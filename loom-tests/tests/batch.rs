@@ -14,7 +14,7 @@
 
 mod common;
 
-use common::{model, pool, Seen};
+use common::{model, model_with, pool, Seen};
 use corepool::loom_api;
 
 /// Capacity 2, one worker, three closures: the first batch takes both slots, so the third
@@ -65,4 +65,34 @@ fn spawn_all_racing_shutdown() {
     });
     SOME_CANCELLED.assert_seen();
     ALL_RAN.assert_seen();
+}
+
+/// Two workers, one batch of two tasks: while the worker running the batch runs the first
+/// task, the second sits on its deque as the rest of the batch; the other worker may steal it
+/// (both outcomes occur) or the first pops it back. Each task runs exactly once and both
+/// results come back in order. Preemption bound 1 (two-worker pools are costly; see "Cost").
+#[test]
+fn rest_of_a_batch_stolen_or_popped_back() {
+    static SPLIT: Seen = Seen::new("the two tasks of a batch ran on different workers");
+    static TOGETHER: Seen = Seen::new("both tasks of a batch ran on one worker");
+    model_with(
+        "batch::rest_of_a_batch_stolen_or_popped_back",
+        Some(1),
+        || {
+            let pool = pool(2, 4);
+            let handles =
+                pool.spawn_all((0..2u32).map(|i| move || (i, corepool::current_thread_index())));
+            let results: Vec<_> = corepool::join_all(handles)
+                .into_iter()
+                .map(|r| r.expect("every task runs"))
+                .collect();
+            assert_eq!((results[0].0, results[1].0), (0, 1));
+            SPLIT.mark_if(results[0].1 != results[1].1);
+            TOGETHER.mark_if(results[0].1 == results[1].1);
+            pool.shutdown();
+            assert_eq!(loom_api::injection_slots_in_use(&pool), 0);
+        },
+    );
+    SPLIT.assert_seen();
+    TOGETHER.assert_seen();
 }

@@ -173,7 +173,10 @@ fn wait_woken_by_lock_free_give_back() {
         group.wait();
         let metrics = group.metrics();
         assert_eq!((metrics.running, metrics.queued), (0, 0));
-        assert_eq!(metrics.completed, 1, "wait returned before the task was done");
+        assert_eq!(
+            metrics.completed, 1,
+            "wait returned before the task was done"
+        );
         h.join().expect("the task runs");
         pool.shutdown();
     });

@@ -1,23 +1,42 @@
-//! Batches: `spawn_all` submits many tasks with one reservation per batch, and `join_all`
+//! Batches: `spawn_all` submits many tasks as one queued job per batch, and `join_all`
 //! collects settled results.
 //!
 //! Invariants:
-//! - From outside the pool, a batch takes up to `BATCH` queue slots with one CAS (waiting only
-//!   when none is free), pushes exactly that many jobs, and wakes workers once. Capacity is never
-//!   exceeded, and a closed pool cancels the rest (each handle reports `Cancelled`): every
-//!   closure is either queued once or dropped unrun with its handle told.
+//! - From outside the pool, a batch of up to `BATCH` closures takes that many queue slots with
+//!   one CAS (so `queue_capacity` still bounds the tasks waiting in the queue) and is pushed as
+//!   *one* job. The worker that starts the job gives back the slots beyond the one the job
+//!   itself held. A closed pool cancels the closures not yet in a batch (each handle reports
+//!   `Cancelled`): every closure is queued once or dropped unrun with its handle told.
+//! - A batch's closures become tasks (one allocation and one handle each) exactly once, by
+//!   whoever wins the claim CAS: the worker that started the batch job, or the submitter, which
+//!   claims the oldest batch itself rather than wait (for room, or for a busy pool). The winner
+//!   writes the handles and task jobs, then sets READY; the loser only waits for READY, which
+//!   follows after a bounded conversion that runs no user code. So `spawn_all` never waits for
+//!   a worker to become free, only for queue room while none of its batches is left to claim.
+//! - The batch job runs its task jobs in order on its worker; while each runs, the rest sits
+//!   on the worker's deque as one job, which a peer can steal (then it runs the rest the same
+//!   way) or the worker pops back. So a batch spreads over the pool and no task waits behind a
+//!   long one while a worker is free.
 //! - `join_all` returns one settled result per handle, in input order, failures included; on a
 //!   worker it keeps executing other tasks while it waits.
 
 use crate::error::JoinError;
 use crate::injection_queue::Reserve;
-use crate::job_handle::{new_task, JoinHandle, UnsubmittedTask};
-use crate::registry::Registry;
+use crate::job::{Job, JobRef, Mode, Outcome};
+use crate::job_handle::{new_task, JoinHandle};
+use crate::registry::{Executor, Registry};
+use crate::sync::atomic::{AtomicUsize, Ordering};
+use crate::sync::{thread, UnsafeCell};
 use crate::worker::WorkerThread;
+use std::collections::VecDeque;
 use std::sync::Arc;
 
-/// Tasks reserved and pushed per batch.
-const BATCH: usize = 256;
+/// Tasks per batch (2 under loom, so small models exercise several batches).
+const BATCH: usize = if cfg!(corepool_loom) { 2 } else { 256 };
+
+const UNCLAIMED: usize = 0;
+const CLAIMED: usize = 1;
+const READY: usize = 2;
 
 /// Spawns every closure of `tasks` on `registry`, in batches.
 pub(crate) fn spawn_all<I, F, T>(registry: &Arc<Registry>, tasks: I) -> Vec<JoinHandle<T>>
@@ -37,39 +56,236 @@ where
         }
         return handles;
     }
-    let mut batch: Vec<UnsubmittedTask<F, T>> = Vec::with_capacity(BATCH);
-    let mut closed = false;
+    let mut in_flight: VecDeque<Arc<Batch<F, T>>> = VecDeque::new();
+    let mut next: Vec<F> = Vec::with_capacity(BATCH);
     loop {
-        batch.clear();
-        for func in tasks.by_ref().take(BATCH) {
-            let (task, handle) = new_task(func, registry.stats.sample_submit());
-            batch.push(task);
-            handles.push(handle);
+        if next.is_empty() {
+            next.extend(tasks.by_ref().take(BATCH));
         }
-        if batch.is_empty() {
+        if next.is_empty() {
+            for batch in in_flight.drain(..) {
+                batch.collect(registry, &mut handles);
+            }
             return handles;
         }
-        let mut pending = batch.drain(..);
-        while pending.len() > 0 {
-            if closed {
-                for task in pending.by_ref() {
+        let reserved = match registry.injected.reserve_many(next.len() as u64) {
+            Err(Reserve::Full) => match in_flight.pop_front() {
+                // No room: rather than wait, collect the oldest batch (converting it here if
+                // no worker has started it yet).
+                Some(batch) => {
+                    batch.collect(registry, &mut handles);
+                    continue;
+                }
+                None => registry.injected.reserve_many_blocking(next.len() as u64),
+            },
+            other => other,
+        };
+        match reserved {
+            Ok(slots) => {
+                let rest = next.split_off(slots as usize);
+                let funcs = std::mem::replace(&mut next, rest);
+                let batch = Arc::new(Batch::new(funcs, slots - 1));
+                registry
+                    .injected
+                    .push_reserved(Batch::job_ref(Arc::clone(&batch)));
+                registry.sleep.notify_new_work();
+                in_flight.push_back(batch);
+            }
+            Err(_) => {
+                // Closed: what is queued was accepted; the rest is cancelled.
+                for batch in in_flight.drain(..) {
+                    batch.collect(registry, &mut handles);
+                }
+                for func in next.drain(..).chain(tasks) {
+                    let (task, handle) = new_task(func, 0);
                     task.cancel_unsubmitted();
                     registry.record_submission(Err(false), false);
+                    handles.push(handle);
                 }
-                break;
+                return handles;
             }
-            match registry
-                .injected
-                .reserve_many_blocking(pending.len() as u64)
-            {
-                Ok(slots) => {
-                    for task in pending.by_ref().take(slots as usize) {
-                        registry.injected.push_reserved(task.into_job_ref());
-                        registry.record_submission(Ok(()), false);
-                    }
-                    registry.sleep.notify_new_work();
+        }
+    }
+}
+
+/// Closures submitted as one queued job, turned into tasks by whoever claims them.
+struct Batch<F, T> {
+    state: AtomicUsize,
+    /// Queue slots reserved for the batch beyond the one its job holds.
+    extra_slots: u64,
+    /// Taken by the claimer.
+    funcs: UnsafeCell<Vec<F>>,
+    /// Written by the claimer before READY; taken by the submitter after it.
+    handles: UnsafeCell<Vec<JoinHandle<T>>>,
+    /// Written by the claimer before READY; taken by the batch job after it.
+    jobs: UnsafeCell<Vec<JobRef>>,
+}
+
+// The cells are handed from thread to thread through `state`: `funcs` is touched by the claim
+// winner only; `handles` and `jobs` by the winner before READY, then once each by the submitter
+// (`handles`) and the batch job (`jobs`).
+// SAFETY: so one thread at a time touches each cell, and `F`, the handles and jobs are `Send`.
+unsafe impl<F: Send, T: Send> Sync for Batch<F, T> {}
+
+impl<F, T> Batch<F, T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    fn new(funcs: Vec<F>, extra_slots: u64) -> Self {
+        Batch {
+            state: AtomicUsize::new(UNCLAIMED),
+            extra_slots,
+            funcs: UnsafeCell::new(funcs),
+            handles: UnsafeCell::new(Vec::new()),
+            jobs: UnsafeCell::new(Vec::new()),
+        }
+    }
+
+    fn job_ref(batch: Arc<Self>) -> JobRef {
+        let raw = Arc::into_raw(batch);
+        // SAFETY: the leaked reference keeps the batch alive until the job is executed, which
+        // takes it back.
+        unsafe { JobRef::new(raw) }
+    }
+
+    /// Claims the batch and turns its closures into tasks, or waits until the claimer has.
+    fn claim_or_wait(&self, registry: &Registry) {
+        if self
+            .state
+            .compare_exchange(UNCLAIMED, CLAIMED, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+        {
+            self.convert(registry);
+            return;
+        }
+        // The claimer is converting: a bounded loop of allocations, no user code.
+        while self.state.load(Ordering::SeqCst) != READY {
+            thread::yield_now();
+        }
+    }
+
+    fn convert(&self, registry: &Registry) {
+        let funcs = self.funcs.with_mut(|f| {
+            // SAFETY: this thread won the claim, so it alone touches `funcs`.
+            unsafe { std::mem::take(&mut *f) }
+        });
+        let mut handles = Vec::with_capacity(funcs.len());
+        let mut jobs = Vec::with_capacity(funcs.len());
+        for func in funcs {
+            let (task, handle) = new_task(func, registry.stats.sample_submit());
+            // Counted before anyone can see the task finish.
+            registry.record_submission(Ok(()), false);
+            jobs.push(task.into_job_ref());
+            handles.push(handle);
+        }
+        self.handles.with_mut(|h| {
+            // SAFETY: the claim winner writes before READY; nobody reads before READY.
+            unsafe { *h = handles }
+        });
+        self.jobs.with_mut(|j| {
+            // SAFETY: as above.
+            unsafe { *j = jobs }
+        });
+        self.state.store(READY, Ordering::SeqCst);
+    }
+
+    /// The submitter's side: the batch's handles, appended to `out`.
+    fn collect(&self, registry: &Registry, out: &mut Vec<JoinHandle<T>>) {
+        self.claim_or_wait(registry);
+        let handles = self.handles.with_mut(|h| {
+            // SAFETY: READY was observed (SeqCst), so the claimer's writes are visible; only
+            // the submitter takes the handles, once.
+            unsafe { std::mem::take(&mut *h) }
+        });
+        out.extend(handles);
+    }
+}
+
+impl<F, T> Job for Batch<F, T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    unsafe fn execute(this: *const Self, mode: Mode, registry: &Registry) -> Outcome {
+        // SAFETY: the `JobRef` owned one strong reference, made by `Arc::into_raw` in
+        // `job_ref`; it is consumed here, exactly once.
+        let batch = unsafe { Arc::from_raw(this) };
+        // The tasks leave the queue now.
+        registry.injected.release_slots(batch.extra_slots);
+        batch.claim_or_wait(registry);
+        let jobs = batch.jobs.with_mut(|j| {
+            // SAFETY: READY was observed; only this job (executed once) takes the jobs.
+            unsafe { std::mem::take(&mut *j) }
+        });
+        run_jobs(jobs, mode, registry);
+        Outcome::Ran
+    }
+}
+
+/// The tasks of a batch not run yet, from `next` on.
+struct RunList {
+    jobs: Vec<JobRef>,
+    next: usize,
+}
+
+impl Job for RunList {
+    unsafe fn execute(this: *const Self, mode: Mode, registry: &Registry) -> Outcome {
+        // SAFETY: made by `Box::into_raw` in `run_on_worker`; executed once, which takes it
+        // back.
+        let list = unsafe { Box::from_raw(this as *mut Self) };
+        run_list(list, mode, registry);
+        Outcome::Ran
+    }
+}
+
+/// Executes task jobs in order.
+fn run_jobs(jobs: Vec<JobRef>, mode: Mode, registry: &Registry) {
+    run_list(Box::new(RunList { jobs, next: 0 }), mode, registry);
+}
+
+fn run_list(list: Box<RunList>, mode: Mode, registry: &Registry) {
+    match WorkerThread::current().filter(|w| std::ptr::eq(Arc::as_ptr(&w.registry), registry)) {
+        Some(worker) => run_on_worker(worker, list),
+        None => {
+            for &job in &list.jobs[list.next..] {
+                // SAFETY: each task job came from `convert` and is executed once, here.
+                let outcome = unsafe { job.execute(mode, registry) };
+                registry.record_outcome(outcome, Executor::CpuOutside);
+            }
+        }
+    }
+}
+
+/// Runs the list's tasks on `worker`. While each runs, the rest of the list sits on the
+/// worker's deque, where a peer can steal it: a long task never holds up the ones behind it
+/// while another worker is free. Afterwards the worker pops the rest back (running newer local
+/// work first, as its own loop would); if it is gone, a peer took it.
+fn run_on_worker(worker: &WorkerThread, mut list: Box<RunList>) {
+    loop {
+        let Some(&job) = list.jobs.get(list.next) else {
+            return;
+        };
+        list.next += 1;
+        if list.next == list.jobs.len() {
+            worker.execute(job);
+            return;
+        }
+        let raw = Box::into_raw(list);
+        // SAFETY: the box stays alive until the job is executed (by a thief) or taken back by
+        // the pop below, whichever comes first; exactly one of the two happens.
+        let rest = unsafe { JobRef::new(raw as *const RunList) };
+        worker.push(rest);
+        worker.execute(job);
+        loop {
+            match worker.pop() {
+                Some(popped) if popped == rest => {
+                    // SAFETY: popped back unexecuted, so the box is ours again.
+                    list = unsafe { Box::from_raw(raw) };
+                    break;
                 }
-                Err(Reserve::Closed) | Err(_) => closed = true,
+                Some(newer) => worker.execute(newer),
+                None => return,
             }
         }
     }

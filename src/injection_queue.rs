@@ -350,6 +350,14 @@ impl InjectionQueue {
         self.release(PERMIT + 1);
     }
 
+    /// Frees `n` slots taken with `reserve_many` whose jobs were folded into one pushed job (a
+    /// `spawn_all` batch): the worker that starts the batch gives them back.
+    pub(crate) fn release_slots(&self, n: u64) {
+        if n > 0 {
+            self.release(n);
+        }
+    }
+
     /// Takes up to `max` jobs: the first is returned, the rest go to `local` (the caller's own
     /// deque). Frees their slots and wakes blocked submitters.
     pub(crate) fn take_batch(&self, local: &Worker<JobRef>, max: usize) -> Option<JobRef> {

@@ -303,3 +303,94 @@ fn group_builder_mistakes_are_errors() {
     let err = pool.group().capacity(0).build().unwrap_err();
     assert!(err.to_string().contains("capacity(0)"));
 }
+
+#[test]
+fn a_batch_spreads_over_the_pool_while_its_first_task_runs() {
+    // Two tasks of one batch that can only finish together: the second must be taken by the
+    // other worker while the first waits on it, whether or not that worker was already
+    // looking for work when the batch started.
+    common::watchdog("groups", || {
+        let pool = Pool::builder().threads(2).build().unwrap();
+        for _ in 0..200 {
+            let both = Arc::new(Barrier::new(2));
+            let handles = pool.spawn_all((0..2).map(|i| {
+                let both = Arc::clone(&both);
+                move || {
+                    both.wait();
+                    i
+                }
+            }));
+            let results: Vec<i32> = corepool::join_all(handles)
+                .into_iter()
+                .map(Result::unwrap)
+                .collect();
+            assert_eq!(results, [0, 1]);
+        }
+    });
+}
+
+#[test]
+fn spawn_all_settles_every_handle_and_counts_every_task_under_shutdown_now() {
+    common::watchdog("groups", || {
+        let pool = Pool::builder()
+            .threads(2)
+            .queue_capacity(64)
+            .build()
+            .unwrap();
+        let n = 5_000u64;
+        let handles = pool.spawn_all((0..n).map(|i| move || i));
+        let cancelled = pool.shutdown_now() as u64;
+        let mut ran = 0;
+        for (i, h) in handles.into_iter().enumerate() {
+            match h.join() {
+                Ok(v) => {
+                    assert_eq!(v, i as u64);
+                    ran += 1;
+                }
+                Err(e) => assert!(e.is_cancelled()),
+            }
+        }
+        assert_eq!(ran + cancelled, n);
+        let m = pool.metrics();
+        assert_eq!((m.spawned, m.completed, m.cancelled), (n, ran, cancelled));
+    });
+}
+
+#[test]
+fn a_closed_pool_cancels_a_long_group_queue_without_recursing() {
+    // A blocking group whose queue is long when the pool closes: the running task's release
+    // finds the I/O queue closed. Cancelling the queue one refused hand-off at a time recursed
+    // once per queued task and overflowed the I/O thread's stack.
+    common::watchdog("groups", || {
+        let pool = Pool::builder().threads(1).io_threads(2).build().unwrap();
+        let queued = 50_000;
+        let group = pool
+            .group()
+            .max_concurrency(1)
+            .capacity(queued)
+            .build()
+            .unwrap();
+        let (tx, rx) = mpsc::channel::<()>();
+        let first = group.spawn_blocking(move || rx.recv().unwrap());
+        let rest: Vec<_> = (0..queued)
+            .map(|i| group.try_spawn_blocking(move || i).unwrap())
+            .collect();
+        let closer = pool.clone();
+        let shutdown = std::thread::spawn(move || closer.shutdown());
+        // Wait until the I/O queue is closed too (it closes after the CPU workers are gone).
+        while pool.try_spawn_blocking(|| ()).is_ok() {
+            std::thread::yield_now();
+        }
+        tx.send(()).unwrap();
+        first.join().unwrap();
+        for h in rest {
+            assert!(h.join().unwrap_err().is_cancelled());
+        }
+        shutdown.join().unwrap();
+        let m = group.metrics();
+        assert_eq!(
+            (m.running, m.queued, m.completed, m.cancelled),
+            (0, 0, 1, queued as u64)
+        );
+    });
+}

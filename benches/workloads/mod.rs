@@ -808,3 +808,49 @@ pub fn rss_task(payload: [u64; 8], iters: u64) {
 pub fn rss_payload(i: usize) -> [u64; 8] {
     [i as u64; 8]
 }
+
+// ---------------------------------------------------------------------------------------------
+// 11. Batch submission (issue #9): `spawn_all` against one `spawn` per task
+// ---------------------------------------------------------------------------------------------
+
+/// Sums settled results, asserting every task of `0..n` returned its index.
+fn settled_sum(results: Vec<Result<u64, corepool::JoinError>>, n: usize) {
+    assert_eq!(results.len(), n);
+    let sum: u64 = results.into_iter().map(|r| r.expect("task ran")).sum();
+    assert_eq!(sum, (n as u64) * (n as u64).saturating_sub(1) / 2);
+}
+
+/// corepool: `pool.spawn_all` of `n` tiny tasks from outside the pool, then `join_all` of the
+/// handles it returned.
+pub fn spawn_all_corepool(pool: &corepool::Pool, n: usize) {
+    let handles = pool.spawn_all((0..n as u64).map(|i| move || black_box(i)));
+    settled_sum(corepool::join_all(handles), n);
+}
+
+/// corepool: the same tasks through one `pool.spawn` each, handles collected, then `join_all`.
+pub fn spawn_each_corepool(pool: &corepool::Pool, n: usize) {
+    let handles: Vec<_> = (0..n as u64)
+        .map(|i| pool.spawn(move || black_box(i)))
+        .collect();
+    settled_sum(corepool::join_all(handles), n);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 12. Concurrency-limited groups (issue #9): `group.spawn` against plain `spawn`
+// ---------------------------------------------------------------------------------------------
+
+/// corepool: a group limited to `max` (default group capacity) on the pool; `n` tiny tasks
+/// spawned into it from outside, then `join_all` of the handles. Same tasks and handling as
+/// [`spawn_each_corepool`], so the difference is the group's per-task cost.
+pub fn group_corepool(pool: &corepool::Pool, n: usize, max: usize) {
+    let group = pool
+        .group()
+        .max_concurrency(max)
+        .build()
+        .expect("build group");
+    let handles: Vec<_> = (0..n as u64)
+        .map(|i| group.spawn(move || black_box(i)))
+        .collect();
+    settled_sum(corepool::join_all(handles), n);
+    group.wait();
+}

@@ -28,7 +28,8 @@ pub enum Role {
 
 pub fn role(system: &str) -> Role {
     match system {
-        "corepool" | "corepool-nopin" | "corepool-async" | "corepool-blocking" => Role::Corepool,
+        "corepool" | "corepool-nopin" | "corepool-async" | "corepool-blocking"
+        | "corepool-group-64" => Role::Corepool,
         "sequential" => Role::Sequential,
         _ => Role::Peer,
     }
@@ -98,6 +99,18 @@ pub const WORKLOADS: &[Workload] = &[
         metrics: &["rss", "time"],
         note: "tasks with a 64-byte capture and ~1 µs of calibrated work submitted from outside as fast as possible; peak RSS (VmHWM, reset through /proc/self/clear_refs) minus RSS before, and the wall time to finish them all.",
     },
+    Workload {
+        name: "spawn_all",
+        systems: &[CP, "corepool-spawn"],
+        metrics: &["time"],
+        note: "tiny tasks (`move || i`) submitted from a non-pool thread, then every handle joined with `corepool::join_all` and the sum asserted: corepool = one `Pool::spawn_all` call; the baseline corepool-spawn = one `Pool::spawn` per task, handles collected into a Vec (same tasks, same joins, default queue capacity 8192). No peer offers a batch spawn that returns handles, so the ratio is batch ÷ single spawns (issue #9's target: ≤ 0.5×).",
+    },
+    Workload {
+        name: "group",
+        systems: &[CP, "corepool-group-64", "corepool-spawn"],
+        metrics: &["time"],
+        note: "tiny tasks spawned from a non-pool thread into a concurrency-limited group (default group capacity 1024), handles joined with `corepool::join_all`, sum asserted: corepool = `pool.group().max_concurrency(threads)`, corepool-group-64 = `max_concurrency(64)`; the baseline corepool-spawn = plain `Pool::spawn`, same tasks and joins. The ratio is the group's per-task overhead (issue #9's target: ≤ 1.10×).",
+    },
 ];
 
 pub fn workload(name: &str) -> Option<&'static Workload> {
@@ -125,6 +138,8 @@ pub fn title(name: &str, s: &Sizes) -> String {
         "wake_latency" => format!("wake latency ({} samples)", thousands(s.wake_samples)),
         "idle_cpu" => format!("idle CPU ({:.1} s window)", s.idle_window.as_secs_f64()),
         "spawn_rss" => format!("{} × 1 µs spawns", thousands(s.rss_tasks)),
+        "spawn_all" => format!("{} tasks, spawn_all", thousands(s.spawn_tasks)),
+        "group" => format!("{} tasks in a group", thousands(s.spawn_tasks)),
         other => other.to_owned(),
     }
 }

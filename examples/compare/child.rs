@@ -422,6 +422,23 @@ fn run(a: &Args, s: &Sizes) -> Vec<(&'static str, f64)> {
                 }
             }
         }
+        "spawn_all" => {
+            let n = s.spawn_tasks;
+            let pool = cp(None);
+            time(match sys {
+                "corepool" => timed(inner, || w::spawn_all_corepool(&pool, n)),
+                _ => timed(inner, || w::spawn_each_corepool(&pool, n)),
+            })
+        }
+        "group" => {
+            let n = s.spawn_tasks;
+            let pool = cp(None);
+            time(match sys {
+                "corepool" => timed(inner, || w::group_corepool(&pool, n, t)),
+                "corepool-group-64" => timed(inner, || w::group_corepool(&pool, n, 64)),
+                _ => timed(inner, || w::spawn_each_corepool(&pool, n)),
+            })
+        }
         other => unreachable!("workload {other} is in the catalog but not here"),
     }
 }

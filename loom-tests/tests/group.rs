@@ -150,3 +150,76 @@ fn cancel_queued_task_keeps_slot() {
         pool.shutdown();
     });
 }
+
+/// `max_concurrency(2)`, one worker, nothing ever queued: the task's slot is given back
+/// without the lock, while main (outside the pool) waits in `group.wait()`. The lock-free
+/// give-back's fence and read of `waiters` pair with the waiter's registration and fence:
+/// a lost wake-up would leave main waiting (a loom deadlock).
+#[test]
+fn wait_woken_by_lock_free_give_back() {
+    model("group::wait_woken_by_lock_free_give_back", || {
+        let pool = pool(1, 4);
+        let group = pool
+            .group()
+            .max_concurrency(2)
+            .build()
+            .expect("group builds");
+        let running = Running::new();
+        let r = running.clone();
+        let h = group.spawn(move || {
+            r.enter();
+            r.leave();
+        });
+        group.wait();
+        let metrics = group.metrics();
+        assert_eq!((metrics.running, metrics.queued), (0, 0));
+        assert_eq!(
+            metrics.completed, 1,
+            "wait returned before the task was done"
+        );
+        h.join().expect("the task runs");
+        pool.shutdown();
+    });
+}
+
+/// `max_concurrency(1)`, one worker: main spawns A, then B, from outside the pool while A may
+/// be finishing. B's spawn decides between starting and queueing with one CAS against A's
+/// lock-free give-back, so B is never left queued behind a free slot (that would leave
+/// `join` waiting: a loom deadlock); both run, one at a time, and the group ends idle.
+#[test]
+fn spawn_races_lock_free_give_back() {
+    static QUEUED: Seen = Seen::new("B was queued behind A and handed the slot");
+    static STARTED: Seen = Seen::new("B found A's slot given back and started at once");
+    model("group::spawn_races_lock_free_give_back", || {
+        let pool = pool(1, 4);
+        let group = pool
+            .group()
+            .max_concurrency(1)
+            .build()
+            .expect("group builds");
+        let running = Running::new();
+        let r = running.clone();
+        let a = group.spawn(move || {
+            r.enter();
+            r.leave();
+        });
+        let r = running.clone();
+        let b = group.spawn(move || {
+            r.enter();
+            r.leave();
+        });
+        let queued = group.metrics().queued;
+        QUEUED.mark_if(queued == 1);
+        STARTED.mark_if(queued == 0);
+        a.join().expect("A runs");
+        b.join().expect("B runs");
+        group.wait();
+        assert_eq!(running.high_water(), 1);
+        let metrics = group.metrics();
+        assert_eq!((metrics.running, metrics.queued), (0, 0));
+        assert_eq!((metrics.completed, metrics.cancelled), (2, 0));
+        pool.shutdown();
+    });
+    QUEUED.assert_seen();
+    STARTED.assert_seen();
+}

@@ -6,7 +6,7 @@ mod rel_support;
 
 use corepool::{Pinning, Pool};
 use rel_support::watchdog;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
@@ -151,7 +151,16 @@ fn bug_blocking_join_inside_block_on_swallows_the_wake_up() {
         .unwrap();
     let p = pool.clone();
     let out = watchdog("block_on with a blocking join inside", 10, move || {
-        let fast = p.spawn(|| 1);
+        // A must not finish before the first poll (that poll would return 1 at once and
+        // never reach the join): it waits for `go`, set right before the blocking join.
+        let go = Arc::new(AtomicBool::new(false));
+        let gate = Arc::clone(&go);
+        let fast = p.spawn(move || {
+            while !gate.load(Ordering::Acquire) {
+                std::thread::yield_now();
+            }
+            1
+        });
         let slow = p.spawn(|| {
             std::thread::sleep(Duration::from_millis(100));
             2
@@ -166,6 +175,7 @@ fn bug_blocking_join_inside_block_on_swallows_the_wake_up() {
                 return std::task::Poll::Ready(v.unwrap() + got);
             }
             if let Some(s) = slow.take() {
+                go.store(true, Ordering::Release);
                 got = s.join().unwrap();
             }
             std::task::Poll::Pending

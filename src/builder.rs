@@ -36,7 +36,7 @@ pub const DEFAULT_LATENCY_SAMPLE_EVERY: u64 = 64;
 pub const DEFAULT_IO_KEEP_ALIVE: Duration = Duration::from_secs(10);
 
 pub(crate) type IndexHook = Box<dyn Fn(usize) + Send + Sync>;
-pub(crate) type PanicHandler = Box<dyn Fn(Payload) + Send + Sync>;
+pub(crate) type PanicHandler = Arc<dyn Fn(Payload) + Send + Sync>;
 
 /// Configures and builds a [`Pool`].
 ///
@@ -169,13 +169,15 @@ impl Builder {
         self
     }
 
-    /// Receives the panic payload of a detached task (one whose `JoinHandle` was dropped).
+    /// Receives the panic payload of a detached task: one whose `JoinHandle` was dropped without
+    /// taking its result, whether the handle went before the task panicked (the handler runs on
+    /// the worker) or after (it runs in the handle's `drop`). Called once per such panic.
     /// Default: the message is printed on stderr. The process is never aborted.
     pub fn panic_handler(
         mut self,
         handler: impl Fn(Box<dyn std::any::Any + Send>) + Send + Sync + 'static,
     ) -> Self {
-        self.panic_handler = Some(Box::new(handler));
+        self.panic_handler = Some(Arc::new(handler));
         self
     }
 

@@ -209,7 +209,8 @@ where
         drop_user_value(cell.take_future());
         registry.futures_forget(cell.id);
         registry.record_task_end(outcome == Outcome::Panicked);
-        if let Some(payload) = cell.completion.complete(output, RUNNING | NOTIFIED) {
+        let sink = || registry.panic_sink();
+        if let Some(payload) = cell.completion.complete(output, RUNNING | NOTIFIED, sink) {
             registry.report_detached_panic(payload);
         }
         outcome

@@ -7,6 +7,10 @@
 //! - The output is written once, before COMPLETE is set, and read once, by the handle, after it
 //!   observed COMPLETE; or, if the handle was already gone (DETACHED), a panic payload is taken
 //!   back by the executor and sent to the panic handler.
+//! - A panic nobody reads reaches the panic handler exactly once: DETACHED and COMPLETE are
+//!   set with RMWs on the same word, so whichever comes second sees the other. The executor
+//!   reports it if DETACHED came first; otherwise the dropped handle does, with the panic sink
+//!   the executor stored (before COMPLETE) beside the payload.
 //! - COMPLETE/CANCELLED and WAITING are set with `fetch_or` on the same word, so exactly one of
 //!   "the finisher sees WAITING and wakes the registered waker" and "the registrant sees the
 //!   task done" happens: no lost wake-up.
@@ -14,7 +18,7 @@
 use crate::error::{JoinError, SpawnError};
 use crate::injection_queue::PushError;
 use crate::job::{Job, JobRef, Mode, Outcome};
-use crate::registry::Registry;
+use crate::registry::{PanicSink, Registry};
 use crate::sync::atomic::{AtomicUsize, Ordering};
 use crate::sync::{Condvar, Mutex, UnsafeCell};
 use crate::unwind::{self, Payload};
@@ -38,6 +42,8 @@ pub(crate) struct Completion<T> {
     submitted: u64,
     waker: Mutex<Option<Waker>>,
     output: UnsafeCell<Option<Result<T, Payload>>>,
+    /// Where the handle reports a panic it drops unread; set with a panic output, same rules.
+    sink: UnsafeCell<Option<PanicSink>>,
 }
 
 // SAFETY: `output` is written only by the thread that owns RUNNING, before COMPLETE, and read
@@ -51,6 +57,7 @@ impl<T> Completion<T> {
             submitted,
             waker: Mutex::new(None),
             output: UnsafeCell::new(None),
+            sink: UnsafeCell::new(None),
         }
     }
 
@@ -98,8 +105,24 @@ impl<T> Completion<T> {
 
     /// Stores the output, completes, and returns a panic payload nobody will read (the handle
     /// was already dropped), for the caller to report.
-    pub(crate) fn complete(&self, output: Result<T, Payload>, clear: usize) -> Option<Payload> {
+    ///
+    /// `sink` is called only for a panic: the handle reports the payload there if it is
+    /// dropped after this without reading it.
+    pub(crate) fn complete(
+        &self,
+        output: Result<T, Payload>,
+        clear: usize,
+        sink: impl FnOnce() -> PanicSink,
+    ) -> Option<Payload> {
         let panicked = output.is_err();
+        if panicked {
+            let sink = sink();
+            self.sink.with_mut(|s| {
+                // SAFETY: as for the output below: written by the RUNNING owner before
+                // COMPLETE, read only by the handle after it observed COMPLETE.
+                unsafe { *s = Some(sink) }
+            });
+        }
         self.output.with_mut(|o| {
             // SAFETY: the caller owns RUNNING; nobody reads the output before COMPLETE.
             unsafe { *o = Some(output) }
@@ -150,8 +173,33 @@ impl<T> Completion<T> {
         prev & DONE != 0
     }
 
+    /// The handle lets go. If the task already completed with a panic the handle never read,
+    /// nobody else will: it goes to the panic sink now.
     fn detach(&self) {
-        self.state.fetch_or(DETACHED, Ordering::SeqCst);
+        let prev = self.state.fetch_or(DETACHED, Ordering::SeqCst);
+        if prev & COMPLETE == 0 {
+            return;
+        }
+        // COMPLETE was observed by this RMW (SeqCst), so the executor's writes before it are
+        // visible, and the output and sink are the handle's alone now.
+        let unread_panic = self.output.with_mut(|o| {
+            // SAFETY: see above.
+            unsafe { matches!(&*o, Some(Err(_))) }
+        });
+        if !unread_panic {
+            return;
+        }
+        let output = self.output.with_mut(|o| {
+            // SAFETY: see above.
+            unsafe { (*o).take() }
+        });
+        let sink = self.sink.with_mut(|s| {
+            // SAFETY: see above.
+            unsafe { (*s).take() }
+        });
+        if let (Some(Err(payload)), Some(sink)) = (output, sink) {
+            sink.report(payload);
+        }
     }
 }
 
@@ -200,7 +248,7 @@ where
 pub(crate) fn drop_user_value<V>(value: V) {
     if let Err(payload) = unwind::catch(move || drop(value)) {
         eprintln!(
-            "corepool: dropping a cancelled task panicked: {}",
+            "corepool: dropping a task's closure, future or panic payload panicked: {}",
             unwind::message(&*payload)
         );
     }
@@ -271,7 +319,10 @@ where
                 registry.record_task_end(outcome == Outcome::Panicked);
             }
         }
-        if let Some(payload) = cell.completion.complete(output, 0) {
+        if let Some(payload) = cell
+            .completion
+            .complete(output, 0, || registry.panic_sink())
+        {
             registry.report_detached_panic(payload);
         }
         outcome

@@ -199,13 +199,12 @@ impl Registry {
 
     /// A detached task panicked and nobody holds its handle.
     pub(crate) fn report_detached_panic(&self, payload: Payload) {
-        match &self.panic_handler {
-            Some(handler) => unwind::run_hook("panic_handler", || handler(payload)),
-            None => eprintln!(
-                "corepool: a detached task panicked: {}",
-                unwind::message(&*payload)
-            ),
-        }
+        report_unobserved_panic(self.panic_handler.as_ref(), payload);
+    }
+
+    /// Where a panicking task's handle sends the payload if it is dropped without reading it.
+    pub(crate) fn panic_sink(&self) -> PanicSink {
+        PanicSink(self.panic_handler.clone())
     }
 
     /// Whether any queue of this pool holds work (or a reserved injection slot). This is the
@@ -575,5 +574,29 @@ impl Drop for PoolThread {
     fn drop(&mut self) {
         POOL_THREAD.with(|p| p.set(std::ptr::null()));
         self.registry.liveness.exited(self.kind);
+    }
+}
+
+/// The pool's panic handler, kept by a task that panicked while its handle was still held, so
+/// the handle can report the payload if it is dropped unread (after the pool may be gone).
+pub(crate) struct PanicSink(Option<crate::builder::PanicHandler>);
+
+impl PanicSink {
+    pub(crate) fn report(self, payload: Payload) {
+        report_unobserved_panic(self.0.as_ref(), payload);
+    }
+}
+
+/// Hands `payload` to `handler` (a panic in it is reported, not raised), or prints it.
+fn report_unobserved_panic(handler: Option<&crate::builder::PanicHandler>, payload: Payload) {
+    match handler {
+        Some(handler) => unwind::run_hook("panic_handler", || handler(payload)),
+        None => {
+            eprintln!(
+                "corepool: a detached task panicked: {}",
+                unwind::message(&*payload)
+            );
+            crate::job_handle::drop_user_value(payload);
+        }
     }
 }

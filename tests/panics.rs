@@ -163,6 +163,57 @@ fn detached_panic_goes_to_the_panic_handler_exactly_once() {
     });
 }
 
+/// The other order: the task panics first and its handle is dropped afterwards, unread. Nobody
+/// will ever read that panic, so the handle's drop hands it to the handler (once), for tasks
+/// and for futures alike. A handle that did read its panic reports nothing.
+#[test]
+fn a_handle_dropped_after_its_task_panicked_reports_the_panic_once() {
+    watchdog("late detach", || {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let pool = {
+            let seen = Arc::clone(&seen);
+            Pool::builder()
+                .threads(2)
+                .pinning(Pinning::None)
+                .panic_handler(move |payload| {
+                    let on = thread::current().name().map(str::to_owned);
+                    seen.lock().unwrap().push((panic_message(&*payload), on));
+                })
+                .build()
+                .unwrap()
+        };
+        let task = pool.spawn(|| -> () { panic!("task-late") });
+        let future = pool.spawn_future(async { panic!("future-late") });
+        let read = pool.spawn(|| -> () { panic!("read") });
+        while !(task.is_finished() && future.is_finished() && read.is_finished()) {
+            thread::sleep(Duration::from_millis(1));
+        }
+        assert!(seen.lock().unwrap().is_empty(), "handles still held");
+        thread::Builder::new()
+            .name("dropper".into())
+            .spawn(move || {
+                drop(task);
+                drop(future);
+                assert!(read.join().is_err());
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        pool.shutdown();
+        let mut seen = seen.lock().unwrap().clone();
+        seen.sort();
+        let dropper = Some("dropper".to_string());
+        assert_eq!(
+            seen,
+            vec![
+                ("future-late".to_string(), dropper.clone()),
+                ("task-late".to_string(), dropper)
+            ],
+            "each unread panic reported once, by the dropping thread"
+        );
+    });
+}
+
 #[test]
 fn join_reraises_a_childs_panic_and_as_wins() {
     watchdog("join panics", || {

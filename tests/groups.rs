@@ -378,7 +378,8 @@ fn a_closed_pool_cancels_a_long_group_queue_without_recursing() {
         let closer = pool.clone();
         let shutdown = std::thread::spawn(move || closer.shutdown());
         // Wait until the I/O queue is closed too (it closes after the CPU workers are gone).
-        while pool.try_spawn_blocking(|| ()).is_ok() {
+        // `Full` is not closed: these probes can fill the I/O queue before that.
+        while !matches!(pool.try_spawn_blocking(|| ()), Err(SpawnError::Shutdown(_))) {
             std::thread::yield_now();
         }
         tx.send(()).unwrap();

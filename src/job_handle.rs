@@ -397,9 +397,10 @@ where
 
 /// A handle to a spawned task: block on it with [`join`](JoinHandle::join) or `.await` it.
 ///
-/// Dropping the handle detaches the task: it still runs, its result is dropped, and a panic is
-/// sent to the pool's panic handler. If the handle is still alive when the task panics, the
-/// panic is delivered through the handle instead.
+/// Dropping the handle detaches the task: it still runs and its result is dropped. A panic the
+/// handle never delivered (through `join`, `.await` or `join_all`) is sent to the pool's panic
+/// handler exactly once: by the worker if the handle was already gone, or by the handle's drop
+/// if the task had already panicked.
 ///
 /// ```
 /// let pool = corepool::Pool::builder().threads(2).build()?;

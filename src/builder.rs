@@ -171,7 +171,9 @@ impl Builder {
 
     /// Receives the panic payload of a detached task: one whose `JoinHandle` was dropped without
     /// taking its result, whether the handle went before the task panicked (the handler runs on
-    /// the worker) or after (it runs in the handle's `drop`). Called once per such panic.
+    /// the worker) or after (it runs in the handle's `drop`, on the dropping thread, possibly
+    /// after the pool was shut down). Called once per such panic. So the handler should not
+    /// block on a lock that code dropping handles may hold.
     /// Default: the message is printed on stderr. The process is never aborted.
     pub fn panic_handler(
         mut self,

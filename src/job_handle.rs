@@ -46,8 +46,9 @@ pub(crate) struct Completion<T> {
     sink: UnsafeCell<Option<PanicSink>>,
 }
 
-// SAFETY: `output` is written only by the thread that owns RUNNING, before COMPLETE, and read
-// only by the single handle after COMPLETE (or by the executor when DETACHED was set first).
+// SAFETY: `output` and `sink` are written only by the thread that owns RUNNING, before
+// COMPLETE, and read or taken only by the single handle after it observed COMPLETE (in `join`,
+// `poll`, or the late `detach`), or by the executor when DETACHED was set first.
 unsafe impl<T: Send> Sync for Completion<T> {}
 
 impl<T> Completion<T> {

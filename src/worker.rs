@@ -34,10 +34,11 @@ const SPIN_ROUNDS: u32 = if cfg!(corepool_loom) { 0 } else { 32 };
 /// A worker in a stream of short tasks (a submitter flooding the pool) that finds the queue
 /// empty for a moment is usually waiting for a thread it shares a core with: yielding lets that
 /// thread run while this worker still counts as searching, so the submitter does not pay a
-/// futex wake-up per refill (measured over 3M outside spawns: about 9,000 parks without
-/// it, about 500 with it, and a third more wall time without it). A worker woken for a lone task never yields: on a crowded machine
-/// a yielded searcher can stay off-CPU for a whole time slice (3.4 ms measured behind two CPU
-/// hogs, against 12 µs without yielding) while publishers, seeing it searching, wake nobody.
+/// futex wake-up per refill (measured over 3M outside spawns: about 9,000 parks without it,
+/// about 500 with it, and a third more wall time without it). A worker woken for a lone task
+/// never yields: on a crowded machine a yielded searcher can stay off-CPU for a whole time
+/// slice (3.4 ms measured behind two CPU hogs, against 12 µs without yielding) while
+/// publishers, seeing it searching, wake nobody.
 const YIELD_ROUNDS: u32 = if cfg!(corepool_loom) { 0 } else { 8 };
 /// Jobs run since the previous idle spell from which a worker counts as busy (see
 /// [`YIELD_ROUNDS`]).
@@ -406,23 +407,7 @@ impl WorkerThread {
         let searchers = sleep.start_searching();
         let busy = self.ran_since_idle.replace(0) >= BUSY_STREAK;
         let may_spin = busy || searchers * 2 < registry.num_threads().max(2);
-        let mut found = false;
-        if may_spin {
-            let rounds = SPIN_ROUNDS + if busy { YIELD_ROUNDS } else { 0 };
-            for round in 0..rounds {
-                if done() || registry.has_visible_work_hint() {
-                    found = true;
-                    break;
-                }
-                if round < SPIN_ROUNDS {
-                    for _ in 0..(1 << (round / 8).min(4)) {
-                        spin_hint();
-                    }
-                } else {
-                    thread::yield_now();
-                }
-            }
-        }
+        let found = may_spin && self.poll_for_work(done, busy);
         if !found {
             let slept = sleep.sleep(self.index, || done() || registry.has_visible_work());
             if slept {
@@ -440,6 +425,26 @@ impl WorkerThread {
         registry.inboxes[self.index].owner_busy();
         registry.stats.busy(self.index);
         job
+    }
+
+    /// The spin before sleeping: checks for work or `done` [`SPIN_ROUNDS`] times with growing
+    /// pauses, then, after a busy stretch, [`YIELD_ROUNDS`] more times, yielding before each.
+    /// Returns whether it saw either (plain loads: the sleep protocol makes the real re-check).
+    fn poll_for_work(&self, done: &dyn Fn() -> bool, busy: bool) -> bool {
+        let rounds = SPIN_ROUNDS + if busy { YIELD_ROUNDS } else { 0 };
+        for round in 0..rounds {
+            if done() || self.registry.has_visible_work_hint() {
+                return true;
+            }
+            if round < SPIN_ROUNDS {
+                for _ in 0..(1 << (round / 8).min(4)) {
+                    spin_hint();
+                }
+            } else {
+                thread::yield_now();
+            }
+        }
+        false
     }
 
     /// A waker that wakes this worker (for waiting on a task handle).

@@ -260,7 +260,9 @@ fn hooks_that_panic_do_not_take_the_pool_down() {
         assert_eq!(stops.load(SeqCst), 3);
         // `shutdown` joined the threads, but a joined thread can linger in /proc/self/task for
         // a moment (the kernel wakes the joiner before it removes the task), as elsewhere here.
-        assert!(eventually(Duration::from_secs(10), || threads_named("rbk-") == 0));
+        assert!(eventually(Duration::from_secs(10), || threads_named(
+            "rbk-"
+        ) == 0));
     });
 }
 

@@ -1,40 +1,42 @@
 //! Task groups: at most `n` of a group's tasks run at once on the shared pool.
 //!
 //! Invariants:
-//! - `counts` packs `running` and `queued`. `running` counts the group's *slots* in use: a
-//!   task holds a slot from the moment it is handed to the pool until its closure is dropped
-//!   (after it ran or when it is cancelled), when its `SlotGuard` hands the slot to the oldest
-//!   queued task or gives it back. So at most `max_concurrency` of the group's closures ever
-//!   run at once.
-//! - Queued tasks wait in the group (bounded by `capacity`), not in the pool: they occupy no
-//!   worker and no pool queue slot. `pending` holds them oldest first with strictly increasing
-//!   ids, and a task's entry stays there until it is handed a slot or cancelled. So a guard
-//!   dropped without its task having run finds out, under the lock, whether it held a slot: its
-//!   id is in `pending` (cancelled through its handle while queued: it leaves the queue), or in
-//!   `cancelling` (taken out of the queue by `cancel` or a closed pool), or in neither (it was
-//!   handed a slot, which it passes on).
-//! - A task handed to the pool by a slot release bypasses the pool's queue capacity (it was
-//!   admitted by the group, whose own bounds hold), but not the pool's shutdown: on a closed
-//!   pool it is cancelled and its handle says so; the rest of the queue is then cancelled with
-//!   it, in a loop (not by one refused hand-off recursing into the next).
-//! - `queued` (queue entries plus places reserved by `try_spawn`) changes only under the lock.
-//!   A slot is taken or given back without the lock only while `queued == 0`, by a CAS on the
-//!   whole word; a spawner queues with a CAS that fails if a slot came free meanwhile. So a
-//!   task is never left queued behind a free slot, and queued tasks go before newer spawns.
-//! - A thread blocked on the group (a full queue, or `wait`) is counted in `waiters` under the
-//!   lock before it waits; whoever frees a queue place or leaves the group idle notifies while
-//!   holding the lock; the lock-free give-back issues a SeqCst fence and reads `waiters`,
-//!   pairing with the fence a waiter issues after registering. So no wake-up is lost.
+//! - `counts` packs `running` (slots in use) and `queued` (entries in `queue`, counted before
+//!   they are pushed). A task holds a slot from the moment it is handed to the pool until its
+//!   closure is gone (it ran, or was dropped unrun by a cancel), when its hook passes the slot
+//!   to the oldest queued entry or gives it back. So at most `max_concurrency` of the group's
+//!   closures ever run at once.
+//! - Every change to `counts` is one CAS (or RMW) on the whole word. A spawner takes a slot
+//!   only while `queued == 0`, and queues only while no slot is free or something is queued; a
+//!   releaser passes its slot on while `queued > 0` and gives it back otherwise. So a task is
+//!   never left queued behind a free slot, and queued tasks go before newer spawns. No lock is
+//!   taken on any of these paths.
+//! - Each decrement of `queued` (a release passing its slot on, or a drain) claims exactly one
+//!   entry, which the claimer then takes from `queue` (waiting for a spawner that counted it
+//!   but has not pushed it yet). The claimer marks a live entry's task GROUP_SLOTTED (or
+//!   GROUP_DRAINED) unless it is already CANCELLED, one CAS on the task's state word, so a
+//!   task cancelled through its handle while queued and a task handed a slot are told apart
+//!   without a lock: the first never held a slot, the second gives its slot back.
+//! - A queued task cancelled through its handle leaves its entry behind (skipped by whoever
+//!   claims it) and frees its place at once: `freed` counts such entries, and the capacity
+//!   applies to `queued - freed`. At most `entry_limit` entries (live or cancelled) are kept.
+//! - A thread blocked on the group (a full queue, or `wait`) registers in `waiters` under the
+//!   lock, then issues a SeqCst fence and re-checks; whoever lowers `queued`, `running` or the
+//!   live count issues a SeqCst fence and then reads `waiters`, and if someone waits and the
+//!   group has room or is idle, notifies under the lock. By the fence-fence rule one of the
+//!   two sees the other, so no wake-up is lost.
 
 use crate::error::{BuildError, SpawnError};
 use crate::injection_queue::PushError;
-use crate::job::JobRef;
-use crate::job_handle::{new_task, JoinHandle, UnsubmittedTask};
+use crate::job::{JobRef, Mode, Outcome};
+use crate::job_handle::{
+    new_hooked_task, new_task, set_unless, ClosureGone, JoinHandle, TaskHook, UnsubmittedTask,
+    CANCELLED, GROUP_DRAINED, GROUP_QUEUED, GROUP_SLOTTED,
+};
 use crate::registry::Registry;
-use crate::sync::atomic::{fence, AtomicU64, AtomicUsize, Ordering};
-use crate::sync::{thread, Condvar, Mutex};
+use crate::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use crate::sync::{spin_hint, thread, Condvar, Injector, Mutex, Steal};
 use crate::worker::WorkerThread;
-use std::collections::VecDeque;
 use std::sync::Arc;
 
 /// Configures a [`Group`]; from [`Pool::group`](crate::Pool::group).
@@ -62,8 +64,8 @@ impl GroupBuilder {
     }
 
     /// At most this many tasks wait in the group for a slot (default 1024, at least 1; values
-    /// above `u32::MAX` count as `u32::MAX`); beyond that `spawn` waits and `try_spawn` hands
-    /// the closure back.
+    /// above 2^30 count as 2^30); beyond that `spawn` waits and `try_spawn` hands the closure
+    /// back.
     pub fn capacity(mut self, n: usize) -> Self {
         self.capacity = n;
         self
@@ -77,21 +79,22 @@ impl GroupBuilder {
         if self.capacity == 0 {
             return Err(BuildError::ZeroGroupCapacity);
         }
+        // `counts` keeps each count in 32 bits: larger limits are no limit anyway.
+        let capacity = self.capacity.min(CAPACITY_LIMIT);
+        let threads = self.registry.num_threads();
         Ok(Group {
             inner: Arc::new(GroupInner {
                 registry: self.registry,
-                // `counts` keeps each count in 32 bits: larger limits are no limit anyway.
-                max: self.max_concurrency.min(COUNT_LIMIT),
-                capacity: self.capacity.min(COUNT_LIMIT),
+                max: self.max_concurrency.min(RUNNING_LIMIT),
+                capacity,
+                entry_limit: capacity + capacity.max(CANCELLED_KEPT),
                 counts: Padded(AtomicU64::new(0)),
-                state: Padded(Mutex::new(GroupState::default())),
+                queue: Padded(Injector::new()),
+                freed: AtomicU64::new(0),
+                sleepers: Mutex::new(0),
                 changed: Condvar::new(),
-                waiters: AtomicUsize::new(0),
-                next_id: Padded(AtomicU64::new(0)),
-                finished: Padded(Finished {
-                    completed: AtomicU64::new(0),
-                    cancelled: AtomicU64::new(0),
-                }),
+                completed: (0..=threads).map(|_| Padded(AtomicU64::new(0))).collect(),
+                cancelled: Padded(AtomicU64::new(0)),
             }),
         })
     }
@@ -131,25 +134,25 @@ struct GroupInner {
     registry: Arc<Registry>,
     max: usize,
     capacity: usize,
-    /// `running` (low 32 bits: slots in use) and `queued` (high 32 bits: entries in `pending`
-    /// plus places reserved by `try_spawn`ers building their task). `queued` changes only under
-    /// `state`'s lock; `running` also changes without it, but only while `queued == 0`.
+    /// The most entries `queue` holds, cancelled ones included.
+    entry_limit: usize,
+    /// `running` (bits 0–31: slots in use), `queued` (bits 32–62: entries counted for `queue`,
+    /// including cancelled ones not yet skipped) and WAITERS (bit 63: a thread sleeps on
+    /// `changed`).
     counts: Padded<AtomicU64>,
-    state: Padded<Mutex<GroupState>>,
+    /// Queued tasks, oldest first.
+    queue: Padded<Injector<Queued>>,
+    /// Entries in `queue` whose task was cancelled through its handle (they hold no place).
+    /// Wrapping: a popper may skip an entry just before its canceller counts it here.
+    freed: AtomicU64,
+    /// Threads sleeping on `changed`.
+    sleepers: Mutex<usize>,
     changed: Condvar,
-    /// Threads blocked in `wait_while`, registered under the lock.
-    waiters: AtomicUsize,
-    /// Ids in spawn order; a queued task's id is its place in `pending`'s order. Written by
-    /// spawners only.
-    next_id: Padded<AtomicU64>,
-    /// Written by finishing tasks.
-    finished: Padded<Finished>,
-}
-
-/// Tasks done, by how they ended.
-struct Finished {
-    completed: AtomicU64,
-    cancelled: AtomicU64,
+    /// Tasks that ran, one count per worker (so that workers finishing tasks do not write
+    /// one cache line), the last for other threads (blocking-I/O threads).
+    completed: Box<[Padded<AtomicU64>]>,
+    /// Tasks cancelled before they ran.
+    cancelled: Padded<AtomicU64>,
 }
 
 /// Keeps a hot field on its own cache line: the spawner and the workers each write different
@@ -169,142 +172,125 @@ impl<T> std::ops::Deref for Padded<T> {
 /// group (none under loom, whose models check the sleeping path).
 const YIELDS_BEFORE_SLEEP: u32 = if cfg!(corepool_loom) { 0 } else { 64 };
 
-/// The largest `max_concurrency` or `capacity` kept (a 32-bit field of `counts`).
-const COUNT_LIMIT: usize = u32::MAX as usize;
+/// The largest `max_concurrency` kept (a 32-bit field of `counts`).
+const RUNNING_LIMIT: usize = u32::MAX as usize;
+
+/// The largest `capacity` kept: live and cancelled entries together fit `queued`'s 31 bits.
+const CAPACITY_LIMIT: usize = 1 << 29;
+
+/// Cancelled entries a group keeps beyond its capacity at the least (see `entry_limit`).
+const CANCELLED_KEPT: usize = 1024;
 
 const RUNNING: u64 = 1;
 const QUEUED: u64 = 1 << 32;
+const WAITERS: u64 = 1 << 63;
 
 fn running(counts: u64) -> usize {
     (counts & (QUEUED - 1)) as usize
 }
 
 fn queued(counts: u64) -> usize {
-    (counts >> 32) as usize
+    ((counts & !WAITERS) >> 32) as usize
 }
 
-#[derive(Default)]
-struct GroupState {
-    /// Queued tasks, ids strictly increasing (so a task finds its entry by binary search).
-    pending: VecDeque<Queued>,
-    /// Ids of tasks that `cancel` (or a closed pool) took out of `pending` and is cancelling:
-    /// their guards must not give back a slot they never held.
-    cancelling: Vec<u64>,
+/// Nothing queued or running.
+fn is_idle(counts: u64) -> bool {
+    counts & !WAITERS == 0
 }
 
-/// A queued task: its job reference (it owns the task until it is handed on or cancelled).
+/// A queued task: its job reference (it owns the task until it is handed on or cancelled) and
+/// its state word.
 struct Queued {
-    id: u64,
     job: JobRef,
+    state: *const AtomicUsize,
     blocking: bool,
 }
 
-/// Lives inside a group task's closure: dropping it (after the task ran, or with the closure
-/// when the task is cancelled) releases what the task held.
-struct SlotGuard {
-    group: Arc<GroupInner>,
-    id: u64,
-    ran: bool,
+// SAFETY: `state` points into the task that `job` keeps alive, and is only read through
+// atomics; the entry moves between threads as the job reference does.
+unsafe impl Send for Queued {}
+
+impl Queued {
+    /// Marks the entry's task with `bit` unless it was cancelled through its handle.
+    fn mark(&self, bit: usize) -> bool {
+        // SAFETY: the entry owns the job reference, so the task (and its state word) lives.
+        set_unless(unsafe { &*self.state }, bit, CANCELLED)
+    }
+
+    /// Drops the entry's reference to its task without running it.
+    fn discard(self, registry: &Registry) -> Outcome {
+        // SAFETY: the entry owns the job reference, unexecuted; executed once here. A task
+        // cancelled through its handle only drops the reference (Skipped).
+        unsafe { self.job.execute(Mode::Cancel, registry) }
+    }
 }
 
-impl Drop for SlotGuard {
-    fn drop(&mut self) {
-        let counter = if self.ran {
-            &self.group.finished.completed
-        } else {
-            &self.group.finished.cancelled
+/// A group task's hook: what it holds is given back when its closure is gone.
+struct SlotHook {
+    group: Arc<GroupInner>,
+}
+
+impl TaskHook for SlotHook {
+    fn closure_gone(&self, how: ClosureGone) {
+        let group = &self.group;
+        let state = match how {
+            ClosureGone::Ran { worker } => {
+                group.count_completed(worker);
+                group.release_slot();
+                return;
+            }
+            ClosureGone::Dropped { state } => state,
         };
-        counter.fetch_add(1, Ordering::Relaxed);
-        if self.ran {
-            self.group.release_slot();
-        } else {
-            self.group.release_cancelled(self.id);
+        group.cancelled.fetch_add(1, Ordering::Relaxed);
+        if state & GROUP_SLOTTED != 0 {
+            group.release_slot();
+        } else if state & GROUP_DRAINED == 0 {
+            // Cancelled through its handle while queued: the entry stays until popped, but its
+            // place is free now. The RMW on `counts` orders this against a sleeper's check.
+            group.freed.fetch_add(1, Ordering::SeqCst);
+            let counts = group.counts.fetch_add(0, Ordering::SeqCst);
+            group.wake_waiters(counts);
         }
     }
 }
 
-enum Admission {
-    Start,
-    Queue,
-    Full,
-}
-
 impl GroupInner {
+    fn count_completed(&self, worker: Option<usize>) {
+        let last = self.completed.len() - 1;
+        let shard = worker.map_or(last, |index| index.min(last));
+        self.completed[shard].fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn completed(&self) -> u64 {
+        self.completed
+            .iter()
+            .map(|c| c.load(Ordering::Relaxed))
+            .sum()
+    }
+
     fn counts(&self) -> u64 {
         self.counts.load(Ordering::SeqCst)
     }
 
-    /// Takes a slot without the lock if one is free and nothing is queued (queued tasks go
-    /// first).
-    fn try_take_slot(&self) -> bool {
-        let mut current = self.counts();
-        while running(current) < self.max && queued(current) == 0 {
-            match self.counts.compare_exchange_weak(
-                current,
-                current + RUNNING,
-                Ordering::SeqCst,
-                Ordering::SeqCst,
-            ) {
-                Ok(_) => return true,
-                Err(actual) => current = actual,
-            }
-        }
-        false
+    /// Queued tasks not cancelled.
+    fn live(&self, counts: u64) -> usize {
+        let freed = self.freed.load(Ordering::SeqCst) as i64;
+        (queued(counts) as i64 - freed).max(0) as usize
     }
 
     fn is_full(&self, counts: u64) -> bool {
-        queued(counts) >= self.capacity
+        self.live(counts) >= self.capacity || queued(counts) >= self.entry_limit
     }
 
-    /// Takes a slot or a queue place for a task not built yet (`try_spawn`, which must be able
-    /// to hand the closure back).
-    fn admit(&self) -> Admission {
-        if self.try_take_slot() {
-            return Admission::Start;
-        }
-        let state = self.state.lock();
-        let mut current = self.counts();
-        loop {
-            let (next, admission) = if running(current) < self.max && state.pending.is_empty() {
-                (current + RUNNING, Admission::Start)
-            } else if self.is_full(current) {
-                return Admission::Full;
-            } else {
-                (current + QUEUED, Admission::Queue)
-            };
-            match self.counts.compare_exchange_weak(
-                current,
-                next,
-                Ordering::SeqCst,
-                Ordering::SeqCst,
-            ) {
-                Ok(_) => return admission,
-                Err(actual) => current = actual,
-            }
-        }
-    }
-
-    /// Starts or queues a built task; `reserved` says it holds a place taken by `admit`.
-    /// Returns `false` (task untouched) if the queue is full.
-    fn start_or_queue(&self, id: u64, job: JobRef, blocking: bool, reserved: bool) -> bool {
-        if !reserved && self.try_take_slot() {
-            self.hand_to_pool(job, blocking);
-            return true;
-        }
-        let mut state = self.state.lock();
-        // One CAS decides between starting and queueing, so a slot given back without the lock
-        // (possible while nothing is queued) cannot slip between the two checks and leave this
-        // task queued behind a free slot.
+    /// Starts a built task (marking it slotted) or queues it (it starts out marked queued).
+    /// Hands the job back, untouched, if the group's queue is full.
+    fn admit(&self, job: JobRef, state: *const AtomicUsize, blocking: bool) -> Result<(), JobRef> {
         let mut current = self.counts();
         let start = loop {
-            let (next, start) = if running(current) < self.max && state.pending.is_empty() {
-                // A slot is free (for a reserved place: it came free while we built the task).
-                let give_back = if reserved { QUEUED } else { 0 };
-                (current + RUNNING - give_back, true)
-            } else if reserved {
-                break false;
+            let (next, start) = if running(current) < self.max && queued(current) == 0 {
+                (current + RUNNING, true)
             } else if self.is_full(current) {
-                return false;
+                return Err(job);
             } else {
                 (current + QUEUED, false)
             };
@@ -319,33 +305,61 @@ impl GroupInner {
             }
         };
         if start {
-            if reserved {
-                self.notify_locked();
-            }
-            drop(state);
+            // SAFETY: the caller holds the task's job reference, so its state word lives;
+            // nobody else can reach the task yet (its handle is not returned before this).
+            unsafe { &*state }.fetch_or(GROUP_SLOTTED, Ordering::SeqCst);
             self.hand_to_pool(job, blocking);
-            return true;
+            return Ok(());
         }
-        let entry = Queued { id, job, blocking };
-        // Ids come from an atomic counter before the lock, so a racing spawner may have queued
-        // a later id first: insert in order (almost always at the back).
-        match state.pending.back() {
-            Some(last) if last.id > id => {
-                let at = state.pending.partition_point(|q| q.id < id);
-                state.pending.insert(at, entry);
+        self.queue.push(Queued {
+            job,
+            state,
+            blocking,
+        });
+        // A releaser may have found the queue empty before this push and given its slot back.
+        // This RMW and its give-back are ordered on `counts`: either this sees the free slot,
+        // or the push happened before its next look at the queue.
+        let current = self.counts.fetch_add(0, Ordering::SeqCst);
+        self.start_queued(current);
+        Ok(())
+    }
+
+    /// Takes the oldest entry out of the queue and uncounts it; `None` if none is pushed.
+    fn pop(&self) -> Option<Queued> {
+        loop {
+            match self.queue.steal() {
+                Steal::Success(entry) => {
+                    // Counted before it was pushed, so `queued` covers it.
+                    let prev = self.counts.fetch_sub(QUEUED, Ordering::SeqCst);
+                    self.wake_waiters(prev - QUEUED);
+                    return Some(entry);
+                }
+                Steal::Empty => return None,
+                Steal::Retry => spin_hint(),
             }
-            _ => state.pending.push_back(entry),
         }
-        true
+    }
+
+    /// Gives a slot back; returns the counts after.
+    fn give_back(&self) -> u64 {
+        let after = self.counts.fetch_sub(RUNNING, Ordering::SeqCst) - RUNNING;
+        self.wake_waiters(after);
+        after
+    }
+
+    /// Skips an entry whose task was cancelled through its handle (its place was freed then).
+    fn skip_cancelled(&self, entry: Queued) {
+        self.freed.fetch_sub(1, Ordering::SeqCst);
+        entry.discard(&self.registry);
     }
 
     /// Hands a task that holds a slot to the pool. On a closed pool it is cancelled here (its
-    /// guard then gives the slot back).
+    /// hook then gives the slot back).
     fn hand_to_pool(&self, job: JobRef, blocking: bool) {
         if let Err(job) = self.try_hand_to_pool(job, blocking) {
             // SAFETY: refused by the closed queue, so unexecuted and ours; executed once. Its
-            // closure (and slot guard) is dropped, releasing the slot.
-            unsafe { job.execute(crate::job::Mode::Cancel, &self.registry) };
+            // closure is dropped and its hook releases the slot.
+            unsafe { job.execute(Mode::Cancel, &self.registry) };
         }
     }
 
@@ -373,114 +387,129 @@ impl GroupInner {
         }
     }
 
-    /// Wakes every blocked thread so it re-checks its condition. Called with the lock held.
-    fn notify_locked(&self) {
-        if self.waiters.load(Ordering::SeqCst) > 0 {
-            self.changed.notify_all();
-        }
-    }
-
     /// A task that held a slot is done with it: the slot passes to the oldest queued task, or
     /// is given back.
     fn release_slot(&self) {
-        // Fast path: nothing queued, give the slot back without the lock.
         let mut current = self.counts();
-        while queued(current) == 0 {
-            match self.counts.compare_exchange_weak(
+        loop {
+            if queued(current) == 0 {
+                match self.counts.compare_exchange_weak(
+                    current,
+                    current - RUNNING,
+                    Ordering::SeqCst,
+                    Ordering::SeqCst,
+                ) {
+                    // A spawner that queues after this finds the slot free.
+                    Ok(_) => return self.wake_waiters(current - RUNNING),
+                    Err(actual) => current = actual,
+                }
+                continue;
+            }
+            match self.pop() {
+                Some(entry) => {
+                    if self.pass_slot(entry) {
+                        return;
+                    }
+                    current = self.counts(); // cancelled while queued: the slot is still ours
+                }
+                None => {
+                    // Counted but not pushed yet: give the slot back. Its spawner's RMW after
+                    // the push sees the free slot, or this sees the entry (`start_queued`).
+                    let after = self.give_back();
+                    return self.start_queued(after);
+                }
+            }
+        }
+    }
+
+    /// Hands a slot this thread holds to a popped entry's task; `false` (slot still held) if
+    /// the task was cancelled through its handle while queued.
+    fn pass_slot(&self, entry: Queued) -> bool {
+        if !entry.mark(GROUP_SLOTTED) {
+            self.skip_cancelled(entry);
+            return false;
+        }
+        if let Err(refused) = self.try_hand_to_pool(entry.job, entry.blocking) {
+            self.refused(refused);
+        }
+        true
+    }
+
+    /// Starts queued tasks while slots are free (`current`: the counts as last seen, by an
+    /// RMW that follows this thread's push or give-back).
+    fn start_queued(&self, mut current: u64) {
+        while queued(current) > 0 && running(current) < self.max {
+            if let Err(actual) = self.counts.compare_exchange_weak(
                 current,
-                current - RUNNING,
+                current + RUNNING,
                 Ordering::SeqCst,
                 Ordering::SeqCst,
             ) {
-                Ok(_) => {
-                    // Pairs with the fence a waiter issues after registering: either it sees
-                    // the slot given back, or we see it registered.
-                    fence(Ordering::SeqCst);
-                    if running(current) == 1 && self.waiters.load(Ordering::SeqCst) > 0 {
-                        let _state = self.state.lock();
-                        self.changed.notify_all();
-                    }
-                    return;
-                }
-                Err(actual) => current = actual,
+                current = actual;
+                continue;
             }
+            // A slot is ours: pass it to the oldest entry, or give it back if none is pushed.
+            current = loop {
+                match self.pop() {
+                    Some(entry) => {
+                        if self.pass_slot(entry) {
+                            break self.counts();
+                        }
+                    }
+                    None => {
+                        let after = self.give_back();
+                        if self.queue.is_empty() {
+                            // Its spawner has not pushed yet, and will find the slot free.
+                            return;
+                        }
+                        break after;
+                    }
+                }
+            };
         }
-        let state = self.state.lock();
-        self.release_slot_locked(state);
     }
 
-    fn release_slot_locked(&self, mut state: crate::sync::MutexGuard<'_, GroupState>) {
-        match state.pending.pop_front() {
-            Some(next) => {
-                self.counts.fetch_sub(QUEUED, Ordering::SeqCst);
-                self.notify_locked();
-                drop(state);
-                if let Err(refused) = self.try_hand_to_pool(next.job, next.blocking) {
-                    self.refused(refused);
-                }
+    /// Takes every pushed entry out of the queue and cancels their tasks; returns how many
+    /// this cancelled. `closed`: the pool refused a task, and the pool's metrics count these
+    /// as refused too. (An entry counted but not pushed yet is not waited for: its spawn
+    /// raced with this, and it is started or queued as usual.)
+    fn drain(&self, closed: bool) -> usize {
+        let mut cancelled = 0;
+        while let Some(entry) = self.pop() {
+            if !entry.mark(GROUP_DRAINED) {
+                self.skip_cancelled(entry);
+                continue;
             }
-            None => {
-                // `queued` counts only reservations: their spawners start or queue under the
-                // lock, after this.
-                self.counts.fetch_sub(RUNNING, Ordering::SeqCst);
-                self.notify_locked();
+            if closed {
+                self.registry.record_submission(Err(false), entry.blocking);
+            }
+            if entry.discard(&self.registry) == Outcome::Cancelled {
+                cancelled += 1;
             }
         }
+        cancelled
     }
 
     /// The pool refused a task handed the slot: it is closed, so nothing queued can start.
-    /// The whole queue is cancelled here, in a loop, rather than by handing the slot on task
-    /// by task (each refusal would recurse through the next guard's release).
+    /// The whole queue is cancelled first, so that the refused task's release finds nothing to
+    /// hand its slot to (rather than handing it on task by task, each refusal recursing
+    /// through the next release).
     fn refused(&self, job: JobRef) {
-        let drained = {
-            let mut state = self.state.lock();
-            let drained = self.take_pending(&mut state);
-            self.notify_locked();
-            drained
-        };
-        // SAFETY: refused by the closed queue, so unexecuted and ours; executed once. Its guard
-        // gives the slot back (the queue is empty now, so nobody is handed it).
-        unsafe { job.execute(crate::job::Mode::Cancel, &self.registry) };
-        for entry in drained {
-            self.registry.record_submission(Err(false), entry.blocking);
-            // SAFETY: taken out of the queue, so unexecuted and owned here; executed once.
-            unsafe { entry.job.execute(crate::job::Mode::Cancel, &self.registry) };
-        }
+        self.drain(true);
+        // SAFETY: refused by the closed queue, so unexecuted and ours; executed once. Its hook
+        // gives the slot back.
+        unsafe { job.execute(Mode::Cancel, &self.registry) };
     }
 
-    /// The closure of a task that never ran was dropped (it was cancelled). If it was still
-    /// queued it leaves the queue (it held no slot); otherwise it gives its slot on.
-    fn release_cancelled(&self, id: u64) {
-        let mut state = self.state.lock();
-        if let Ok(at) = state.pending.binary_search_by_key(&id, |q| q.id) {
-            // Cancelled through its handle while queued.
-            let entry = state.pending.remove(at).expect("found by binary search");
-            self.counts.fetch_sub(QUEUED, Ordering::SeqCst);
-            self.notify_locked();
-            drop(state);
-            // SAFETY: the entry owned the queue's reference to the task, which nobody else can
-            // reach now; executed once, it only drops that reference (the task is already
-            // cancelled: this guard is being dropped by its cancellation).
-            unsafe { entry.job.execute(crate::job::Mode::Cancel, &self.registry) };
-            return;
+    /// After an RMW on `counts` that lowered a count, leaving `counts`: wakes sleepers if one
+    /// may go on now. A sleeper sets WAITERS with an RMW on the same word before it checks, so
+    /// either this RMW came later and sees the bit, or the sleeper's check sees this change.
+    fn wake_waiters(&self, counts: u64) {
+        if counts & WAITERS == 0 || (self.is_full(counts) && !is_idle(counts)) {
+            return; // nobody sleeps, or nobody can go on yet: a later change wakes them
         }
-        if let Ok(at) = state.cancelling.binary_search(&id) {
-            // Taken out of the queue by `cancel` or a closed pool: no slot held.
-            state.cancelling.remove(at);
-            return;
-        }
-        self.release_slot_locked(state);
-    }
-
-    /// Empties the queue, marking the ids as being cancelled (they hold no slot). Called with
-    /// the lock held.
-    fn take_pending(&self, state: &mut GroupState) -> Vec<Queued> {
-        let drained: Vec<Queued> = state.pending.drain(..).collect();
-        self.counts
-            .fetch_sub(QUEUED * drained.len() as u64, Ordering::SeqCst);
-        state.cancelling.extend(drained.iter().map(|q| q.id));
-        state.cancelling.sort_unstable();
-        drained
+        let _sleepers = self.sleepers.lock();
+        self.changed.notify_all();
     }
 
     /// Waits, helping the pool on a worker, while `blocked` holds for the counts.
@@ -495,49 +524,47 @@ impl GroupInner {
             return;
         }
         // A full group usually gets room within a few task lengths: yield first, unregistered,
-        // so releasers need not make a wake-up syscall per task; then sleep until notified.
+        // so releasers need not make a wake-up syscall; then sleep until notified.
         for _ in 0..YIELDS_BEFORE_SLEEP {
             if !blocked(self.counts()) {
                 return;
             }
             thread::yield_now();
         }
-        let mut state = self.state.lock();
-        self.waiters.fetch_add(1, Ordering::SeqCst);
-        // Pairs with the fence in `release_slot`'s lock-free path.
-        fence(Ordering::SeqCst);
-        while blocked(self.counts()) {
-            self.changed.wait(&mut state);
+        let mut sleepers = self.sleepers.lock();
+        *sleepers += 1;
+        // Set under the lock, so that a waker that sees it notifies after this thread waits.
+        while blocked(self.counts.fetch_or(WAITERS, Ordering::SeqCst)) {
+            self.changed.wait(&mut sleepers);
         }
-        self.waiters.fetch_sub(1, Ordering::SeqCst);
+        *sleepers -= 1;
+        if *sleepers == 0 {
+            self.counts.fetch_and(!WAITERS, Ordering::SeqCst);
+        }
     }
 }
 
 impl Group {
-    /// Wraps `func` with its slot guard and builds the task.
-    fn build<F, T>(&self, func: F) -> (u64, UnsubmittedTask<impl FnOnce() -> T, T>, JoinHandle<T>)
+    /// Builds the task with its slot hook.
+    fn build<F, T>(&self, func: F) -> (UnsubmittedTask<F, T, SlotHook>, JoinHandle<T>)
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
         let inner = &self.inner;
-        let id = inner.next_id.fetch_add(1, Ordering::Relaxed);
-        let mut guard = SlotGuard {
+        let hook = SlotHook {
             group: Arc::clone(inner),
-            id,
-            ran: false,
         };
-        let wrapped = move || {
-            guard.ran = true;
-            let _guard = guard;
-            func()
-        };
-        let (task, handle) = new_task(wrapped, inner.registry.stats.sample_submit());
-        (id, task, handle)
+        new_hooked_task(
+            func,
+            inner.registry.stats.sample_submit(),
+            hook,
+            GROUP_QUEUED,
+        )
     }
 
-    /// `spawn` and `spawn_blocking`: the task is built first, then started or queued under one
-    /// lock, waiting while the group's queue is full.
+    /// `spawn` and `spawn_blocking`: the task is built first, then started or queued, waiting
+    /// while the group's queue is full.
     fn spawn_waiting<F, T>(&self, func: F, blocking: bool) -> JoinHandle<T>
     where
         F: FnOnce() -> T + Send + 'static,
@@ -547,16 +574,17 @@ impl Group {
         if inner.registry.injected.is_closed() {
             return cancelled_handle(&inner.registry, func);
         }
-        let (id, task, handle) = self.build(func);
-        let job = task.into_job_ref();
-        while !inner.start_or_queue(id, job, blocking, false) {
+        let (task, handle) = self.build(func);
+        let state = task.state_ptr();
+        let mut job = task.into_job_ref();
+        while let Err(refused) = inner.admit(job, state, blocking) {
+            job = refused;
             inner.wait_while(|counts| inner.is_full(counts));
         }
         handle
     }
 
-    /// `try_spawn` and `try_spawn_blocking`: a place is taken before the task is built, so a
-    /// full group can hand the closure back.
+    /// `try_spawn` and `try_spawn_blocking`: a full group hands the closure back.
     fn spawn_or_refuse<F, T>(&self, func: F, blocking: bool) -> Result<JoinHandle<T>, SpawnError<F>>
     where
         F: FnOnce() -> T + Send + 'static,
@@ -566,18 +594,9 @@ impl Group {
         if inner.registry.injected.is_closed() {
             return Err(SpawnError::Shutdown(func));
         }
-        let admission = inner.admit();
-        if let Admission::Full = admission {
-            return Err(SpawnError::Full(func));
-        }
-        let (id, task, handle) = self.build(func);
-        let job = task.into_job_ref();
-        match admission {
-            Admission::Start => inner.hand_to_pool(job, blocking),
-            _ => {
-                inner.start_or_queue(id, job, blocking, true);
-            }
-        }
+        let (task, handle) = self.build(func);
+        let state = task.state_ptr();
+        task.submit(|job| inner.admit(job, state, blocking).map_err(PushError::Full))?;
         Ok(handle)
     }
 
@@ -629,36 +648,24 @@ impl Group {
 
     /// Waits until none of the group's tasks is queued or running.
     pub fn wait(&self) {
-        self.inner
-            .wait_while(|counts| running(counts) > 0 || queued(counts) > 0);
+        self.inner.wait_while(|counts| !is_idle(counts));
     }
 
     /// Cancels every task still queued in the group (their handles report `Cancelled`) and
     /// returns how many. Tasks already running are not interrupted.
     pub fn cancel(&self) -> usize {
-        let inner = &self.inner;
-        let mut state = inner.state.lock();
-        let drained = inner.take_pending(&mut state);
-        inner.notify_locked();
-        drop(state);
-        let count = drained.len();
-        for entry in drained {
-            // SAFETY: taken out of the queue, so unexecuted and owned here; executed once. It
-            // drops the closure unrun (the handle reports Cancelled), or only the reference if
-            // the handle cancelled it first.
-            unsafe { entry.job.execute(crate::job::Mode::Cancel, &inner.registry) };
-        }
-        count
+        self.inner.drain(false)
     }
 
     /// The group's figures.
     pub fn metrics(&self) -> GroupMetrics {
-        let state = self.inner.state.lock();
+        let inner = &self.inner;
+        let counts = inner.counts();
         GroupMetrics {
-            running: running(self.inner.counts()),
-            queued: state.pending.len(),
-            completed: self.inner.finished.completed.load(Ordering::Relaxed),
-            cancelled: self.inner.finished.cancelled.load(Ordering::Relaxed),
+            running: running(counts),
+            queued: inner.live(counts),
+            completed: inner.completed(),
+            cancelled: inner.cancelled.load(Ordering::Relaxed),
         }
     }
 
@@ -682,14 +689,6 @@ impl std::fmt::Debug for GroupBuilder {
         f.debug_struct("GroupBuilder")
             .field("max_concurrency", &self.max_concurrency)
             .field("capacity", &self.capacity)
-            .finish()
-    }
-}
-
-impl std::fmt::Debug for GroupInner {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GroupInner")
-            .field("max", &self.max)
             .finish()
     }
 }

@@ -14,6 +14,9 @@
 //! - COMPLETE/CANCELLED and WAITING are set with `fetch_or` on the same word, so exactly one of
 //!   "the finisher sees WAITING and wakes the registered waker" and "the registrant sees the
 //!   task done" happens: no lost wake-up.
+//! - A task's hook (a task group's accounting) is told exactly once that the closure is gone:
+//!   by the executor after it ran, or by the canceller after it dropped it unrun, with the
+//!   state word as it was then (the `GROUP_*` bits never change once CANCELLED is set).
 
 use crate::error::{JoinError, SpawnError};
 use crate::injection_queue::PushError;
@@ -34,6 +37,53 @@ pub(crate) const CANCELLED: usize = 1 << 2;
 pub(crate) const DETACHED: usize = 1 << 3;
 pub(crate) const WAITING: usize = 1 << 4;
 pub(crate) const DONE: usize = COMPLETE | CANCELLED;
+/// Set by a task group before the task enters its queue (group.rs).
+pub(crate) const GROUP_QUEUED: usize = 1 << 5;
+/// Set by a task group when the task is given one of its slots (never once CANCELLED is set).
+pub(crate) const GROUP_SLOTTED: usize = 1 << 6;
+/// Set by a task group that takes the task out of its queue to cancel it (never once
+/// CANCELLED is set).
+pub(crate) const GROUP_DRAINED: usize = 1 << 7;
+
+/// Sets `bit` in `state` unless one of `forbidden` is set; false if it was.
+pub(crate) fn set_unless(state: &AtomicUsize, bit: usize, forbidden: usize) -> bool {
+    let mut current = state.load(Ordering::SeqCst);
+    loop {
+        if current & forbidden != 0 {
+            return false;
+        }
+        match state.compare_exchange_weak(
+            current,
+            current | bit,
+            Ordering::SeqCst,
+            Ordering::SeqCst,
+        ) {
+            Ok(_) => return true,
+            Err(actual) => current = actual,
+        }
+    }
+}
+
+/// How a task's closure went: what its hook is told.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum ClosureGone {
+    /// It ran (it may have panicked), on this pool worker if known.
+    Ran { worker: Option<usize> },
+    /// A cancel dropped it unrun; the task's state word then.
+    Dropped { state: usize },
+}
+
+/// Told once that a task's closure is gone, so that whatever the task held is given back.
+pub(crate) trait TaskHook: Send + Sync + 'static {
+    /// The closure is gone, as `how` says.
+    fn closure_gone(&self, how: ClosureGone);
+}
+
+/// The hook of a plain task: nothing to give back.
+impl TaskHook for () {
+    #[inline]
+    fn closure_gone(&self, _how: ClosureGone) {}
+}
 
 /// The part of a task its handle shares: the state word, the waker slot and the output.
 pub(crate) struct Completion<T> {
@@ -64,21 +114,7 @@ impl<T> Completion<T> {
 
     /// Sets `bit` if none of `forbidden` is set; false if someone else got there first.
     pub(crate) fn claim(&self, bit: usize, forbidden: usize) -> bool {
-        let mut current = self.state.load(Ordering::SeqCst);
-        loop {
-            if current & forbidden != 0 {
-                return false;
-            }
-            match self.state.compare_exchange_weak(
-                current,
-                current | bit,
-                Ordering::SeqCst,
-                Ordering::SeqCst,
-            ) {
-                Ok(_) => return true,
-                Err(actual) => current = actual,
-            }
-        }
+        set_unless(&self.state, bit, forbidden)
     }
 
     /// Sets `set` (and clears `clear`) and wakes a registered waiter; returns the prior state.
@@ -211,18 +247,21 @@ pub(crate) trait TaskOutput<T>: Send + Sync {
     fn cancel(&self) -> bool;
 }
 
-struct TaskCell<F, T> {
+struct TaskCell<F, T, H = ()> {
     completion: Completion<T>,
     func: UnsafeCell<Option<F>>,
+    hook: H,
 }
 
-// SAFETY: `func` is accessed only by the thread that won the claim (module invariants).
-unsafe impl<F: Send, T: Send> Sync for TaskCell<F, T> {}
+// SAFETY: `func` is accessed only by the thread that won the claim (module invariants); the
+// hook is `Sync` itself.
+unsafe impl<F: Send, T: Send, H: TaskHook> Sync for TaskCell<F, T, H> {}
 
-impl<F, T> TaskCell<F, T>
+impl<F, T, H> TaskCell<F, T, H>
 where
     F: FnOnce() -> T + Send,
     T: Send,
+    H: TaskHook,
 {
     fn claim(&self, bit: usize) -> bool {
         self.completion.claim(bit, RUNNING | DONE)
@@ -240,6 +279,8 @@ where
             return false;
         }
         drop_user_value(self.take_func());
+        let state = self.completion.state();
+        self.hook.closure_gone(ClosureGone::Dropped { state });
         self.completion.finish(0, 0);
         true
     }
@@ -255,10 +296,11 @@ pub(crate) fn drop_user_value<V>(value: V) {
     }
 }
 
-impl<F, T> TaskOutput<T> for TaskCell<F, T>
+impl<F, T, H> TaskOutput<T> for TaskCell<F, T, H>
 where
     F: FnOnce() -> T + Send,
     T: Send,
+    H: TaskHook,
 {
     fn completion(&self) -> &Completion<T> {
         &self.completion
@@ -269,10 +311,11 @@ where
     }
 }
 
-impl<F, T> Job for TaskCell<F, T>
+impl<F, T, H> Job for TaskCell<F, T, H>
 where
     F: FnOnce() -> T + Send,
     T: Send,
+    H: TaskHook,
 {
     unsafe fn execute(this: *const Self, mode: Mode, registry: &Registry) -> Outcome {
         // SAFETY: the `JobRef` owned one strong reference, made by `Arc::into_raw` in
@@ -296,6 +339,11 @@ where
             0
         };
         let output = unwind::catch(func);
+        let worker = match mode {
+            Mode::RunOn(index) => Some(index),
+            _ => None,
+        };
+        cell.hook.closure_gone(ClosureGone::Ran { worker });
         let outcome = if output.is_ok() {
             Outcome::Completed
         } else {
@@ -336,9 +384,26 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
+    new_hooked_task(func, submitted, (), 0)
+}
+
+/// [`new_task`] for a task whose `hook` is told when its closure is gone, starting in `state`
+/// (a hook's bits).
+pub(crate) fn new_hooked_task<F, T, H>(
+    func: F,
+    submitted: u64,
+    hook: H,
+    state: usize,
+) -> (UnsubmittedTask<F, T, H>, JoinHandle<T>)
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+    H: TaskHook,
+{
     let cell = Arc::new(TaskCell {
-        completion: Completion::new(0, submitted),
+        completion: Completion::new(state, submitted),
         func: UnsafeCell::new(Some(func)),
+        hook,
     });
     let handle = JoinHandle {
         task: Arc::clone(&cell) as Arc<dyn TaskOutput<T>>,
@@ -347,15 +412,22 @@ where
 }
 
 /// A task not yet handed to a queue: it becomes a `JobRef`, or gives its closure back.
-pub(crate) struct UnsubmittedTask<F, T> {
-    cell: Arc<TaskCell<F, T>>,
+pub(crate) struct UnsubmittedTask<F, T, H = ()> {
+    cell: Arc<TaskCell<F, T, H>>,
 }
 
-impl<F, T> UnsubmittedTask<F, T>
+impl<F, T, H> UnsubmittedTask<F, T, H>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
+    H: TaskHook,
 {
+    /// The task's state word, valid for as long as a reference to the task is held (its job
+    /// reference, until executed).
+    pub(crate) fn state_ptr(&self) -> *const AtomicUsize {
+        &self.cell.completion.state
+    }
+
     /// The job reference for a task whose queue slot is already reserved.
     pub(crate) fn into_job_ref(self) -> JobRef {
         let raw = Arc::into_raw(self.cell);

@@ -201,4 +201,8 @@ impl<T> Injector<T> {
             None => Steal::Empty,
         }
     }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.queue.lock().is_empty()
+    }
 }

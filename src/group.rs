@@ -64,7 +64,7 @@ impl GroupBuilder {
     }
 
     /// At most this many tasks wait in the group for a slot (default 1024, at least 1; values
-    /// above 2^30 count as 2^30); beyond that `spawn` waits and `try_spawn` hands the closure
+    /// above 2^29 count as 2^29); beyond that `spawn` waits and `try_spawn` hands the closure
     /// back.
     pub fn capacity(mut self, n: usize) -> Self {
         self.capacity = n;
@@ -274,7 +274,9 @@ impl GroupInner {
 
     /// Queued tasks not cancelled.
     fn live(&self, counts: u64) -> usize {
-        let freed = self.freed.load(Ordering::SeqCst) as i64;
+        // Below zero while a popper has skipped an entry its canceller has not counted yet:
+        // that entry is already out of `queued` too.
+        let freed = (self.freed.load(Ordering::SeqCst) as i64).max(0);
         (queued(counts) as i64 - freed).max(0) as usize
     }
 

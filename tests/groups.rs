@@ -395,3 +395,139 @@ fn a_closed_pool_cancels_a_long_group_queue_without_recursing() {
         );
     });
 }
+
+/// A queued task cancelled through its handle frees its place at once; its entry is skipped
+/// when the slot comes round, and after that the capacity is exact again (the freed place is
+/// not counted twice).
+#[test]
+fn a_cancelled_queued_task_frees_its_place_once() {
+    common::watchdog("groups", || {
+        let pool = Pool::builder().threads(2).build().unwrap();
+        let group = pool.group().max_concurrency(1).capacity(2).build().unwrap();
+        let fill = |gate: &Arc<Barrier>| {
+            let g = Arc::clone(gate);
+            let blocker = group.spawn(move || {
+                g.wait();
+                0
+            });
+            let queued: Vec<_> = (1..=2)
+                .map(|i| group.try_spawn(move || i).unwrap())
+                .collect();
+            assert!(matches!(group.try_spawn(|| 9), Err(SpawnError::Full(_))));
+            (blocker, queued)
+        };
+        let gate = Arc::new(Barrier::new(2));
+        let (blocker, mut queued) = fill(&gate);
+        let first = queued.remove(0);
+        assert!(first.cancel());
+        assert_eq!(group.metrics().queued, 1);
+        queued.push(
+            group
+                .try_spawn(|| 3)
+                .expect("the cancelled task's place is free"),
+        );
+        assert!(
+            matches!(group.try_spawn(|| 9), Err(SpawnError::Full(_))),
+            "one place freed, not two"
+        );
+        gate.wait();
+        assert_eq!(blocker.join().unwrap(), 0);
+        assert!(first.join().unwrap_err().is_cancelled());
+        let ran: Vec<i32> = queued.into_iter().map(|h| h.join().unwrap()).collect();
+        assert_eq!(ran, [2, 3]);
+        group.wait();
+        let m = group.metrics();
+        assert_eq!(
+            (m.running, m.queued, m.completed, m.cancelled),
+            (0, 0, 3, 1)
+        );
+        // The skipped entry gave its place back exactly once: the capacity is exact again.
+        let (blocker, queued) = fill(&gate);
+        gate.wait();
+        assert_eq!(blocker.join().unwrap(), 0);
+        for h in queued {
+            h.join().unwrap();
+        }
+        group.wait();
+    });
+}
+
+/// Several spawner threads, handle cancels and `Group::cancel` calls at once, on a group
+/// whose queue keeps filling up: the limit holds, every handle settles exactly once (ran or
+/// cancelled), and the counts add up when the group is idle.
+#[test]
+fn spawners_cancels_and_group_cancel_race_without_losing_a_task() {
+    common::watchdog("groups", || {
+        let pool = Pool::builder().threads(4).build().unwrap();
+        let group = pool
+            .group()
+            .max_concurrency(2)
+            .capacity(64)
+            .build()
+            .unwrap();
+        let running = Arc::new(AtomicUsize::new(0));
+        let high_water = Arc::new(AtomicUsize::new(0));
+        let ran = Arc::new(AtomicUsize::new(0));
+        let per_thread = 5_000;
+        let spawners: Vec<_> = (0..3)
+            .map(|t| {
+                let (group, running, high_water, ran) = (
+                    group.clone(),
+                    Arc::clone(&running),
+                    Arc::clone(&high_water),
+                    Arc::clone(&ran),
+                );
+                std::thread::spawn(move || {
+                    let mut outcomes = (0usize, 0usize);
+                    let mut handles = Vec::new();
+                    for i in 0..per_thread {
+                        let (running, high_water, ran) = (
+                            Arc::clone(&running),
+                            Arc::clone(&high_water),
+                            Arc::clone(&ran),
+                        );
+                        let h = group.spawn(move || {
+                            let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                            high_water.fetch_max(now, Ordering::SeqCst);
+                            std::hint::black_box((0..20).sum::<usize>());
+                            running.fetch_sub(1, Ordering::SeqCst);
+                            ran.fetch_add(1, Ordering::SeqCst);
+                        });
+                        if (i + t) % 7 == 0 {
+                            h.cancel();
+                        }
+                        if i % 1_000 == 999 && t == 0 {
+                            group.cancel();
+                        }
+                        handles.push(h);
+                    }
+                    for h in handles {
+                        match h.join() {
+                            Ok(()) => outcomes.0 += 1,
+                            Err(e) => {
+                                assert!(e.is_cancelled(), "{e}");
+                                outcomes.1 += 1;
+                            }
+                        }
+                    }
+                    outcomes
+                })
+            })
+            .collect();
+        let (mut completed, mut cancelled) = (0, 0);
+        for s in spawners {
+            let (c, x) = s.join().unwrap();
+            completed += c;
+            cancelled += x;
+        }
+        group.wait();
+        assert_eq!(completed + cancelled, 3 * per_thread);
+        assert_eq!(ran.load(Ordering::SeqCst), completed);
+        assert!(high_water.load(Ordering::SeqCst) <= 2);
+        let m = group.metrics();
+        assert_eq!(
+            (m.running, m.queued, m.completed, m.cancelled),
+            (0, 0, completed as u64, cancelled as u64)
+        );
+    });
+}

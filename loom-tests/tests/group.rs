@@ -223,3 +223,138 @@ fn spawn_races_lock_free_give_back() {
     QUEUED.assert_seen();
     STARTED.assert_seen();
 }
+
+/// `max_concurrency(1)`, `capacity(1)`, one worker: main spawns A, then B (queued behind A),
+/// then C, which finds the queue full and sleeps on the group (no yields under loom). A's
+/// release passes the slot to B, which frees B's queue place: that pop must wake main (its
+/// RMW sees the WAITERS bit main set with its own RMW before checking). B holds the slot
+/// until main opens a gate after C's spawn, so nothing else can wake main: a lost wake-up is
+/// a loom deadlock. All three run, one at a time.
+#[test]
+fn full_spawn_woken_by_hand_off() {
+    static FULL: Seen = Seen::new("the queue was full just before C's spawn");
+    model("group::full_spawn_woken_by_hand_off", || {
+        let pool = pool(1, 4);
+        let group = pool
+            .group()
+            .max_concurrency(1)
+            .capacity(1)
+            .build()
+            .expect("group builds");
+        let running = Running::new();
+        let gate = Gate::new();
+        let spawn = |running: &Running, gate: Option<Gate>| {
+            let r = running.clone();
+            group.spawn(move || {
+                r.enter();
+                if let Some(gate) = gate {
+                    gate.wait();
+                }
+                r.leave();
+            })
+        };
+        let a = spawn(&running, None);
+        let b = spawn(&running, Some(gate.clone()));
+        let m = group.metrics();
+        FULL.mark_if(m.running == 1 && m.queued == 1);
+        let c = spawn(&running, None);
+        gate.open();
+        for h in [a, b, c] {
+            h.join().expect("every task runs");
+        }
+        group.wait();
+        assert_eq!(running.high_water(), 1);
+        let metrics = group.metrics();
+        assert_eq!((metrics.running, metrics.queued), (0, 0));
+        assert_eq!((metrics.completed, metrics.cancelled), (3, 0));
+        pool.shutdown();
+    });
+    FULL.assert_seen();
+}
+
+/// `max_concurrency(1)`, one worker: main spawns A, then B (queued behind A, or started if A
+/// was done), then cancels B through its handle while A's release may be popping B. One CAS
+/// on B's state word decides: either the popper marks B slotted and B runs (the cancel
+/// fails), or B is cancelled first and the popper skips its entry and gives the slot back.
+/// Never both, never neither: a slot handed to a cancelled task would never come back
+/// (`wait` deadlocks), and a cancelled task that also ran would break the counts.
+#[test]
+fn handle_cancel_races_hand_off() {
+    static CANCELLED: Seen = Seen::new("B was cancelled while queued");
+    static RAN: Seen = Seen::new("B was handed the slot before the cancel");
+    model("group::handle_cancel_races_hand_off", || {
+        let pool = pool(1, 4);
+        let group = pool
+            .group()
+            .max_concurrency(1)
+            .build()
+            .expect("group builds");
+        let ran_b = Arc::new(AtomicUsize::new(0));
+        let a = group.spawn(|| ());
+        let r = Arc::clone(&ran_b);
+        let b = group.spawn(move || {
+            r.fetch_add(1, SeqCst);
+        });
+        let cancelled = b.cancel();
+        a.join().expect("A runs");
+        let b_result = b.join();
+        group.wait();
+        assert_eq!(cancelled, b_result.is_err(), "cancel() matches B's result");
+        assert_eq!(ran_b.load(SeqCst), usize::from(!cancelled));
+        let metrics = group.metrics();
+        assert_eq!((metrics.running, metrics.queued), (0, 0));
+        let cancelled_count = u64::from(cancelled);
+        assert_eq!(
+            (metrics.completed, metrics.cancelled),
+            (2 - cancelled_count, cancelled_count)
+        );
+        CANCELLED.mark_if(cancelled);
+        RAN.mark_if(!cancelled);
+        pool.shutdown();
+    });
+    CANCELLED.assert_seen();
+    RAN.assert_seen();
+}
+
+/// `max_concurrency(1)`, one worker: main spawns A and B, then `group.cancel()` while A's
+/// release may be handing the slot to B. Whoever pops B's entry first owns it: the drain
+/// cancels it (and says so), or the release starts it. The counts add up and the group ends
+/// idle either way.
+#[test]
+fn group_cancel_races_hand_off() {
+    static DRAINED: Seen = Seen::new("group.cancel() took B");
+    static STARTED: Seen = Seen::new("B was started before group.cancel()");
+    model("group::group_cancel_races_hand_off", || {
+        let pool = pool(1, 4);
+        let group = pool
+            .group()
+            .max_concurrency(1)
+            .build()
+            .expect("group builds");
+        let a = group.spawn(|| 1);
+        let b = group.spawn(|| 2);
+        let drained = group.cancel();
+        assert_eq!(a.join().expect("A runs"), 1);
+        match b.join() {
+            Ok(v) => {
+                assert_eq!((v, drained), (2, 0));
+                STARTED.mark();
+            }
+            Err(e) => {
+                assert!(e.is_cancelled());
+                assert_eq!(drained, 1);
+                DRAINED.mark();
+            }
+        }
+        group.wait();
+        let metrics = group.metrics();
+        assert_eq!((metrics.running, metrics.queued), (0, 0));
+        assert_eq!(
+            (metrics.completed, metrics.cancelled),
+            (2 - drained as u64, drained as u64)
+        );
+        pool.shutdown();
+    });
+    DRAINED.assert_seen();
+    STARTED.assert_seen();
+}

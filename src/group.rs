@@ -30,8 +30,8 @@ use crate::error::{BuildError, SpawnError};
 use crate::injection_queue::PushError;
 use crate::job::{JobRef, Mode, Outcome};
 use crate::job_handle::{
-    new_hooked_task, new_task, set_unless, ClosureGone, JoinHandle, TaskHook, UnsubmittedTask,
-    CANCELLED, GROUP_DRAINED, GROUP_QUEUED, GROUP_SLOTTED,
+    new_hooked_task, new_task, ClosureGone, JoinHandle, TaskHook, UnsubmittedTask, CANCELLED,
+    GROUP_DRAINED, GROUP_QUEUED, GROUP_SLOTTED,
 };
 use crate::registry::Registry;
 use crate::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -214,7 +214,10 @@ impl Queued {
     /// Marks the entry's task with `bit` unless it was cancelled through its handle.
     fn mark(&self, bit: usize) -> bool {
         // SAFETY: the entry owns the job reference, so the task (and its state word) lives.
-        set_unless(unsafe { &*self.state }, bit, CANCELLED)
+        let state = unsafe { &*self.state };
+        // One RMW: a canceller's claim of CANCELLED either came first (seen here: back off) or
+        // sees this bit (and gives back the slot, or leaves the drained place alone).
+        state.fetch_or(bit, Ordering::SeqCst) & CANCELLED == 0
     }
 
     /// Drops the entry's reference to its task without running it.

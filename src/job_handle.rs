@@ -16,7 +16,8 @@
 //!   task done" happens: no lost wake-up.
 //! - A task's hook (a task group's accounting) is told exactly once that the closure is gone:
 //!   by the executor after it ran, or by the canceller after it dropped it unrun, with the
-//!   state word as it was then (the `GROUP_*` bits never change once CANCELLED is set).
+//!   state word as its CANCELLED claim found it. A group sets its bits with `fetch_or` and
+//!   backs off if that found CANCELLED, so the two agree on which came first.
 
 use crate::error::{JoinError, SpawnError};
 use crate::injection_queue::PushError;
@@ -39,18 +40,18 @@ pub(crate) const WAITING: usize = 1 << 4;
 pub(crate) const DONE: usize = COMPLETE | CANCELLED;
 /// Set by a task group before the task enters its queue (group.rs).
 pub(crate) const GROUP_QUEUED: usize = 1 << 5;
-/// Set by a task group when the task is given one of its slots (never once CANCELLED is set).
+/// Set by a task group when the task is given one of its slots (void if CANCELLED came first).
 pub(crate) const GROUP_SLOTTED: usize = 1 << 6;
-/// Set by a task group that takes the task out of its queue to cancel it (never once
-/// CANCELLED is set).
+/// Set by a task group that takes the task out of its queue to cancel it (void if CANCELLED
+/// came first).
 pub(crate) const GROUP_DRAINED: usize = 1 << 7;
 
-/// Sets `bit` in `state` unless one of `forbidden` is set; false if it was.
-pub(crate) fn set_unless(state: &AtomicUsize, bit: usize, forbidden: usize) -> bool {
+/// Sets `bit` in `state` unless one of `forbidden` is set; the state it was set in, or `None`.
+fn set_unless(state: &AtomicUsize, bit: usize, forbidden: usize) -> Option<usize> {
     let mut current = state.load(Ordering::SeqCst);
     loop {
         if current & forbidden != 0 {
-            return false;
+            return None;
         }
         match state.compare_exchange_weak(
             current,
@@ -58,7 +59,7 @@ pub(crate) fn set_unless(state: &AtomicUsize, bit: usize, forbidden: usize) -> b
             Ordering::SeqCst,
             Ordering::SeqCst,
         ) {
-            Ok(_) => return true,
+            Ok(prev) => return Some(prev),
             Err(actual) => current = actual,
         }
     }
@@ -114,7 +115,7 @@ impl<T> Completion<T> {
 
     /// Sets `bit` if none of `forbidden` is set; false if someone else got there first.
     pub(crate) fn claim(&self, bit: usize, forbidden: usize) -> bool {
-        set_unless(&self.state, bit, forbidden)
+        set_unless(&self.state, bit, forbidden).is_some()
     }
 
     /// Sets `set` (and clears `clear`) and wakes a registered waiter; returns the prior state.
@@ -275,12 +276,15 @@ where
     }
 
     fn cancel_now(&self) -> bool {
-        if !self.claim(CANCELLED) {
+        // The hook is told the state this claim found: a group bit set after CANCELLED (by a
+        // `fetch_or` that then saw CANCELLED) is not the hook's.
+        let Some(prev) = set_unless(&self.completion.state, CANCELLED, RUNNING | DONE) else {
             return false;
-        }
+        };
         drop_user_value(self.take_func());
-        let state = self.completion.state();
-        self.hook.closure_gone(ClosureGone::Dropped { state });
+        self.hook.closure_gone(ClosureGone::Dropped {
+            state: prev | CANCELLED,
+        });
         self.completion.finish(0, 0);
         true
     }

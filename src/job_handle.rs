@@ -47,6 +47,7 @@ pub(crate) const GROUP_SLOTTED: usize = 1 << 6;
 pub(crate) const GROUP_DRAINED: usize = 1 << 7;
 
 /// Sets `bit` in `state` unless one of `forbidden` is set; the state it was set in, or `None`.
+#[inline]
 fn set_unless(state: &AtomicUsize, bit: usize, forbidden: usize) -> Option<usize> {
     let mut current = state.load(Ordering::SeqCst);
     loop {

@@ -1,30 +1,31 @@
 //! Task groups: at most `n` of a group's tasks run at once on the shared pool.
 //!
 //! Invariants:
-//! - `counts` packs `running` (slots in use) and `queued` (entries in `queue`, counted before
-//!   they are pushed). A task holds a slot from the moment it is handed to the pool until its
-//!   closure is gone (it ran, or was dropped unrun by a cancel), when its hook passes the slot
-//!   to the oldest queued entry or gives it back. So at most `max_concurrency` of the group's
-//!   closures ever run at once.
-//! - Every change to `counts` is one CAS (or RMW) on the whole word. A spawner takes a slot
-//!   only while `queued == 0`, and queues only while no slot is free or something is queued; a
-//!   releaser passes its slot on while `queued > 0` and gives it back otherwise. So a task is
-//!   never left queued behind a free slot, and queued tasks go before newer spawns. No lock is
-//!   taken on any of these paths.
-//! - Each decrement of `queued` (a release passing its slot on, or a drain) claims exactly one
-//!   entry, which the claimer then takes from `queue` (waiting for a spawner that counted it
-//!   but has not pushed it yet). The claimer marks a live entry's task GROUP_SLOTTED (or
-//!   GROUP_DRAINED) unless it is already CANCELLED, one CAS on the task's state word, so a
-//!   task cancelled through its handle while queued and a task handed a slot are told apart
-//!   without a lock: the first never held a slot, the second gives its slot back.
-//! - A queued task cancelled through its handle leaves its entry behind (skipped by whoever
-//!   claims it) and frees its place at once: `freed` counts such entries, and the capacity
-//!   applies to `queued - freed`. At most `entry_limit` entries (live or cancelled) are kept.
-//! - A thread blocked on the group (a full queue, or `wait`) registers in `waiters` under the
-//!   lock, then issues a SeqCst fence and re-checks; whoever lowers `queued`, `running` or the
-//!   live count issues a SeqCst fence and then reads `waiters`, and if someone waits and the
-//!   group has room or is idle, notifies under the lock. By the fence-fence rule one of the
-//!   two sees the other, so no wake-up is lost.
+//! - `counts` packs `running` (slots in use), `queued` (entries of `queue`, counted before
+//!   they are pushed) and WAITERS. A task holds a slot from the moment it is handed to the
+//!   pool until its closure is gone (it ran, or was dropped unrun by a cancel), when its hook
+//!   passes the slot to the oldest queued entry or gives it back. So at most
+//!   `max_concurrency` of the group's closures ever run at once.
+//! - Every change to `counts` is one RMW on the whole word, and no lock is taken to spawn,
+//!   queue, hand a slot on or give it back. A spawner takes a slot only while `queued == 0`,
+//!   and queues only while no slot is free or something is queued; a releaser passes its slot
+//!   to a popped entry while `queued > 0`. So queued tasks go before newer spawns.
+//! - An entry is uncounted by whoever pops it. A releaser that finds `queued > 0` but the
+//!   entry not pushed yet gives its slot back; the spawner, after its push, reads `counts`
+//!   with an RMW and starts queued entries while slots are free. The two RMWs are ordered on
+//!   `counts`, so one of them sees the other: a task is never left queued behind a free slot.
+//! - A popped task is marked GROUP_SLOTTED (or GROUP_DRAINED) with one `fetch_or` on its state
+//!   word; a cancel claims CANCELLED on the same word, and each reads the other's bit from its
+//!   own RMW. So a task cancelled through its handle while queued (it holds no slot: its entry
+//!   is skipped when popped) is told apart from one handed a slot (its cancel gives the slot
+//!   back) without a lock.
+//! - A queued task cancelled through its handle frees its place at once: `freed` counts such
+//!   entries, and the capacity applies to `queued - freed`. At most `entry_limit` entries
+//!   (live or cancelled) are kept, so memory stays bounded.
+//! - A thread that sleeps on the group (a full queue, or `wait`) sets WAITERS with an RMW on
+//!   `counts` under `sleepers`' lock and checks the value that RMW read; whoever lowers a count
+//!   sees WAITERS in its own RMW's result and, if a sleeper can go on, notifies under the lock.
+//!   Both RMWs are on one word, so no wake-up is lost.
 
 use crate::error::{BuildError, SpawnError};
 use crate::injection_queue::PushError;

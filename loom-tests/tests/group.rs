@@ -17,6 +17,7 @@
 mod common;
 
 use common::{io_pool, model, model_with, pool, Gate, Seen};
+use corepool::Group;
 use loom::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::SeqCst;
 use std::sync::Arc;
@@ -43,6 +44,27 @@ impl Running {
     fn high_water(&self) -> usize {
         self.0 .1.load(SeqCst)
     }
+}
+
+/// A one-worker pool (injection capacity 4) and a group on it.
+fn one_worker_group(max_concurrency: usize, capacity: Option<usize>) -> (corepool::Pool, Group) {
+    let pool = pool(1, 4);
+    let mut builder = pool.group().max_concurrency(max_concurrency);
+    if let Some(capacity) = capacity {
+        builder = builder.capacity(capacity);
+    }
+    let group = builder.build().expect("group builds");
+    (pool, group)
+}
+
+/// Asserts an idle group's figures: nothing running or queued, and these totals.
+fn assert_settled(group: &Group, completed: u64, cancelled: u64) {
+    let metrics = group.metrics();
+    assert_eq!((metrics.running, metrics.queued), (0, 0));
+    assert_eq!(
+        (metrics.completed, metrics.cancelled),
+        (completed, cancelled)
+    );
 }
 
 /// `max_concurrency(1)`, three tasks spawned from a worker of a two-worker pool: the first
@@ -158,12 +180,7 @@ fn cancel_queued_task_keeps_slot() {
 #[test]
 fn wait_woken_by_lock_free_give_back() {
     model("group::wait_woken_by_lock_free_give_back", || {
-        let pool = pool(1, 4);
-        let group = pool
-            .group()
-            .max_concurrency(2)
-            .build()
-            .expect("group builds");
+        let (pool, group) = one_worker_group(2, None);
         let running = Running::new();
         let r = running.clone();
         let h = group.spawn(move || {
@@ -191,12 +208,7 @@ fn spawn_races_lock_free_give_back() {
     static QUEUED: Seen = Seen::new("B was queued behind A and handed the slot");
     static STARTED: Seen = Seen::new("B found A's slot given back and started at once");
     model("group::spawn_races_lock_free_give_back", || {
-        let pool = pool(1, 4);
-        let group = pool
-            .group()
-            .max_concurrency(1)
-            .build()
-            .expect("group builds");
+        let (pool, group) = one_worker_group(1, None);
         let running = Running::new();
         let r = running.clone();
         let a = group.spawn(move || {
@@ -215,9 +227,7 @@ fn spawn_races_lock_free_give_back() {
         b.join().expect("B runs");
         group.wait();
         assert_eq!(running.high_water(), 1);
-        let metrics = group.metrics();
-        assert_eq!((metrics.running, metrics.queued), (0, 0));
-        assert_eq!((metrics.completed, metrics.cancelled), (2, 0));
+        assert_settled(&group, 2, 0);
         pool.shutdown();
     });
     QUEUED.assert_seen();
@@ -234,13 +244,7 @@ fn spawn_races_lock_free_give_back() {
 fn full_spawn_woken_by_hand_off() {
     static FULL: Seen = Seen::new("the queue was full just before C's spawn");
     model("group::full_spawn_woken_by_hand_off", || {
-        let pool = pool(1, 4);
-        let group = pool
-            .group()
-            .max_concurrency(1)
-            .capacity(1)
-            .build()
-            .expect("group builds");
+        let (pool, group) = one_worker_group(1, Some(1));
         let running = Running::new();
         let gate = Gate::new();
         let spawn = |running: &Running, gate: Option<Gate>| {
@@ -264,9 +268,7 @@ fn full_spawn_woken_by_hand_off() {
         }
         group.wait();
         assert_eq!(running.high_water(), 1);
-        let metrics = group.metrics();
-        assert_eq!((metrics.running, metrics.queued), (0, 0));
-        assert_eq!((metrics.completed, metrics.cancelled), (3, 0));
+        assert_settled(&group, 3, 0);
         pool.shutdown();
     });
     FULL.assert_seen();
@@ -283,12 +285,7 @@ fn handle_cancel_races_hand_off() {
     static CANCELLED: Seen = Seen::new("B was cancelled while queued");
     static RAN: Seen = Seen::new("B was handed the slot before the cancel");
     model("group::handle_cancel_races_hand_off", || {
-        let pool = pool(1, 4);
-        let group = pool
-            .group()
-            .max_concurrency(1)
-            .build()
-            .expect("group builds");
+        let (pool, group) = one_worker_group(1, None);
         let ran_b = Arc::new(AtomicUsize::new(0));
         let a = group.spawn(|| ());
         let r = Arc::clone(&ran_b);
@@ -301,13 +298,8 @@ fn handle_cancel_races_hand_off() {
         group.wait();
         assert_eq!(cancelled, b_result.is_err(), "cancel() matches B's result");
         assert_eq!(ran_b.load(SeqCst), usize::from(!cancelled));
-        let metrics = group.metrics();
-        assert_eq!((metrics.running, metrics.queued), (0, 0));
         let cancelled_count = u64::from(cancelled);
-        assert_eq!(
-            (metrics.completed, metrics.cancelled),
-            (2 - cancelled_count, cancelled_count)
-        );
+        assert_settled(&group, 2 - cancelled_count, cancelled_count);
         CANCELLED.mark_if(cancelled);
         RAN.mark_if(!cancelled);
         pool.shutdown();
@@ -325,12 +317,7 @@ fn group_cancel_races_hand_off() {
     static DRAINED: Seen = Seen::new("group.cancel() took B");
     static STARTED: Seen = Seen::new("B was started before group.cancel()");
     model("group::group_cancel_races_hand_off", || {
-        let pool = pool(1, 4);
-        let group = pool
-            .group()
-            .max_concurrency(1)
-            .build()
-            .expect("group builds");
+        let (pool, group) = one_worker_group(1, None);
         let a = group.spawn(|| 1);
         let b = group.spawn(|| 2);
         let drained = group.cancel();
@@ -347,12 +334,7 @@ fn group_cancel_races_hand_off() {
             }
         }
         group.wait();
-        let metrics = group.metrics();
-        assert_eq!((metrics.running, metrics.queued), (0, 0));
-        assert_eq!(
-            (metrics.completed, metrics.cancelled),
-            (2 - drained as u64, drained as u64)
-        );
+        assert_settled(&group, 2 - drained as u64, drained as u64);
         pool.shutdown();
     });
     DRAINED.assert_seen();

@@ -66,7 +66,8 @@ impl GroupBuilder {
 
     /// At most this many tasks wait in the group for a slot (default 1024, at least 1; values
     /// above 2^29 count as 2^29); beyond that `spawn` waits and `try_spawn` hands the closure
-    /// back.
+    /// back. A waiting task cancelled through its handle frees its place at once (its entry is
+    /// skipped later; at most `max(capacity, 1024)` such entries are kept beyond the capacity).
     pub fn capacity(mut self, n: usize) -> Self {
         self.capacity = n;
         self

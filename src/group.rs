@@ -230,6 +230,16 @@ impl Queued {
     }
 }
 
+/// Why a slot is released.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Release {
+    /// Its task ran to its end: on a worker, the next task may run right after it there.
+    TaskEnded,
+    /// Anything else: a cancel (possibly in the middle of another task's code), or a slot
+    /// taken by `start_queued`. The next task goes through the pool's queues.
+    Other,
+}
+
 /// A group task's hook: what it holds is given back when its closure is gone.
 struct SlotHook {
     group: Arc<GroupInner>,
@@ -241,14 +251,14 @@ impl TaskHook for SlotHook {
         let state = match how {
             ClosureGone::Ran { worker } => {
                 group.count_completed(worker);
-                group.release_slot();
+                group.release_slot(Release::TaskEnded);
                 return;
             }
             ClosureGone::Dropped { state } => state,
         };
         group.cancelled.fetch_add(1, Ordering::Relaxed);
         if state & GROUP_SLOTTED != 0 {
-            group.release_slot();
+            group.release_slot(Release::Other);
         } else if state & GROUP_DRAINED == 0 {
             // Cancelled through its handle while queued: the entry stays until popped, but its
             // place is free now. The RMW on `counts` orders this against a sleeper's check.
@@ -396,7 +406,7 @@ impl GroupInner {
 
     /// A task that held a slot is done with it: the slot passes to the oldest queued task, or
     /// is given back.
-    fn release_slot(&self) {
+    fn release_slot(&self, why: Release) {
         let mut current = self.counts();
         loop {
             if queued(current) == 0 {
@@ -414,7 +424,7 @@ impl GroupInner {
             }
             match self.pop() {
                 Some(entry) => {
-                    if self.pass_slot(entry) {
+                    if self.pass_slot(entry, why) {
                         return;
                     }
                     current = self.counts(); // cancelled while queued: the slot is still ours
@@ -431,12 +441,28 @@ impl GroupInner {
 
     /// Hands a slot this thread holds to a popped entry's task; `false` (slot still held) if
     /// the task was cancelled through its handle while queued.
-    fn pass_slot(&self, entry: Queued) -> bool {
+    fn pass_slot(&self, entry: Queued, why: Release) -> bool {
         if !entry.mark(GROUP_SLOTTED) {
             self.skip_cancelled(entry);
             return false;
         }
-        if let Err(refused) = self.try_hand_to_pool(entry.job, entry.blocking) {
+        let mut job = entry.job;
+        if why == Release::TaskEnded && !entry.blocking && !self.registry.injected.is_closed() {
+            // The finishing worker runs the next task right after this one (it would push it
+            // on its own deque and pop it straight back).
+            if let Some(worker) = WorkerThread::current() {
+                if Arc::ptr_eq(&worker.registry, &self.registry) {
+                    match worker.hand_next(job) {
+                        Ok(()) => {
+                            self.registry.record_submission(Ok(()), false);
+                            return true;
+                        }
+                        Err(back) => job = back,
+                    }
+                }
+            }
+        }
+        if let Err(refused) = self.try_hand_to_pool(job, entry.blocking) {
             self.refused(refused);
         }
         true
@@ -459,7 +485,7 @@ impl GroupInner {
             current = loop {
                 match self.pop() {
                     Some(entry) => {
-                        if self.pass_slot(entry) {
+                        if self.pass_slot(entry, Release::Other) {
                             break self.counts();
                         }
                     }

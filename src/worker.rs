@@ -73,6 +73,12 @@ pub(crate) struct WorkerThread {
     published: Cell<*const JoinFrame>,
     /// Jobs run since this worker's previous idle spell (saturating), for [`YIELD_ROUNDS`].
     ran_since_idle: Cell<u32>,
+    /// A job handed to this worker to run right after the current one (a task group passing
+    /// a finished task's slot on): taken by `execute`'s loop, or by `find_work`.
+    handed: Cell<Option<JobRef>>,
+    /// How many `execute` calls are active on this thread: a job is handed only inside one,
+    /// so that some `execute` takes it as soon as the current job returns.
+    executing: Cell<u32>,
 }
 
 impl WorkerThread {
@@ -103,6 +109,8 @@ impl WorkerThread {
             frames_head: Cell::new(ptr::null()),
             published: Cell::new(ptr::null()),
             ran_since_idle: Cell::new(0),
+            handed: Cell::new(None),
+            executing: Cell::new(0),
         };
         CURRENT.with(|c| c.set(&worker));
         // A worker starts outside its idle loop: it may take work before it ever idles.
@@ -138,21 +146,52 @@ impl WorkerThread {
         }
     }
 
-    /// Executes a job found in this pool's queues.
+    /// Executes a job found in this pool's queues, then any job handed to this worker while
+    /// it ran (see [`hand_next`](Self::hand_next)).
     #[inline]
-    pub(crate) fn execute(&self, job: JobRef) {
+    pub(crate) fn execute(&self, mut job: JobRef) {
         let registry = &*self.registry;
-        let mode = if registry.cancelling() {
-            Mode::Cancel
-        } else {
-            Mode::RunOn(self.index)
-        };
-        // SAFETY: every `JobRef` in this pool's queues is live and unexecuted, and was removed
-        // from its queue by the caller, so it is executed exactly once.
-        let outcome = unsafe { job.execute(mode, registry) };
-        registry.record_outcome(outcome, Executor::Cpu(self.index));
-        self.ran_since_idle
-            .set(self.ran_since_idle.get().saturating_add(1));
+        self.executing.set(self.executing.get() + 1);
+        loop {
+            let mode = if registry.cancelling() {
+                Mode::Cancel
+            } else {
+                Mode::RunOn(self.index)
+            };
+            // SAFETY: every `JobRef` in this pool's queues (or handed to this worker) is live
+            // and unexecuted, and was removed from its queue by the caller (or taken out of
+            // `handed`), so it is executed exactly once.
+            let outcome = unsafe { job.execute(mode, registry) };
+            registry.record_outcome(outcome, Executor::Cpu(self.index));
+            self.ran_since_idle
+                .set(self.ran_since_idle.get().saturating_add(1));
+            match self.handed.take() {
+                Some(next) => job = next,
+                None => break,
+            }
+        }
+        self.executing.set(self.executing.get() - 1);
+    }
+
+    /// Has this worker run `job` right after the job it is executing, without a trip through
+    /// its deque: for a task group's slot hand-off at the end of a task, where the next task
+    /// would be pushed and popped straight back anyway. Hands the job back if this thread is
+    /// not inside `execute` or already has a job handed. Not for jobs handed mid-task: the
+    /// task could block waiting for it, and a handed job cannot be stolen.
+    pub(crate) fn hand_next(&self, job: JobRef) -> Result<(), JobRef> {
+        if self.executing.get() == 0 {
+            return Err(job);
+        }
+        match self.handed.take() {
+            None => {
+                self.handed.set(Some(job));
+                Ok(())
+            }
+            Some(earlier) => {
+                self.handed.set(Some(earlier));
+                Err(job)
+            }
+        }
     }
 
     /// Records a join's frame as the newest pending one of this worker; returns the frame it is
@@ -250,6 +289,9 @@ impl WorkerThread {
 
     /// Finds a job: own deque, then peers and the injection queue.
     pub(crate) fn find_work(&self) -> Option<JobRef> {
+        if let Some(job) = self.handed.take() {
+            return Some(job);
+        }
         if let Some(job) = self.deque.pop() {
             return Some(job);
         }

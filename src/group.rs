@@ -233,7 +233,8 @@ impl Queued {
 /// Why a slot is released.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Release {
-    /// Its task ran to its end: on a worker, the next task may run right after it there.
+    /// Its task returned: on a worker's top-level `execute`, the next task may run right
+    /// after it there.
     TaskEnded,
     /// Anything else: a cancel (possibly in the middle of another task's code), or a slot
     /// taken by `start_queued`. The next task goes through the pool's queues.
@@ -249,9 +250,15 @@ impl TaskHook for SlotHook {
     fn closure_gone(&self, how: ClosureGone) {
         let group = &self.group;
         let state = match how {
-            ClosureGone::Ran { worker } => {
+            ClosureGone::Ran { worker, panicked } => {
                 group.count_completed(worker);
-                group.release_slot(Release::TaskEnded);
+                // After a panic the task's end may run the pool's panic handler, user code
+                // that must not find the next task parked where no other worker can take it.
+                group.release_slot(if panicked {
+                    Release::Other
+                } else {
+                    Release::TaskEnded
+                });
                 return;
             }
             ClosureGone::Dropped { state } => state,
@@ -341,20 +348,31 @@ impl GroupInner {
         Ok(())
     }
 
-    /// Takes the oldest entry out of the queue and uncounts it; `None` if none is pushed.
-    fn pop(&self) -> Option<Queued> {
-        loop {
+    /// Takes the oldest entry out of the queue, marks its task with `bit` and uncounts it.
+    /// `None` if no entry is pushed; `Some(None)` if the task had been cancelled through its
+    /// handle (the entry is dropped).
+    fn pop(&self, bit: usize) -> Option<Option<Queued>> {
+        let entry = loop {
             match self.queue.steal() {
-                Steal::Success(entry) => {
-                    // Counted before it was pushed, so `queued` covers it.
-                    let prev = self.counts.fetch_sub(QUEUED, Ordering::SeqCst);
-                    self.wake_waiters(prev - QUEUED);
-                    return Some(entry);
-                }
+                Steal::Success(entry) => break entry,
                 Steal::Empty => return None,
                 Steal::Retry => spin_hint(),
             }
+        };
+        let live = entry.mark(bit);
+        if !live {
+            // Its place was freed when it was cancelled. Uncounted from `freed` first, so that
+            // `live()` can read high for a moment, never low (the capacity holds).
+            self.freed.fetch_sub(1, Ordering::SeqCst);
         }
+        // Counted before it was pushed, so `queued` covers it.
+        let prev = self.counts.fetch_sub(QUEUED, Ordering::SeqCst);
+        self.wake_waiters(prev - QUEUED);
+        if live {
+            return Some(Some(entry));
+        }
+        entry.discard(&self.registry);
+        Some(None)
     }
 
     /// Gives a slot back; returns the counts after.
@@ -364,31 +382,33 @@ impl GroupInner {
         after
     }
 
-    /// Skips an entry whose task was cancelled through its handle (its place was freed then).
-    fn skip_cancelled(&self, entry: Queued) {
-        self.freed.fetch_sub(1, Ordering::SeqCst);
-        entry.discard(&self.registry);
-    }
-
     /// Hands a task that holds a slot to the pool. On a closed pool it is cancelled here (its
     /// hook then gives the slot back).
     fn hand_to_pool(&self, job: JobRef, blocking: bool) {
-        if let Err(job) = self.try_hand_to_pool(job, blocking) {
+        if let Err(job) = self.try_hand_to_pool(job, blocking, false) {
             // SAFETY: refused by the closed queue, so unexecuted and ours; executed once. Its
             // closure is dropped and its hook releases the slot.
             unsafe { job.execute(Mode::Cancel, &self.registry) };
         }
     }
 
-    /// Hands a task that holds a slot to the pool; a closed pool hands the job back.
-    fn try_hand_to_pool(&self, job: JobRef, blocking: bool) -> Result<(), JobRef> {
+    /// Hands a task that holds a slot to the pool; a closed pool hands the job back. On one of
+    /// the pool's workers it goes on that worker's deque; a spawner's task may instead run
+    /// right here if the deque is over its bound (caller-runs), but a task handed the slot by
+    /// a release (`released`) never does: that would recurse through the task's own release,
+    /// one level per queued task (the group's bounds keep the deque's growth in check).
+    fn try_hand_to_pool(&self, job: JobRef, blocking: bool, released: bool) -> Result<(), JobRef> {
         let registry = &self.registry;
         let pushed = if blocking {
             registry.blocking.force_submit(registry, job)
         } else {
             match WorkerThread::current() {
                 Some(worker) if Arc::ptr_eq(&worker.registry, registry) => {
-                    worker.push_or_run(job);
+                    if released {
+                        worker.push(job);
+                    } else {
+                        worker.push_or_run(job);
+                    }
                     Ok(())
                 }
                 _ => registry
@@ -422,13 +442,10 @@ impl GroupInner {
                 }
                 continue;
             }
-            match self.pop() {
-                Some(entry) => {
-                    if self.pass_slot(entry, why) {
-                        return;
-                    }
-                    current = self.counts(); // cancelled while queued: the slot is still ours
-                }
+            match self.pop(GROUP_SLOTTED) {
+                Some(Some(entry)) => return self.pass_slot(entry, why),
+                // Cancelled while queued: the slot is still ours.
+                Some(None) => current = self.counts(),
                 None => {
                     // Counted but not pushed yet: give the slot back. Its spawner's RMW after
                     // the push sees the free slot, or this sees the entry (`start_queued`).
@@ -439,13 +456,8 @@ impl GroupInner {
         }
     }
 
-    /// Hands a slot this thread holds to a popped entry's task; `false` (slot still held) if
-    /// the task was cancelled through its handle while queued.
-    fn pass_slot(&self, entry: Queued, why: Release) -> bool {
-        if !entry.mark(GROUP_SLOTTED) {
-            self.skip_cancelled(entry);
-            return false;
-        }
+    /// Hands the slot this thread holds to a popped entry's task (marked slotted).
+    fn pass_slot(&self, entry: Queued, why: Release) {
         let mut job = entry.job;
         if why == Release::TaskEnded && !entry.blocking && !self.registry.injected.is_closed() {
             // The finishing worker runs the next task right after this one (it would push it
@@ -455,17 +467,16 @@ impl GroupInner {
                     match worker.hand_next(job) {
                         Ok(()) => {
                             self.registry.record_submission(Ok(()), false);
-                            return true;
+                            return;
                         }
                         Err(back) => job = back,
                     }
                 }
             }
         }
-        if let Err(refused) = self.try_hand_to_pool(job, entry.blocking) {
+        if let Err(refused) = self.try_hand_to_pool(job, entry.blocking, true) {
             self.refused(refused);
         }
-        true
     }
 
     /// Starts queued tasks while slots are free (`current`: the counts as last seen, by an
@@ -483,12 +494,12 @@ impl GroupInner {
             }
             // A slot is ours: pass it to the oldest entry, or give it back if none is pushed.
             current = loop {
-                match self.pop() {
-                    Some(entry) => {
-                        if self.pass_slot(entry, Release::Other) {
-                            break self.counts();
-                        }
+                match self.pop(GROUP_SLOTTED) {
+                    Some(Some(entry)) => {
+                        self.pass_slot(entry, Release::Other);
+                        break self.counts();
                     }
+                    Some(None) => {} // cancelled while queued: the slot is still ours
                     None => {
                         let after = self.give_back();
                         if self.queue.is_empty() {
@@ -508,11 +519,10 @@ impl GroupInner {
     /// raced with this, and it is started or queued as usual.)
     fn drain(&self, closed: bool) -> usize {
         let mut cancelled = 0;
-        while let Some(entry) = self.pop() {
-            if !entry.mark(GROUP_DRAINED) {
-                self.skip_cancelled(entry);
-                continue;
-            }
+        while let Some(popped) = self.pop(GROUP_DRAINED) {
+            let Some(entry) = popped else {
+                continue; // cancelled through its handle already
+            };
             if closed {
                 self.registry.record_submission(Err(false), entry.blocking);
             }

@@ -69,8 +69,11 @@ fn set_unless(state: &AtomicUsize, bit: usize, forbidden: usize) -> Option<usize
 /// How a task's closure went: what its hook is told.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum ClosureGone {
-    /// It ran (it may have panicked), on this pool worker if known.
-    Ran { worker: Option<usize> },
+    /// It ran (`panicked` if it did), on this pool worker if known.
+    Ran {
+        worker: Option<usize>,
+        panicked: bool,
+    },
     /// A cancel dropped it unrun; the task's state word then.
     Dropped { state: usize },
 }
@@ -348,7 +351,10 @@ where
             Mode::RunOn(index) => Some(index),
             _ => None,
         };
-        cell.hook.closure_gone(ClosureGone::Ran { worker });
+        cell.hook.closure_gone(ClosureGone::Ran {
+            worker,
+            panicked: output.is_err(),
+        });
         let outcome = if output.is_ok() {
             Outcome::Completed
         } else {

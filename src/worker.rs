@@ -76,8 +76,8 @@ pub(crate) struct WorkerThread {
     /// A job handed to this worker to run right after the current one (a task group passing
     /// a finished task's slot on): taken by `execute`'s loop, or by `find_work`.
     handed: Cell<Option<JobRef>>,
-    /// How many `execute` calls are active on this thread: a job is handed only inside one,
-    /// so that some `execute` takes it as soon as the current job returns.
+    /// How many `execute` calls are active on this thread: a job is handed only inside the
+    /// top-level one (from the main loop), which takes it as soon as the current job returns.
     executing: Cell<u32>,
 }
 
@@ -175,11 +175,13 @@ impl WorkerThread {
 
     /// Has this worker run `job` right after the job it is executing, without a trip through
     /// its deque: for a task group's slot hand-off at the end of a task, where the next task
-    /// would be pushed and popped straight back anyway. Hands the job back if this thread is
-    /// not inside `execute` or already has a job handed. Not for jobs handed mid-task: the
-    /// task could block waiting for it, and a handed job cannot be stolen.
+    /// would be pushed and popped straight back anyway. Only in the worker's top-level
+    /// `execute` (called from its main loop): a job finishing inside a nested one (a join's or
+    /// `wait`'s help, caller-runs) has a task beneath it that may be waiting, and a handed job
+    /// cannot be stolen, so it could wait for ever. Hands the job back otherwise, or if a job
+    /// is already handed. Not for jobs handed mid-task, for the same reason.
     pub(crate) fn hand_next(&self, job: JobRef) -> Result<(), JobRef> {
-        if self.executing.get() == 0 {
+        if self.executing.get() != 1 {
             return Err(job);
         }
         match self.handed.take() {

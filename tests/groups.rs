@@ -531,3 +531,60 @@ fn spawners_cancels_and_group_cancel_race_without_losing_a_task() {
         );
     });
 }
+
+/// A task that joins a group task it spawned, while the next group task waits for a message
+/// the joiner sends after the join: the next task must stay where it can wait without holding
+/// up the join (on the deque, not run inside the join's wait on the same worker).
+#[test]
+fn joining_a_group_task_from_a_task_does_not_run_the_next_one_inside_the_join() {
+    common::watchdog("groups", || {
+        let pool = Pool::builder().threads(1).build().unwrap();
+        let group = pool.group().max_concurrency(1).build().unwrap();
+        let g = group.clone();
+        let outer = pool.spawn(move || {
+            let (tx, rx) = mpsc::channel::<()>();
+            let a = g.spawn(|| 1);
+            let b = g.spawn(move || rx.recv_timeout(Duration::from_secs(10)).is_ok());
+            assert_eq!(a.join().unwrap(), 1);
+            tx.send(()).unwrap();
+            b
+        });
+        let b = outer.join().unwrap();
+        assert!(
+            b.join().unwrap(),
+            "the next task ran inside the join and missed the message"
+        );
+        group.wait();
+    });
+}
+
+/// One worker whose deque is past its bound, a closed pool and a long group queue: each
+/// release hands the slot on through the deque, never by running the next task inside its own
+/// release (one stack frame per queued task would overflow the stack).
+#[test]
+fn a_long_group_queue_on_a_worker_with_a_full_deque_does_not_recurse() {
+    common::watchdog("groups", || {
+        let n = 100_000;
+        let pool = Pool::builder().threads(1).build().unwrap();
+        let group = pool.group().max_concurrency(1).capacity(n).build().unwrap();
+        let (tx, rx) = mpsc::channel::<()>();
+        let p = pool.clone();
+        let first = group.spawn(move || {
+            rx.recv().unwrap();
+            for _ in 0..300 {
+                drop(p.spawn(|| ()));
+            }
+            p.shutdown();
+        });
+        let rest: Vec<_> = (0..n)
+            .map(|i| group.try_spawn(move || i).unwrap())
+            .collect();
+        tx.send(()).unwrap();
+        first.join().unwrap();
+        let settled = rest.into_iter().filter_map(|h| h.join().ok()).count();
+        assert!(settled <= n);
+        group.wait();
+        let m = group.metrics();
+        assert_eq!(m.completed + m.cancelled, n as u64 + 1);
+    });
+}

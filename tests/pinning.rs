@@ -55,13 +55,25 @@ fn worker_masks(threads: usize, pinning: Pinning) -> BTreeMap<usize, [Vec<usize>
     let from_task: BTreeMap<usize, Vec<usize>> =
         handles.into_iter().map(|h| h.join().unwrap()).collect();
 
-    let from_proc: BTreeMap<usize, Vec<usize>> = tids_named(&prefix)
-        .into_iter()
-        .map(|tid| {
-            let index = thread_name(tid)[prefix.len()..].parse().unwrap();
-            (index, thread_allowed_cpus(tid))
-        })
-        .collect();
+    // Listing /proc/self/task while other tests' threads come and go can skip a live thread
+    // (the kernel walks the thread list by position), so list again until all are seen.
+    let read_proc = || -> BTreeMap<usize, Vec<usize>> {
+        tids_named(&prefix)
+            .into_iter()
+            .map(|tid| {
+                let index = thread_name(tid)[prefix.len()..].parse().unwrap();
+                (index, thread_allowed_cpus(tid))
+            })
+            .collect()
+    };
+    let mut from_proc = read_proc();
+    for _ in 0..100 {
+        if from_proc.len() == threads {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+        from_proc = read_proc();
+    }
     drop(pool);
 
     let from_hook = from_hook.lock().unwrap().clone();

@@ -352,14 +352,30 @@ impl GroupInner {
     /// `None` if no entry is pushed; `Some(None)` if the task had been cancelled through its
     /// handle (the entry is dropped).
     fn pop(&self, bit: usize) -> Option<Option<Queued>> {
-        let entry = loop {
+        let entry = self.steal()?;
+        let live = entry.mark(bit);
+        self.uncount(live);
+        if live {
+            return Some(Some(entry));
+        }
+        entry.discard(&self.registry);
+        Some(None)
+    }
+
+    /// Takes the oldest pushed entry out of the queue (still counted in `queued`).
+    fn steal(&self) -> Option<Queued> {
+        loop {
             match self.queue.steal() {
-                Steal::Success(entry) => break entry,
+                Steal::Success(entry) => return Some(entry),
                 Steal::Empty => return None,
                 Steal::Retry => spin_hint(),
             }
-        };
-        let live = entry.mark(bit);
+        }
+    }
+
+    /// Uncounts an entry taken out of the queue; `live`: its task was not cancelled through
+    /// its handle while queued.
+    fn uncount(&self, live: bool) {
         if !live {
             // Its place was freed when it was cancelled. Uncounted from `freed` first, so that
             // `live()` can read high for a moment, never low (the capacity holds).
@@ -368,11 +384,6 @@ impl GroupInner {
         // Counted before it was pushed, so `queued` covers it.
         let prev = self.counts.fetch_sub(QUEUED, Ordering::SeqCst);
         self.wake_waiters(prev - QUEUED);
-        if live {
-            return Some(Some(entry));
-        }
-        entry.discard(&self.registry);
-        Some(None)
     }
 
     /// Gives a slot back; returns the counts after.
@@ -519,16 +530,17 @@ impl GroupInner {
     /// raced with this, and it is started or queued as usual.)
     fn drain(&self, closed: bool) -> usize {
         let mut cancelled = 0;
-        while let Some(popped) = self.pop(GROUP_DRAINED) {
-            let Some(entry) = popped else {
-                continue; // cancelled through its handle already
-            };
-            if closed {
+        while let Some(entry) = self.steal() {
+            let live = entry.mark(GROUP_DRAINED);
+            if live && closed {
                 self.registry.record_submission(Err(false), entry.blocking);
             }
+            // Cancelled (its hook counts it) before it is uncounted, so a thread that sees
+            // the group idle also sees it in the group's figures.
             if entry.discard(&self.registry) == Outcome::Cancelled {
                 cancelled += 1;
             }
+            self.uncount(live);
         }
         cancelled
     }

@@ -181,19 +181,11 @@ impl WorkerThread {
     /// cannot be stolen, so it could wait for ever. Hands the job back otherwise, or if a job
     /// is already handed. Not for jobs handed mid-task, for the same reason.
     pub(crate) fn hand_next(&self, job: JobRef) -> Result<(), JobRef> {
-        if self.executing.get() != 1 {
+        if self.executing.get() != 1 || self.handed.get().is_some() {
             return Err(job);
         }
-        match self.handed.take() {
-            None => {
-                self.handed.set(Some(job));
-                Ok(())
-            }
-            Some(earlier) => {
-                self.handed.set(Some(earlier));
-                Err(job)
-            }
-        }
+        self.handed.set(Some(job));
+        Ok(())
     }
 
     /// Records a join's frame as the newest pending one of this worker; returns the frame it is

@@ -340,3 +340,35 @@ fn group_cancel_races_hand_off() {
     DRAINED.assert_seen();
     STARTED.assert_seen();
 }
+
+/// `max_concurrency(1)`, one worker: A runs, B waits in the queue, and another thread calls
+/// `group.cancel()` while main waits for the group to be idle. The drain counts B cancelled
+/// before it uncounts B's entry, so once `wait` returns the figures add up (completed +
+/// cancelled = 2) in every interleaving.
+#[test]
+fn group_cancel_seen_by_a_waiter() {
+    model("group::group_cancel_seen_by_a_waiter", || {
+        let (pool, group) = one_worker_group(1, None);
+        let gate = Gate::new();
+        let g = gate.clone();
+        let a = group.spawn(move || g.wait());
+        let b = group.spawn(|| ());
+        let canceller = {
+            let group = group.clone();
+            loom::thread::spawn(move || group.cancel())
+        };
+        gate.open();
+        group.wait();
+        let metrics = group.metrics();
+        assert_eq!(
+            metrics.completed + metrics.cancelled,
+            2,
+            "wait returned before the drained task was counted"
+        );
+        let drained = canceller.join().expect("cancel returns") as u64;
+        assert_eq!(metrics.cancelled, drained);
+        a.join().expect("A runs");
+        let _ = b.join();
+        pool.shutdown();
+    });
+}

@@ -23,7 +23,7 @@
 use crate::error::JoinError;
 use crate::injection_queue::Reserve;
 use crate::job::{Job, JobRef, Mode, Outcome};
-use crate::job_handle::{new_task, JoinHandle};
+use crate::job_handle::{new_task, JoinHandle, PanicsTo};
 use crate::registry::{Executor, Registry};
 use crate::sync::atomic::{AtomicUsize, Ordering};
 use crate::sync::{thread, UnsafeCell};
@@ -98,7 +98,7 @@ where
                 }
                 for func in next.drain(..).chain(tasks) {
                     let (task, handle) = new_task(func, 0);
-                    task.cancel_unsubmitted();
+                    task.cancel_unsubmitted(PanicsTo::Caller);
                     registry.record_submission(Err(false), false);
                     handles.push(handle);
                 }

@@ -12,6 +12,7 @@ use crate::job::StackJob;
 use crate::latch::SpinLatch;
 use crate::pool::push_while_helping;
 use crate::registry::{Registry, Wait};
+use crate::unwind::AbortOnUnwind;
 use crate::worker::WorkerThread;
 use std::sync::Arc;
 
@@ -34,14 +35,20 @@ where
     // SAFETY: we wait for the latch below before `job` leaves this frame, unless the queue
     // refused the job, in which case it is unexecuted and we run it inline.
     let job_ref = unsafe { job.as_job_ref() };
+    // From the push until the latch is set, an I/O thread may use `job`.
+    let shared = AbortOnUnwind::new("a blocking call waiting for its I/O thread");
     let pushed = push_while_helping(worker, job_ref, Wait::Forever, |job| {
         registry.blocking.submit(registry, job, Wait::No)
     });
     match pushed {
         Ok(()) => {
             worker.wait_until(&|| job.latch.probe());
+            shared.disarm();
             job.into_result()
         }
-        Err(PushError::Closed(_) | PushError::Full(_)) => job.run_inline(),
+        Err(PushError::Closed(_) | PushError::Full(_)) => {
+            shared.disarm();
+            job.run_inline()
+        }
     }
 }

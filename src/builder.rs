@@ -7,7 +7,6 @@ use crate::blocking_pool::BlockingConfig;
 use crate::error::BuildError;
 use crate::pinning::Pinning;
 use crate::registry::Registry;
-use crate::unwind::Payload;
 use crate::Pool;
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,7 +35,7 @@ pub const DEFAULT_LATENCY_SAMPLE_EVERY: u64 = 64;
 pub const DEFAULT_IO_KEEP_ALIVE: Duration = Duration::from_secs(10);
 
 pub(crate) type IndexHook = Box<dyn Fn(usize) + Send + Sync>;
-pub(crate) type PanicHandler = Arc<dyn Fn(Payload) + Send + Sync>;
+pub(crate) use crate::unwind::PanicHandler;
 
 /// Configures and builds a [`Pool`].
 ///

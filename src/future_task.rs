@@ -15,9 +15,7 @@
 
 use crate::injection_queue::PushError;
 use crate::job::{Job, JobRef, Mode, Outcome};
-use crate::job_handle::{
-    drop_user_value, Completion, JoinHandle, TaskOutput, CANCELLED, DONE, RUNNING,
-};
+use crate::job_handle::{Completion, JoinHandle, PanicsTo, TaskOutput, CANCELLED, DONE, RUNNING};
 use crate::registry::{Executor, Registry, Wait};
 use crate::sync::UnsafeCell;
 use crate::unwind;
@@ -59,13 +57,20 @@ where
         })
     }
 
-    fn cancel_now(&self) -> bool {
+    /// Cancels the task unless it is being polled or is done; true if this call cancelled it.
+    /// The future's `Drop` and the waiter's waker run after the cancel is complete; a panic from
+    /// them goes as `on` says.
+    fn cancel_now(&self, on: PanicsTo<'_>) -> bool {
         if !self.completion.claim(CANCELLED, RUNNING | DONE) {
             return false;
         }
-        drop_user_value(self.take_future());
-        self.completion.finish(0, NOTIFIED);
+        let future = self.take_future();
+        let dropped = unwind::catch(move || drop(future));
+        let (_, waker) = self.completion.finish(0, NOTIFIED);
         self.registry.futures_forget(self.id);
+        let woken = waker.map_or(Ok(()), |waker| unwind::catch(move || waker.wake()));
+        on.report("dropping a cancelled future", dropped.err());
+        on.report("a cancelled future's waker", woken.err());
         true
     }
 
@@ -136,7 +141,7 @@ where
     }
 
     fn cancel(&self) -> bool {
-        if self.cancel_now() {
+        if self.cancel_now(PanicsTo::Caller) {
             self.registry.stats.shared.outside_cancelled.add_shared(1);
             return true;
         }
@@ -150,7 +155,8 @@ where
     Fut::Output: Send + 'static,
 {
     fn cancel(&self) -> bool {
-        self.cancel_now()
+        // Called by the pool's last worker as it exits.
+        self.cancel_now(PanicsTo::Pool(&self.registry))
     }
 }
 
@@ -164,7 +170,7 @@ where
         // `spawn_future`); it is consumed here, once.
         let cell = unsafe { Arc::from_raw(this) };
         if mode == Mode::Cancel {
-            return if cell.cancel_now() {
+            return if cell.cancel_now(PanicsTo::Pool(registry)) {
                 Outcome::Cancelled
             } else {
                 Outcome::Nothing
@@ -206,13 +212,17 @@ where
             Ok(Poll::Ready(value)) => (Ok(value), Outcome::Completed),
             Err(payload) => (Err(payload), Outcome::Panicked),
         };
-        drop_user_value(cell.take_future());
+        let future = cell.take_future();
+        unwind::guarded(
+            move || drop(future),
+            |payload| registry.report_panic("dropping a finished future", payload),
+        );
         registry.futures_forget(cell.id);
         registry.record_task_end(outcome == Outcome::Panicked);
         let sink = || registry.panic_sink();
-        if let Some(payload) = cell.completion.complete(output, RUNNING | NOTIFIED, sink) {
-            registry.report_detached_panic(payload);
-        }
+        cell.completion
+            .complete(output, RUNNING | NOTIFIED, sink)
+            .run(registry);
         outcome
     }
 }
@@ -283,7 +293,7 @@ where
             drop(unsafe { Arc::from_raw(raw) });
             // If the shutdown's sweep of the futures table got to it first, the sweep cancelled
             // and counted it: it then counts as spawned, not as refused.
-            !cell.cancel_now()
+            !cell.cancel_now(PanicsTo::Caller)
         }
     };
     registry.record_submission(if accepted { Ok(()) } else { Err(false) }, false);

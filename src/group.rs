@@ -31,8 +31,8 @@ use crate::error::{BuildError, SpawnError};
 use crate::injection_queue::PushError;
 use crate::job::{JobRef, Mode, Outcome};
 use crate::job_handle::{
-    new_hooked_task, new_task, ClosureGone, JoinHandle, TaskHook, UnsubmittedTask, CANCELLED,
-    GROUP_DRAINED, GROUP_QUEUED, GROUP_SLOTTED,
+    new_hooked_task, new_task, ClosureGone, JoinHandle, PanicsTo, TaskHook, UnsubmittedTask,
+    CANCELLED, GROUP_DRAINED, GROUP_QUEUED, GROUP_SLOTTED,
 };
 use crate::registry::Registry;
 use crate::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -755,7 +755,7 @@ where
     T: Send + 'static,
 {
     let (task, handle) = new_task(func, 0);
-    task.cancel_unsubmitted();
+    task.cancel_unsubmitted(PanicsTo::Caller);
     registry.record_submission(Err(false), false);
     handle
 }

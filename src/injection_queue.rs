@@ -16,6 +16,14 @@
 //!   waiting while there is room (no lost wake-up). A waiter that was woken but leaves without
 //!   taking a slot passes the wake-up on. (Fences rather than SeqCst accesses alone make the
 //!   argument one loom can check: loom treats SeqCst accesses as AcqRel.)
+//! - One release wakes one waiter: a blocked thread if there is one, else the oldest waiting
+//!   future, which leaves the queue as it is woken. Whoever takes a slot and sees more room, and
+//!   whoever was woken but leaves without a slot, wakes the next (`pass_on`), so a batch of
+//!   freed slots reaches as many waiters, one hop each, and no release costs more than one
+//!   wake-up.
+//! - A future's waker is user code: it is cloned before the lock is taken, and woken or dropped
+//!   only after the lock is released, inside a catch boundary (a panic goes to the pool's panic
+//!   handler). No waker runs under this queue's lock.
 //! - Every write to `state` is a read-modify-write (reserve, push with a permit, release,
 //!   close), so a reservation always reads from the release sequence of any earlier RMW on it:
 //!   `len_synced` (an RMW that adds nothing) is ordered against every reservation, which the
@@ -24,6 +32,7 @@
 use crate::job::JobRef;
 use crate::sync::atomic::{fence, AtomicU64, AtomicUsize, Ordering};
 use crate::sync::{Condvar, Injector, Mutex, Steal, Worker};
+use crate::unwind::{wake_user, PanicSink};
 use std::collections::VecDeque;
 use std::task::Waker;
 use std::time::Instant;
@@ -57,11 +66,13 @@ pub(crate) enum Reserve {
     Closed,
 }
 
-/// Futures waiting for room, in arrival order; each entry is a waiter id and its waker.
+/// Who waits for room: futures in arrival order (each entry a waiter id and its waker), and
+/// how many threads wait on the condvar.
 #[derive(Default)]
 struct AsyncWaiters {
     queue: VecDeque<(u64, Waker)>,
     next_id: u64,
+    threads: usize,
 }
 
 pub(crate) struct InjectionQueue {
@@ -71,10 +82,17 @@ pub(crate) struct InjectionQueue {
     waiting: AtomicUsize,
     lock: Mutex<AsyncWaiters>,
     room: Condvar,
+    /// Where a panic of a waiting future's waker goes.
+    sink: PanicSink,
 }
 
 impl InjectionQueue {
     pub(crate) fn new(capacity: usize) -> Self {
+        Self::with_sink(capacity, PanicSink::none())
+    }
+
+    /// A queue whose waiting futures' wakers report panics to `sink`.
+    pub(crate) fn with_sink(capacity: usize, sink: PanicSink) -> Self {
         let capacity = capacity as u64;
         debug_assert!(capacity > 0 && capacity <= SLOTS_MASK >> 1);
         InjectionQueue {
@@ -84,6 +102,17 @@ impl InjectionQueue {
             waiting: AtomicUsize::new(0),
             lock: Mutex::new(AsyncWaiters::default()),
             room: Condvar::new(),
+            sink,
+        }
+    }
+
+    /// Wakes a waiting future's waker: user code, so never under `lock`, and caught.
+    fn wake(&self, waker: Option<Waker>) {
+        if let Some(waker) = waker {
+            wake_user(waker, |payload| {
+                self.sink
+                    .report_as("a waker of a future waiting for room", payload)
+            });
         }
     }
 
@@ -211,6 +240,7 @@ impl InjectionQueue {
     /// deadline passes.
     fn wait_for_room(&self, deadline: Option<Instant>) -> Reserve {
         let mut guard = self.lock.lock();
+        guard.threads += 1;
         self.waiting.fetch_add(1, Ordering::SeqCst);
         // Pairs with the fence in `release`: either we see its freed slot, or it sees us.
         fence(Ordering::SeqCst);
@@ -230,30 +260,41 @@ impl InjectionQueue {
                 break self.reserve();
             }
         };
+        guard.threads -= 1;
         self.waiting.fetch_sub(1, Ordering::SeqCst);
         // We may have consumed a wake-up for room we did not take (timed out), or room for more
         // than one: pass it on.
-        self.pass_on(&mut guard);
+        let waker = self.pass_on(&mut guard);
+        drop(guard);
+        self.wake(waker);
         outcome
     }
 
-    /// Wakes the next waiter if there is room for it. Called with the lock held.
-    fn pass_on(&self, waiters: &mut AsyncWaiters) {
+    /// Wakes the next waiter if there is room for it. Called with the lock held; a future's
+    /// waker is returned, for the caller to wake once it released the lock.
+    #[must_use = "the returned waker must be woken"]
+    fn pass_on(&self, waiters: &mut AsyncWaiters) -> Option<Waker> {
         if self.waiting.load(Ordering::SeqCst) > 0 && self.has_room() {
-            self.wake_one(waiters);
+            self.wake_one(waiters)
+        } else {
+            None
         }
     }
 
-    /// Wakes one blocked thread and every waiting future; the losers of the race for the slot
-    /// wait again. Futures are all woken, not only the oldest: on a worker, `block_on`s nest on
-    /// one stack while it helps, and an outer waiter cannot be polled until the inner one
-    /// returns, so waking only the outer one would leave the inner waiting forever. Called with
-    /// the lock held.
-    fn wake_one(&self, waiters: &mut AsyncWaiters) {
-        self.room.notify_one();
-        for (_, waker) in waiters.queue.drain(..) {
-            waker.wake();
+    /// Wakes one waiter: a blocked thread if there is one (notified here), else the oldest
+    /// waiting future, which leaves the queue and whose waker is returned, for the caller to
+    /// wake once it released the lock. A woken waiter that loses the race for the slot waits
+    /// again. (A future woken on a worker whose stack holds it below a nested `block_on` cannot
+    /// be polled until the inner one returns; `block_on` re-polls the inner future when an
+    /// outer one on the same worker is woken, so the slot is not left unused.) Called with the
+    /// lock held.
+    #[must_use = "the returned waker must be woken"]
+    fn wake_one(&self, waiters: &mut AsyncWaiters) -> Option<Waker> {
+        if waiters.threads > 0 {
+            self.room.notify_one();
+            return None;
         }
+        waiters.queue.pop_front().map(|(_, waker)| waker)
     }
 
     /// Whether every slot seemed taken at the moment of a plain load: a hint for skipping work
@@ -277,6 +318,8 @@ impl InjectionQueue {
                 return other;
             }
         }
+        // Cloned before the lock is taken: `clone` (and the old waker's `drop`) is user code.
+        let mut waker = Some(waker.clone());
         let mut waiters = self.lock.lock();
         let id = match *waiter {
             Some(id) => id,
@@ -291,35 +334,51 @@ impl InjectionQueue {
             }
         };
         match waiters.queue.iter_mut().find(|(queued, _)| *queued == id) {
-            Some((_, queued_waker)) => queued_waker.clone_from(waker),
-            None => waiters.queue.push_back((id, waker.clone())),
+            Some((_, queued_waker)) => {
+                if queued_waker.will_wake(waker.as_ref().expect("set above")) {
+                    // `waker` (the clone) is dropped below, after the lock.
+                } else {
+                    std::mem::swap(queued_waker, waker.as_mut().expect("set above"));
+                }
+            }
+            None => waiters
+                .queue
+                .push_back((id, waker.take().expect("set above"))),
         }
-        match self.reserve_with(PERMIT + 1) {
+        let outcome = match self.reserve_with(PERMIT + 1) {
             Reserve::Full => Reserve::Full,
             other => {
                 drop(waiters);
+                drop(waker);
                 self.forget_waiter(waiter, other == Reserve::Ok);
-                other
+                return other;
             }
-        }
+        };
+        drop(waiters);
+        drop(waker);
+        outcome
     }
 
     /// Unregisters a waiting future (it got a permit, saw the queue closed, or was dropped).
     pub(crate) fn forget_waiter(&self, waiter: &mut Option<u64>, took_slot: bool) {
         let Some(id) = waiter.take() else { return };
         let mut waiters = self.lock.lock();
-        let was_queued = match waiters.queue.iter().position(|(queued, _)| *queued == id) {
-            Some(pos) => {
-                waiters.queue.remove(pos);
-                true
-            }
-            None => false,
+        let removed = match waiters.queue.iter().position(|(queued, _)| *queued == id) {
+            Some(pos) => waiters.queue.remove(pos),
+            None => None,
         };
+        let was_queued = removed.is_some();
         self.waiting.fetch_sub(1, Ordering::SeqCst);
         // Woken (no longer queued) but leaving without the slot, or room for more: pass it on.
-        if !was_queued || took_slot {
-            self.pass_on(&mut waiters);
-        }
+        let next = if !was_queued || took_slot {
+            self.pass_on(&mut waiters)
+        } else {
+            None
+        };
+        drop(waiters);
+        // This waiter's own waker (user code) is dropped outside the lock too.
+        drop(removed);
+        self.wake(next);
     }
 
     /// Turns a permit into a pushed job; refused (and the permit's slot freed) once closed.
@@ -409,8 +468,8 @@ impl InjectionQueue {
         // Pairs with the fence a blocked submitter issues after registering in `waiting`.
         fence(Ordering::SeqCst);
         if self.waiting.load(Ordering::SeqCst) > 0 {
-            let mut waiters = self.lock.lock();
-            self.wake_one(&mut waiters);
+            let waker = self.wake_one(&mut self.lock.lock());
+            self.wake(waker);
         }
     }
 
@@ -419,8 +478,10 @@ impl InjectionQueue {
         self.state.fetch_or(CLOSED, Ordering::SeqCst);
         let mut waiters = self.lock.lock();
         self.room.notify_all();
-        for (_, waker) in waiters.queue.drain(..) {
-            waker.wake();
+        let woken = std::mem::take(&mut waiters.queue);
+        drop(waiters);
+        for (_, waker) in woken {
+            self.wake(Some(waker));
         }
     }
 

@@ -15,6 +15,7 @@ use crate::job::StackJob;
 use crate::latch::{LockLatch, SpinLatch};
 use crate::registry::{Registry, Wait};
 use crate::sync::thread;
+use crate::unwind::AbortOnUnwind;
 use crate::worker::WorkerThread;
 use std::sync::Arc;
 
@@ -42,7 +43,9 @@ where
     let job_ref = unsafe { job.as_job_ref() };
     match registry.inject(job_ref, Wait::Forever) {
         Ok(()) => {
+            let shared = AbortOnUnwind::new("an install waiting for its job");
             job.latch.wait();
+            shared.disarm();
             job.into_result()
         }
         Err(_closed) => job.run_inline(),
@@ -58,10 +61,15 @@ where
     // SAFETY: as in `install_from_outside`: we wait for the latch, or the job is refused.
     let job_ref = unsafe { job.as_job_ref() };
     let mut pending = job_ref;
+    // From the first successful push until the latch is set, the target pool may use `job`.
+    let shared = AbortOnUnwind::new("an install waiting for its job in another pool");
     loop {
         match target.inject(pending, Wait::No) {
             Ok(()) => break,
-            Err(PushError::Closed(_)) => return job.run_inline(),
+            Err(PushError::Closed(_)) => {
+                shared.disarm();
+                return job.run_inline();
+            }
             Err(PushError::Full(back)) => {
                 pending = back;
                 match worker.find_work() {
@@ -72,5 +80,6 @@ where
         }
     }
     worker.wait_until(&|| job.latch.probe());
+    shared.disarm();
     job.into_result()
 }

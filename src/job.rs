@@ -83,12 +83,22 @@ impl JobRef {
         }
     }
 
+    /// Executes the job. Never unwinds: every job catches its user code where it runs (see
+    /// `unwind`), and this is the boundary behind those, so a payload that escaped one still
+    /// reaches the panic handler instead of the executing thread's loop.
+    ///
     /// # Safety
     /// Must be called at most once per `JobRef` made by [`JobRef::new`] (copies included).
     #[inline]
     pub(crate) unsafe fn execute(self, mode: Mode, registry: &Registry) -> Outcome {
         // SAFETY: forwarded from the caller.
-        unsafe { (self.execute_fn)(self.data, mode, registry) }
+        match unwind::catch(|| unsafe { (self.execute_fn)(self.data, mode, registry) }) {
+            Ok(outcome) => outcome,
+            Err(payload) => {
+                registry.report_panic("a job", payload);
+                Outcome::Ran
+            }
+        }
     }
 }
 

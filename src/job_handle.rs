@@ -22,10 +22,10 @@
 use crate::error::{JoinError, SpawnError};
 use crate::injection_queue::PushError;
 use crate::job::{Job, JobRef, Mode, Outcome};
-use crate::registry::{PanicSink, Registry};
+use crate::registry::Registry;
 use crate::sync::atomic::{AtomicUsize, Ordering};
 use crate::sync::{Condvar, Mutex, UnsafeCell};
-use crate::unwind::{self, Payload};
+use crate::unwind::{self, wake_user, PanicSink, Payload};
 use crate::worker::WorkerThread;
 use std::future::Future;
 use std::pin::Pin;
@@ -122,8 +122,10 @@ impl<T> Completion<T> {
         set_unless(&self.state, bit, forbidden).is_some()
     }
 
-    /// Sets `set` (and clears `clear`) and wakes a registered waiter; returns the prior state.
-    pub(crate) fn finish(&self, set: usize, clear: usize) -> usize {
+    /// Sets `set` (and clears `clear`); returns the prior state and the registered waiter's
+    /// waker, for the caller to wake once it holds no lock (user code: see [`wake_user`]).
+    #[must_use = "the returned waker must be woken"]
+    pub(crate) fn finish(&self, set: usize, clear: usize) -> (usize, Option<Waker>) {
         let mut current = self.state.load(Ordering::SeqCst);
         let prev = loop {
             match self.state.compare_exchange_weak(
@@ -136,17 +138,17 @@ impl<T> Completion<T> {
                 Err(actual) => current = actual,
             }
         };
-        if prev & WAITING != 0 {
-            let waker = self.waker.lock().take();
-            if let Some(waker) = waker {
-                waker.wake();
-            }
-        }
-        prev
+        let waker = if prev & WAITING != 0 {
+            self.waker.lock().take()
+        } else {
+            None
+        };
+        (prev, waker)
     }
 
-    /// Stores the output, completes, and returns a panic payload nobody will read (the handle
-    /// was already dropped), for the caller to report.
+    /// Stores the output and completes. What is left to do runs user code (an output nobody
+    /// will read is dropped, the waiter's waker is woken): the returned [`Settle`], which the
+    /// caller runs when the task's accounting is done.
     ///
     /// `sink` is called only for a panic: the handle reports the payload there if it is
     /// dropped after this without reading it.
@@ -155,7 +157,7 @@ impl<T> Completion<T> {
         output: Result<T, Payload>,
         clear: usize,
         sink: impl FnOnce() -> PanicSink,
-    ) -> Option<Payload> {
+    ) -> Settle<T> {
         let panicked = output.is_err();
         if panicked {
             let sink = sink();
@@ -169,18 +171,18 @@ impl<T> Completion<T> {
             // SAFETY: the caller owns RUNNING; nobody reads the output before COMPLETE.
             unsafe { *o = Some(output) }
         });
-        let prev = self.finish(COMPLETE, clear);
-        if panicked && prev & DETACHED != 0 {
-            let output = self.output.with_mut(|o| {
-                // SAFETY: the handle is gone (DETACHED was set before COMPLETE), so the output is
-                // ours alone.
+        let (prev, waker) = self.finish(COMPLETE, clear);
+        // The handle is gone (DETACHED came before COMPLETE): nobody else will take the output,
+        // so it is dropped here, inside a boundary, and not with the task's last reference.
+        let unread = if prev & DETACHED != 0 {
+            self.output.with_mut(|o| {
+                // SAFETY: the handle is gone, so the output is ours alone.
                 unsafe { (*o).take() }
-            });
-            if let Some(Err(payload)) = output {
-                return Some(payload);
-            }
-        }
-        None
+            })
+        } else {
+            None
+        };
+        Settle { unread, waker }
     }
 
     pub(crate) fn state(&self) -> usize {
@@ -205,18 +207,24 @@ impl<T> Completion<T> {
     }
 
     /// Registers `waker`; returns `true` if the task is already done (no wake will come).
+    ///
+    /// The waker's `clone` and the old waker's `drop` are user code: they run on the caller's
+    /// thread (the poller's), and never while the slot's lock is held.
     fn register(&self, waker: &Waker) -> bool {
-        let mut slot = self.waker.lock();
-        match &*slot {
-            Some(existing) if existing.will_wake(waker) => {}
-            _ => *slot = Some(waker.clone()),
+        let same = matches!(&*self.waker.lock(), Some(existing) if existing.will_wake(waker));
+        if !same {
+            let new = waker.clone();
+            // Only the single handle registers, so nothing changed the slot meanwhile.
+            let old = self.waker.lock().replace(new);
+            drop(old);
         }
         let prev = self.state.fetch_or(WAITING, Ordering::SeqCst);
         prev & DONE != 0
     }
 
-    /// The handle lets go. If the task already completed with a panic the handle never read,
-    /// nobody else will: it goes to the panic sink now.
+    /// The handle lets go. If the task already completed, the output is the handle's to dispose
+    /// of: a value is dropped here, on the dropping thread (its `Drop` is the caller's code, as
+    /// dropping the handle is); a panic nobody read goes to the panic sink.
     fn detach(&self) {
         let prev = self.state.fetch_or(DETACHED, Ordering::SeqCst);
         if prev & COMPLETE == 0 {
@@ -224,23 +232,57 @@ impl<T> Completion<T> {
         }
         // COMPLETE was observed by this RMW (SeqCst), so the executor's writes before it are
         // visible, and the output and sink are the handle's alone now.
-        let unread_panic = self.output.with_mut(|o| {
-            // SAFETY: see above.
-            unsafe { matches!(&*o, Some(Err(_))) }
-        });
-        if !unread_panic {
-            return;
-        }
         let output = self.output.with_mut(|o| {
             // SAFETY: see above.
             unsafe { (*o).take() }
         });
-        let sink = self.sink.with_mut(|s| {
-            // SAFETY: see above.
-            unsafe { (*s).take() }
-        });
-        if let (Some(Err(payload)), Some(sink)) = (output, sink) {
-            sink.report(payload);
+        match output {
+            Some(Err(payload)) => {
+                let sink = self.sink.with_mut(|s| {
+                    // SAFETY: see above.
+                    unsafe { (*s).take() }
+                });
+                sink.unwrap_or_else(PanicSink::none).report(payload);
+            }
+            Some(Ok(value)) => drop(value),
+            None => {}
+        }
+    }
+}
+
+/// What is left after a task completed: user code, run by [`Settle::run`] outside every lock
+/// and inside catch boundaries.
+#[must_use = "a completed task's waker must be woken"]
+pub(crate) struct Settle<T> {
+    /// The output, when no handle will read it.
+    unread: Option<Result<T, Payload>>,
+    /// The waiter to wake.
+    waker: Option<Waker>,
+}
+
+impl<T> Settle<T> {
+    /// Whether running it runs user code.
+    pub(crate) fn runs_user_code(&self) -> bool {
+        self.waker.is_some()
+            || matches!(self.unread, Some(Err(_)))
+            || (self.unread.is_some() && std::mem::needs_drop::<T>())
+    }
+
+    /// Wakes the waiter and disposes of an output nobody reads: a panic payload goes to the
+    /// panic handler, a value is dropped; a panic in the waker or the drop goes to the handler.
+    pub(crate) fn run(self, registry: &Registry) {
+        if let Some(waker) = self.waker {
+            wake_user(waker, |payload| {
+                registry.report_panic("a task's waker", payload)
+            });
+        }
+        match self.unread {
+            Some(Err(payload)) => registry.report_detached_panic(payload),
+            Some(Ok(value)) => unwind::guarded(
+                move || drop(value),
+                |payload| registry.report_panic("dropping a task's unread result", payload),
+            ),
+            None => {}
         }
     }
 }
@@ -279,28 +321,48 @@ where
         })
     }
 
-    fn cancel_now(&self) -> bool {
+    /// Cancels the task if it has not started; true if this call cancelled it.
+    ///
+    /// The closure's `Drop` and the waiter's waker run here, after the cancel is complete
+    /// (state, hook, waiter): a panic from them goes to `on`'s panic handler on a pool thread,
+    /// or is raised on the caller once the protocol is done (`Caller`).
+    fn cancel_now(&self, on: PanicsTo<'_>) -> bool {
         // The hook is told the state this claim found: a group bit set after CANCELLED (by a
         // `fetch_or` that then saw CANCELLED) is not the hook's.
         let Some(prev) = set_unless(&self.completion.state, CANCELLED, RUNNING | DONE) else {
             return false;
         };
-        drop_user_value(self.take_func());
+        let func = self.take_func();
+        let dropped = unwind::catch(move || drop(func));
         self.hook.closure_gone(ClosureGone::Dropped {
             state: prev | CANCELLED,
         });
-        self.completion.finish(0, 0);
+        let (_, waker) = self.completion.finish(0, 0);
+        let woken = waker.map_or(Ok(()), |waker| unwind::catch(move || waker.wake()));
+        on.report("dropping a cancelled task's closure", dropped.err());
+        on.report("a cancelled task's waker", woken.err());
         true
     }
 }
 
-/// Drops a user closure or future, reporting (not propagating) a panic from its destructor.
-pub(crate) fn drop_user_value<V>(value: V) {
-    if let Err(payload) = unwind::catch(move || drop(value)) {
-        eprintln!(
-            "corepool: dropping a task's closure, future or panic payload panicked: {}",
-            unwind::message(&*payload)
-        );
+/// Where a panic from user code that runs as part of a cancel goes.
+#[derive(Clone, Copy)]
+pub(crate) enum PanicsTo<'a> {
+    /// A pool thread: the pool's panic handler.
+    Pool(&'a Registry),
+    /// The thread that asked for the cancel (a handle's `cancel`, a refused spawn): the panic
+    /// is raised there, after the cancel completed.
+    Caller,
+}
+
+impl PanicsTo<'_> {
+    /// Reports `payload` (if any) as `what` panicking.
+    pub(crate) fn report(self, what: &str, payload: Option<Payload>) {
+        let Some(payload) = payload else { return };
+        match self {
+            PanicsTo::Pool(registry) => registry.report_panic(what, payload),
+            PanicsTo::Caller => std::panic::resume_unwind(payload),
+        }
     }
 }
 
@@ -315,7 +377,7 @@ where
     }
 
     fn cancel(&self) -> bool {
-        self.cancel_now() || self.completion.state() & CANCELLED != 0
+        self.cancel_now(PanicsTo::Caller) || self.completion.state() & CANCELLED != 0
     }
 }
 
@@ -330,7 +392,7 @@ where
         // `submit`; it is consumed here, exactly once.
         let cell = unsafe { Arc::from_raw(this) };
         if mode == Mode::Cancel {
-            return if cell.cancel_now() {
+            return if cell.cancel_now(PanicsTo::Pool(registry)) {
                 Outcome::Cancelled
             } else {
                 Outcome::Skipped
@@ -379,12 +441,20 @@ where
                 registry.record_task_end(outcome == Outcome::Panicked);
             }
         }
-        if let Some(payload) = cell
+        let settle = cell
             .completion
-            .complete(output, 0, || registry.panic_sink())
-        {
-            registry.report_detached_panic(payload);
+            .complete(output, 0, || registry.panic_sink());
+        if settle.runs_user_code() {
+            // A task its hook handed to this worker to run next would wait behind that code,
+            // which may block: it goes where a peer can take it.
+            if let Some(worker) = WorkerThread::current() {
+                worker.release_handed();
+            }
+            settle.run(registry);
         }
+        // Nothing of the user's is left in the cell (the closure was taken, an unread output
+        // was disposed of above, a read one belongs to the handle).
+        drop(cell);
         outcome
     }
 }
@@ -446,9 +516,10 @@ where
         unsafe { JobRef::new(raw) }
     }
 
-    /// Drops the closure unrun; the handle reports `Cancelled`.
-    pub(crate) fn cancel_unsubmitted(self) {
-        self.cell.cancel_now();
+    /// Drops the closure unrun; the handle reports `Cancelled`. A panic from the closure's
+    /// `Drop` goes as `on` says.
+    pub(crate) fn cancel_unsubmitted(self, on: PanicsTo<'_>) {
+        self.cell.cancel_now(on);
     }
 
     /// Hands the task to `push` as a job reference. If `push` refuses it, the reference is

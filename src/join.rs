@@ -23,7 +23,7 @@ use crate::job::{Job, JobRef, Mode, Outcome};
 use crate::latch::{JoinLatch, Latch};
 use crate::registry::Registry;
 use crate::sync::UnsafeCell;
-use crate::unwind::{self, Payload};
+use crate::unwind::{self, AbortOnUnwind, Payload};
 use crate::worker::WorkerThread;
 use std::cell::Cell;
 use std::mem::{ManuallyDrop, MaybeUninit};
@@ -193,7 +193,8 @@ where
     let job_b = JoinJob::new(b);
     // The frame stays in place until `frames_pop`, and once published this function does not
     // return before `job_b` is popped back or its latch is set (`join_published`); nothing
-    // between here and there can unwind: `a` is caught, and executing a job never unwinds.
+    // between here and there can unwind: `a` is caught, and executing a job never unwinds
+    // (`unwind`). `join_published` holds an abort guard all the same.
     let prev = worker.frames_push(&job_b.frame);
     if prev.is_null() {
         // The outermost join on this worker is always offered at once: its `a` may run long
@@ -231,9 +232,12 @@ where
 {
     // SAFETY: only compared with popped references, never executed.
     let job_b_ref = unsafe { JobRef::new(&job_b.frame as *const JoinFrame) };
+    // Until `b` is popped back or its latch is set, a thief may write into this frame.
+    let shared = AbortOnUnwind::new("a join waiting for its stolen half");
     while !job_b.frame.probe() {
         match worker.pop() {
             Some(job) if job == job_b_ref => {
+                shared.disarm();
                 // Popped back from our own deque: nobody executed it, nobody else can now.
                 return match result_a {
                     // SAFETY: popped back unexecuted; consumed once here.
@@ -252,6 +256,7 @@ where
             }
         }
     }
+    shared.disarm();
     // SAFETY: the latch is set; the result is read once.
     let result_b = unsafe { job_b.take_result() };
     match (result_a, result_b) {

@@ -30,7 +30,7 @@ use crate::metrics::{Metrics, PoolStats};
 use crate::sleep::Sleep;
 use crate::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use crate::sync::{thread, Condvar, Mutex, Stealer, Worker};
-use crate::unwind::{self, Payload};
+use crate::unwind::{self, PanicSink, Payload};
 use crate::worker::WorkerThread;
 use std::cell::Cell;
 use std::collections::BTreeMap;
@@ -100,7 +100,10 @@ impl Registry {
             .expect("validated config has a blocking config");
         let registry = Arc::new(Registry {
             stats: PoolStats::new(threads, config.latency_sample_every),
-            injected: InjectionQueue::new(config.queue_capacity),
+            injected: InjectionQueue::with_sink(
+                config.queue_capacity,
+                PanicSink(config.panic_handler.clone()),
+            ),
             injected_high: InjectionQueue::new(config.queue_capacity),
             inboxes: (0..threads)
                 .map(|_| {
@@ -199,7 +202,13 @@ impl Registry {
 
     /// A detached task panicked and nobody holds its handle.
     pub(crate) fn report_detached_panic(&self, payload: Payload) {
-        report_unobserved_panic(self.panic_handler.as_ref(), payload);
+        self.report_panic("a detached task", payload);
+    }
+
+    /// User code that nobody awaits (`what`: a task's result's `Drop`, a waker, ...) panicked
+    /// on a thread of this pool: the payload goes to the panic handler.
+    pub(crate) fn report_panic(&self, what: &str, payload: Payload) {
+        unwind::report_unobserved_panic(self.panic_handler.as_ref(), what, payload);
     }
 
     /// Where a panicking task's handle sends the payload if it is dropped without reading it.
@@ -574,29 +583,5 @@ impl Drop for PoolThread {
     fn drop(&mut self) {
         POOL_THREAD.with(|p| p.set(std::ptr::null()));
         self.registry.liveness.exited(self.kind);
-    }
-}
-
-/// The pool's panic handler, kept by a task that panicked while its handle was still held, so
-/// the handle can report the payload if it is dropped unread (after the pool may be gone).
-pub(crate) struct PanicSink(Option<crate::builder::PanicHandler>);
-
-impl PanicSink {
-    pub(crate) fn report(self, payload: Payload) {
-        report_unobserved_panic(self.0.as_ref(), payload);
-    }
-}
-
-/// Hands `payload` to `handler` (a panic in it is reported, not raised), or prints it.
-fn report_unobserved_panic(handler: Option<&crate::builder::PanicHandler>, payload: Payload) {
-    match handler {
-        Some(handler) => unwind::run_hook("panic_handler", || handler(payload)),
-        None => {
-            eprintln!(
-                "corepool: a detached task panicked: {}",
-                unwind::message(&*payload)
-            );
-            crate::job_handle::drop_user_value(payload);
-        }
     }
 }

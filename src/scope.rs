@@ -16,7 +16,7 @@ use crate::job::HeapJob;
 use crate::registry::{Registry, Wait};
 use crate::sync::atomic::{AtomicUsize, Ordering};
 use crate::sync::Mutex;
-use crate::unwind::{self, Payload};
+use crate::unwind::{self, AbortOnUnwind, Payload};
 use crate::worker::WorkerThread;
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -153,6 +153,8 @@ where
                 None
             }
         };
+        // Until every child finished, children may still use `scope` in this frame.
+        let shared = AbortOnUnwind::new("a scope waiting for its tasks");
         scope.pending.fetch_sub(1, Ordering::SeqCst);
         let all_done = || scope.pending.load(Ordering::SeqCst) == 0;
         match worker {
@@ -163,6 +165,7 @@ where
                 }
             }
         }
+        shared.disarm();
         if let Some(payload) = scope.panic.lock().take() {
             std::panic::resume_unwind(payload);
         }

@@ -188,6 +188,16 @@ impl WorkerThread {
         Ok(())
     }
 
+    /// Moves a job handed to this worker (see [`hand_next`](Self::hand_next)) to its deque,
+    /// where a peer can take it: for when user code that may block runs before the current
+    /// job returns.
+    #[cold]
+    pub(crate) fn release_handed(&self) {
+        if let Some(job) = self.handed.take() {
+            self.push(job);
+        }
+    }
+
     /// Records a join's frame as the newest pending one of this worker; returns the frame it is
     /// nested in (null for the worker's outermost join).
     ///

@@ -303,35 +303,38 @@ impl Future for YieldOnce {
 /// (helping): each is polled exactly twice and completes, so neither wake is lost.
 #[test]
 fn spawn_future_at_the_bound_polls_inline() {
-    model("future_task::spawn_future_at_the_bound_polls_inline", || {
-        let pool = corepool::Pool::builder()
-            .threads(1)
-            .queue_capacity(2)
-            .local_queue_limit(1)
-            .build()
-            .expect("a loom pool builds");
-        let (a, b) = (Shared::new(), Shared::new());
-        let task = {
-            let (pool, a, b) = (pool.clone(), Arc::clone(&a), Arc::clone(&b));
-            pool.clone().spawn(move || {
-                let first = pool.spawn_future(YieldOnce {
-                    shared: Arc::clone(&a),
-                });
-                let first_polls = a.polls.load(Relaxed);
-                let second = pool.spawn_future(YieldOnce {
-                    shared: Arc::clone(&b),
-                });
-                let second_polls = b.polls.load(Relaxed);
-                let first = first.join().expect("the first future completes");
-                let second = second.join().expect("the second future completes");
-                (first_polls, second_polls, first, second)
-            })
-        };
-        assert_eq!(
-            task.join().expect("the task runs"),
-            (0, 1, 2, 2),
-            "polls at each spawn's return (queued: 0, inline: 1), then the outputs"
-        );
-        pool.shutdown();
-    });
+    model(
+        "future_task::spawn_future_at_the_bound_polls_inline",
+        || {
+            let pool = corepool::Pool::builder()
+                .threads(1)
+                .queue_capacity(2)
+                .local_queue_limit(1)
+                .build()
+                .expect("a loom pool builds");
+            let (a, b) = (Shared::new(), Shared::new());
+            let task = {
+                let (pool, a, b) = (pool.clone(), Arc::clone(&a), Arc::clone(&b));
+                pool.clone().spawn(move || {
+                    let first = pool.spawn_future(YieldOnce {
+                        shared: Arc::clone(&a),
+                    });
+                    let first_polls = a.polls.load(Relaxed);
+                    let second = pool.spawn_future(YieldOnce {
+                        shared: Arc::clone(&b),
+                    });
+                    let second_polls = b.polls.load(Relaxed);
+                    let first = first.join().expect("the first future completes");
+                    let second = second.join().expect("the second future completes");
+                    (first_polls, second_polls, first, second)
+                })
+            };
+            assert_eq!(
+                task.join().expect("the task runs"),
+                (0, 1, 2, 2),
+                "polls at each spawn's return (queued: 0, inline: 1), then the outputs"
+            );
+            pool.shutdown();
+        },
+    );
 }

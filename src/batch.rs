@@ -16,7 +16,9 @@
 //! - The batch job runs its task jobs in order on its worker; while each runs, the rest sits
 //!   on the worker's deque as one job, which a peer can steal (then it runs the rest the same
 //!   way) or the worker pops back. So a batch spreads over the pool and no task waits behind a
-//!   long one while a worker is free.
+//!   long one while a worker is free. The worker knows its rest when it pops it back by the
+//!   address of a cell it keeps alive until its loop ends, so no other job can share that
+//!   address; a thief takes the list out of the cell and never frees it under the worker.
 //! - `join_all` returns one settled result per handle, in input order, failures included; on a
 //!   worker it keeps executing other tasks while it waits.
 
@@ -229,11 +231,53 @@ struct RunList {
     next: usize,
 }
 
-impl Job for RunList {
+/// The rest of a batch while it sits on its worker's deque: a job that a thief may steal and
+/// execute (it takes the list and runs it) or that the worker pops back (it takes the list
+/// again). Exactly one of the two happens to each push, so one thread at a time touches `list`:
+/// the worker before its push and after popping the job back, a thief after its steal (the
+/// deque's push and steal order the accesses).
+///
+/// The worker holds its own reference to the cell until its loop ends, so the cell's address
+/// is live, and no other job can have it, for as long as the worker compares popped jobs with
+/// its rest. A thief only drops the job's reference. (With the list itself as the job, a thief
+/// freed it, and a job allocated later at the same address and moved to this deque with an
+/// injected batch was taken for the rest.)
+struct Rest {
+    list: UnsafeCell<Option<RunList>>,
+}
+
+// SAFETY: `list` is touched by one thread at a time (above), and a `RunList` is `Send` (its
+// jobs are).
+unsafe impl Sync for Rest {}
+
+impl Rest {
+    /// Takes the list out. The caller has the cell to itself (see [`Rest`]).
+    fn take(&self) -> Option<RunList> {
+        self.list.with_mut(|l| {
+            // SAFETY: exclusive access, by the caller's contract.
+            unsafe { (*l).take() }
+        })
+    }
+
+    /// Puts the list back. As for `take`.
+    fn put(&self, list: RunList) {
+        self.list.with_mut(|l| {
+            // SAFETY: as in `take`.
+            unsafe { *l = Some(list) }
+        })
+    }
+}
+
+impl Job for Rest {
     unsafe fn execute(this: *const Self, mode: Mode, registry: &Registry) -> Outcome {
-        // SAFETY: made by `Box::into_raw` in `run_on_worker`; executed once, which takes it
-        // back.
-        let list = unsafe { Box::from_raw(this as *mut Self) };
+        // SAFETY: the job owned one strong reference, made by `Arc::into_raw` in
+        // `run_on_worker`; it is consumed here, once. The worker still holds its own.
+        let rest = unsafe { Arc::from_raw(this) };
+        // Stolen (or executed by the worker itself from a nested wait): the list is ours.
+        let list = rest
+            .take()
+            .expect("the rest of a batch holds its list until run");
+        drop(rest);
         run_list(list, mode, registry);
         Outcome::Ran
     }
@@ -241,10 +285,10 @@ impl Job for RunList {
 
 /// Executes task jobs in order.
 fn run_jobs(jobs: Vec<JobRef>, mode: Mode, registry: &Registry) {
-    run_list(Box::new(RunList { jobs, next: 0 }), mode, registry);
+    run_list(RunList { jobs, next: 0 }, mode, registry);
 }
 
-fn run_list(list: Box<RunList>, mode: Mode, registry: &Registry) {
+fn run_list(list: RunList, mode: Mode, registry: &Registry) {
     match WorkerThread::current().filter(|w| std::ptr::eq(Arc::as_ptr(&w.registry), registry)) {
         Some(worker) => run_on_worker(worker, list),
         None => {
@@ -260,9 +304,16 @@ fn run_list(list: Box<RunList>, mode: Mode, registry: &Registry) {
 /// Runs the list's tasks on `worker`. While each runs, the rest of the list sits on the
 /// worker's deque, where a peer can steal it: a long task never holds up the ones behind it
 /// while another worker is free. Afterwards the worker pops the rest back (running newer local
-/// work first, as its own loop would); if it is gone, a peer took it.
-fn run_on_worker(worker: &WorkerThread, mut list: Box<RunList>) {
+/// work first, as its own loop would); if it is gone, someone else took it.
+fn run_on_worker(worker: &WorkerThread, list: RunList) {
+    let rest = Arc::new(Rest {
+        list: UnsafeCell::new(Some(list)),
+    });
     loop {
+        // Ours: never pushed yet, or popped back.
+        let mut list = rest
+            .take()
+            .expect("the worker holds the list between pushes");
         let Some(&job) = list.jobs.get(list.next) else {
             return;
         };
@@ -271,17 +322,19 @@ fn run_on_worker(worker: &WorkerThread, mut list: Box<RunList>) {
             worker.execute(job);
             return;
         }
-        let raw = Box::into_raw(list);
-        // SAFETY: the box stays alive until the job is executed (by a thief) or taken back by
-        // the pop below, whichever comes first; exactly one of the two happens.
-        let rest = unsafe { JobRef::new(raw as *const RunList) };
-        worker.push(rest);
+        rest.put(list);
+        let raw = Arc::into_raw(Arc::clone(&rest));
+        // SAFETY: the reference leaked here keeps the cell alive until the job is executed (by
+        // a thief) or taken back by the pop below, whichever comes first; exactly one happens.
+        let rest_job = unsafe { JobRef::new(raw) };
+        worker.push(rest_job);
         worker.execute(job);
         loop {
             match worker.pop() {
-                Some(popped) if popped == rest => {
-                    // SAFETY: popped back unexecuted, so the box is ours again.
-                    list = unsafe { Box::from_raw(raw) };
+                // Identity by address is sound here: `rest` is alive, so no other job has it.
+                Some(popped) if popped == rest_job => {
+                    // SAFETY: popped back unexecuted, so the job's reference is ours to drop.
+                    drop(unsafe { Arc::from_raw(raw) });
                     break;
                 }
                 Some(newer) => worker.execute(newer),

@@ -80,7 +80,10 @@ where
         // SAFETY: the leaked reference keeps the cell alive until the job is executed.
         let job = unsafe { JobRef::new(raw) };
         match WorkerThread::current() {
-            Some(worker) if Arc::ptr_eq(&worker.registry, &self.registry) => worker.push(job),
+            // A deque at its bound leaves the task to the wake queue (`Pool::spawn_future`).
+            Some(worker) if Arc::ptr_eq(&worker.registry, &self.registry) && worker.has_room() => {
+                worker.push(job)
+            }
             _ => match self.registry.woken.try_push(job) {
                 Ok(()) => self.registry.sleep.notify_new_work(),
                 Err(PushError::Closed(job) | PushError::Full(job)) => {
@@ -278,7 +281,8 @@ where
     let job = unsafe { JobRef::new(raw) };
     let pushed = match WorkerThread::current() {
         Some(worker) if Arc::ptr_eq(&worker.registry, registry) => {
-            worker.push(job);
+            // At the deque's bound, the first poll runs here (see `Pool::spawn_future`).
+            worker.push_or_run(job);
             Ok(())
         }
         Some(worker) => crate::pool::push_while_helping(worker, job, Wait::Forever, |job| {

@@ -57,6 +57,11 @@ pub(crate) struct JobRef {
 
 impl PartialEq for JobRef {
     /// Two references are the same job when they point at the same job memory.
+    ///
+    /// Only an identity while both jobs are alive: a queued reference always is (see the module
+    /// invariant), but a job that was executed may be freed and its address given to a later
+    /// job. So compare a popped reference only with one whose job the caller keeps alive
+    /// (`join`'s frame on its stack, `batch`'s rest cell).
     fn eq(&self, other: &Self) -> bool {
         std::ptr::eq(self.data, other.data)
     }

@@ -232,6 +232,10 @@ where
 {
     // SAFETY: only compared with popped references, never executed.
     let job_b_ref = unsafe { JobRef::new(&job_b.frame as *const JoinFrame) };
+    // The comparison below is a sound identity: `job_b` lives in the caller's frame, which stays
+    // on this worker's stack until this function returns, and every popped reference points at
+    // a live job (heap jobs are owned by their reference; stack jobs' owners wait for them). Two
+    // live jobs never share an address, so only `job_b`'s own reference equals `job_b_ref`.
     // Until `b` is popped back or its latch is set, a thief may write into this frame.
     let shared = AbortOnUnwind::new("a join waiting for its stolen half");
     while !job_b.frame.probe() {

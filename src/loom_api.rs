@@ -3,8 +3,10 @@
 //!
 //! Invariant: these are thin wrappers; the models exercise the very code the pool runs.
 //! Nothing here adds synchronization of its own: every wrapper forwards to the pool's type.
-//! The two model hooks at the end (`expire_io_keep_alive`, `injection_slots_in_use`) reach a
+//! The model hooks at the end (`expire_io_keep_alive`, `injection_slots_in_use`) reach a
 //! pool through `Pool::registry`; the first drives a timeout loom cannot produce itself.
+//! `push_heap_job_here` puts a heap job on the calling worker's deque, as an injected batch
+//! does, without the outside submitter a model would need to get it there.
 
 use crate::injection_queue::PushError;
 use crate::job::{Job, JobRef, Mode, Outcome};
@@ -207,4 +209,15 @@ pub fn expire_io_keep_alive(pool: &crate::Pool) {
 /// and outstanding permits. Zero means every slot was given back.
 pub fn injection_slots_in_use(pool: &crate::Pool) -> usize {
     pool.registry().injected.slots_in_use()
+}
+
+/// Model hook: pushes a heap job (the kind a scope spawn makes) that runs `f` onto the calling
+/// worker's own deque, where a worker's `take_batch` leaves the jobs it moved from an injection
+/// queue beyond the first. The job is allocated here, so it may get the address of a job freed
+/// just before. `f` must not panic. Panics if the caller is not a worker.
+pub fn push_heap_job_here(f: impl FnOnce() + Send + 'static) {
+    let worker = crate::worker::WorkerThread::current().expect("push_heap_job_here off a worker");
+    // SAFETY: `f` is `'static`: it borrows nothing the job could outlive.
+    let job = unsafe { crate::job::HeapJob::into_job_ref(move |_: &Registry| f()) };
+    worker.push(job);
 }

@@ -505,7 +505,8 @@ pub struct Metrics {
     pub rejected_full: u64,
     /// Submissions refused with `SpawnError::Shutdown` (both pools).
     pub rejected_shutdown: u64,
-    /// Spawns from a worker that ran inline because its deque was over its bound.
+    /// Spawns from a worker that ran inline because its deque was over its bound (for
+    /// `spawn_future`, its first poll).
     pub caller_runs: u64,
     /// CPU workers busy right now.
     pub active: usize,

@@ -176,9 +176,21 @@ impl Pool {
     /// Polling happens on the workers. A wake from one of this pool's workers re-queues the
     /// task on that worker's deque; a wake from any other thread goes through an internal wake
     /// queue and never blocks the waking thread. A task woken while it is being polled is
-    /// polled again afterwards, never concurrently. Admission of the first poll follows
-    /// [`spawn`](Self::spawn) (from outside the pool it waits for room in the queue). Future
-    /// tasks still pending when the pool shuts down are cancelled.
+    /// polled again afterwards, never concurrently. Future tasks still pending when the pool
+    /// shuts down are cancelled.
+    ///
+    /// Admission of the first poll follows [`spawn`](Self::spawn). From outside the pool it
+    /// waits for room in the queue. From one of the pool's own workers it never blocks: the task
+    /// goes to that worker's deque, or, when the deque already holds
+    /// [`local_queue_limit`](crate::Builder::local_queue_limit) jobs, its first poll runs right
+    /// here, before `spawn_future` returns (caller-polls, counted in
+    /// [`Metrics::caller_runs`](crate::Metrics::caller_runs)). Only that one poll: a future that
+    /// is then pending, or that woke itself to yield, is left to the pool like any woken task.
+    /// So `spawn_future` never waits for another task and cannot deadlock, whatever the future
+    /// waits for, and a worker spawning in a loop leaves at most `local_queue_limit` futures
+    /// waiting for their first poll. A wake on a worker whose deque is at that bound queues the
+    /// task on the pool's wake queue instead (where any worker takes it), which holds at most
+    /// one entry per live future task: the deque never grows past its bound because of futures.
     ///
     /// ```
     /// let pool = corepool::Pool::builder().threads(2).build()?;

@@ -17,6 +17,10 @@
 //!   last action; `shutdown` returns `finished == true` only after both counts reached zero and
 //!   every handle was joined. Handles are joined under `threads`' lock, so concurrent shutdowns
 //!   all return after the threads are gone. A pool thread never waits for its own pool.
+//! - A worker whose thread failed to start (`build`) counts as idle in its main loop for ever and
+//!   as already out of it: it holds no work and never will, so the drained rule and the last
+//!   worker's clean-up wait only for the workers that run. `build` then shuts the started ones
+//!   down gracefully and returns the error once every one of them has been joined.
 
 use crate::affinity::Inbox;
 use crate::blocking_pool::BlockingPool;
@@ -160,6 +164,7 @@ impl Registry {
                 Ok(handle) => registry.threads.lock().push(handle),
                 Err(error) => {
                     registry.liveness.exited(ThreadKind::Cpu);
+                    registry.never_started(threads - index);
                     registry.shutdown(false, None);
                     return Err(BuildError::ThreadSpawn(error));
                 }
@@ -170,6 +175,18 @@ impl Registry {
             gate.cond.wait(&mut started);
         }
         Ok(registry)
+    }
+
+    /// Counts the last `count` workers, whose threads will never start (a spawn failed), as idle
+    /// in their main loop and as gone from it: otherwise the started workers, which exit only
+    /// once all `num_threads()` workers are idle at once, would wait for them for ever. Called
+    /// before `shutdown` sets `terminate` (both SeqCst), so every worker that applies the drained
+    /// rule sees these counts.
+    fn never_started(&self, count: usize) {
+        self.main_idle.fetch_add(count, Ordering::SeqCst);
+        // The last started worker to exit still finds `cpu_running` at 1 and cleans up; with
+        // none started it reaches 0 here, and there is nothing to clean up.
+        self.cpu_running.fetch_sub(count, Ordering::SeqCst);
     }
 
     pub(crate) fn num_threads(&self) -> usize {

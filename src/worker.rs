@@ -279,6 +279,16 @@ impl WorkerThread {
         }
     }
 
+    /// Whether this worker's own deque is below its bound. Only the owner pushes to it, so a
+    /// push right after a `true` keeps the bound. A woken future task goes to the deque only
+    /// then, else to the pool's wake queue: a wake never blocks and never polls inline (it may
+    /// come from inside another poll, or from a `Drop`), and it must not grow the deque past
+    /// the bound that spawns keep.
+    #[inline]
+    pub(crate) fn has_room(&self) -> bool {
+        self.deque.len() < self.registry.local_queue_limit
+    }
+
     /// Runs a spawned job right here (caller-runs), counted as such.
     pub(crate) fn run_inline(&self, job: JobRef) {
         self.registry.stats.workers[self.index].0.caller_runs.bump();

@@ -192,3 +192,116 @@ fn errors_are_std_errors_and_valid_edges_build() {
         .unwrap();
     assert_eq!(pool.queue_capacity(), MAX_QUEUE_CAPACITY);
 }
+
+/// The environment variable that makes [`later_thread_spawn_failure_joins_started_workers`] run
+/// its child half (in a process of its own, whose address space it limits).
+const SPAWN_LIMIT_CHILD: &str = "COREPOOL_TEST_SPAWN_LIMIT_CHILD";
+
+/// Issue #16, defect 2: when a worker after the first fails to start, `build` must return the
+/// error with every started worker joined, not wait for ever for the workers that never
+/// started. Seen with `RLIMIT_AS` limited and large stacks; reproduced that way here, in a child
+/// process (the limit is process-wide): the limit leaves room for two 1 GiB stacks, not three.
+/// The parent only waits for the child (a watchdog for the hang it had) and checks its verdict.
+#[cfg(target_os = "linux")]
+#[test]
+fn later_thread_spawn_failure_joins_started_workers() {
+    if std::env::var_os(SPAWN_LIMIT_CHILD).is_some() {
+        spawn_limit_child();
+        return;
+    }
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let mut child = std::process::Command::new(exe)
+        .args([
+            "--exact",
+            "later_thread_spawn_failure_joins_started_workers",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(SPAWN_LIMIT_CHILD, "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the child test process");
+    // A watchdog for the hang, not a timing assertion: the child needs well under a second.
+    let deadline = std::time::Instant::now() + common::WATCHDOG;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for the child") {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "build() did not return within {:?} after a later worker failed to start",
+                common::WATCHDOG
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let output = child.wait_with_output().expect("the child's output");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        status.success() && stdout.contains("spawn-limit child: ok"),
+        "the child failed ({status}):\n{stdout}\n{stderr}"
+    );
+}
+
+/// The child half: limits the address space, builds a pool whose third worker cannot start,
+/// and checks the error and that nothing of the pool is left running.
+#[cfg(target_os = "linux")]
+fn spawn_limit_child() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    const STACK: usize = 1 << 30;
+    let status = std::fs::read_to_string("/proc/self/status").expect("read /proc/self/status");
+    let vm_kib: usize = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmSize:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmSize in /proc/self/status");
+    // Room for two worker stacks and their malloc arenas, not for a third stack.
+    let limit = (vm_kib * 1024 + 2 * STACK + STACK / 2) as libc::rlim_t;
+    let rlimit = libc::rlimit {
+        rlim_cur: limit,
+        rlim_max: limit,
+    };
+    // SAFETY: `setrlimit` only reads the struct, which lives across the call.
+    let rc = unsafe { libc::setrlimit(libc::RLIMIT_AS, &rlimit) };
+    assert_eq!(rc, 0, "setrlimit(RLIMIT_AS)");
+    let prefix = unique_prefix("sl");
+    let p = prefix.clone();
+    let started = Arc::new(AtomicUsize::new(0));
+    let stopped = Arc::new(AtomicUsize::new(0));
+    let (s, t) = (Arc::clone(&started), Arc::clone(&stopped));
+    let result = Pool::builder()
+        .threads(4)
+        .pinning(Pinning::None)
+        .stack_size(STACK)
+        .thread_name(move |i| format!("{p}{i}"))
+        .on_thread_start(move |_| {
+            s.fetch_add(1, Ordering::SeqCst);
+        })
+        .on_thread_stop(move |_| {
+            t.fetch_add(1, Ordering::SeqCst);
+        })
+        .build();
+    let err = result.expect_err("the address-space limit leaves no room for four 1 GiB stacks");
+    assert!(matches!(err, BuildError::ThreadSpawn(_)), "{err:?}");
+    let started = started.load(Ordering::SeqCst);
+    assert!(
+        started >= 1,
+        "no worker started before the failure, so this did not test a later one"
+    );
+    assert_eq!(
+        stopped.load(Ordering::SeqCst),
+        started,
+        "every started worker ran its stop hook before build returned"
+    );
+    assert_eq!(
+        count_threads_named(&prefix),
+        0,
+        "a failed build left threads behind"
+    );
+    println!("spawn-limit child: ok ({started} of 4 workers had started)");
+}

@@ -10,11 +10,14 @@
 //!   batch starts): `injection_slots_in_use` is 0 at the end. (Metrics are compiled out under
 //!   loom; `tests/groups.rs` checks their counts.)
 //! - On a closed pool the closures not yet queued are cancelled with their handles told.
+//! - The worker knows the rest of its batch, popped back from its deque, by the address of a
+//!   cell it keeps alive until its loop ends; a thief that ran the rest frees nothing that a
+//!   later job could be allocated in and then be taken for the rest (issue #16).
 #![cfg(corepool_loom)]
 
 mod common;
 
-use common::{model, model_with, pool, Seen};
+use common::{model, model_with, pool, Gate, Seen};
 use corepool::loom_api;
 
 /// Capacity 2, one worker, three closures: the first batch takes both slots, so the third
@@ -95,4 +98,44 @@ fn rest_of_a_batch_stolen_or_popped_back() {
     );
     SPLIT.assert_seen();
     TOGETHER.assert_seen();
+}
+
+/// Issue #16, defect 3: two workers, one batch of two tasks. `t0` waits, without helping, until
+/// a marker task runs that `t1` spawned on the other worker (so that worker stole the rest,
+/// ran `t1` and was done with the rest before the marker); then `t0` pushes a heap job of the
+/// size of a batch's list onto its own deque (where an injected batch leaves jobs) and returns.
+/// The batch's worker then pops that job in its loop and must run it as the job it is. With the
+/// old identity (the list itself was the job, freed by the thief, and known by its address
+/// alone) the heap job got the freed list's block and was taken for the rest: it never ran, and
+/// main's wait for it deadlocked. Preemption bound 1 (two-worker pools are costly; see "Cost").
+#[test]
+fn rest_of_a_batch_known_by_a_live_address() {
+    model_with(
+        "batch::rest_of_a_batch_known_by_a_live_address",
+        Some(1),
+        || {
+            let pool = pool(2, 4);
+            let marker_ran = Gate::new();
+            let job_ran = Gate::new();
+            let (wait_marker, open_job) = (marker_ran.clone(), job_ran.clone());
+            let t0 = Box::new(move || {
+                wait_marker.wait();
+                // With the gate, three words: the size of a batch's list of jobs and its index.
+                let pad = [0usize; 3];
+                loom_api::push_heap_job_here(move || {
+                    std::hint::black_box(pad);
+                    open_job.open();
+                });
+            }) as Box<dyn FnOnce() + Send>;
+            let t1 = Box::new(move || {
+                drop(corepool::spawn(move || marker_ran.open()));
+            }) as Box<dyn FnOnce() + Send>;
+            for result in corepool::join_all(pool.spawn_all([t0, t1])) {
+                result.expect("every task runs");
+            }
+            job_ran.wait();
+            pool.shutdown();
+            assert_eq!(loom_api::injection_slots_in_use(&pool), 0);
+        },
+    );
 }

@@ -11,6 +11,8 @@
 //! - A wake after COMPLETE (or during the completing poll) does nothing: no further poll.
 //! - A future task still pending when the last worker exits is cancelled (its handle reports
 //!   Cancelled), also when a wake from outside races the shutdown; the future is dropped once.
+//! - From a worker whose deque is at `local_queue_limit`, `spawn_future` polls the new future
+//!   once, inline, and a wake there goes to the wake queue: it is not lost (issue #16).
 #![cfg(corepool_loom)]
 
 mod common;
@@ -271,4 +273,68 @@ fn pending_future_cancelled_at_shutdown() {
         assert_eq!(drops.count(), 1, "the future is dropped exactly once");
     });
     REPOLLED.assert_seen();
+}
+
+/// Pending on its first poll after waking itself (a yield), Ready on its second.
+struct YieldOnce {
+    shared: Arc<Shared>,
+}
+
+impl Future for YieldOnce {
+    type Output = usize;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<usize> {
+        let n = self.shared.enter_poll();
+        let out = if n == 1 {
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        } else {
+            Poll::Ready(n)
+        };
+        self.shared.exit_poll();
+        out
+    }
+}
+
+/// Issue #16, defect 4: one worker, `local_queue_limit(1)`. A task on it spawns two futures
+/// that yield once. The first goes to the deque, which is then at its bound, so the second is
+/// polled inside `spawn_future` (asserted: polled once when it returns, the first not yet), and
+/// its wake, at the bound, goes to the wake queue instead of the deque. The task then joins both
+/// (helping): each is polled exactly twice and completes, so neither wake is lost.
+#[test]
+fn spawn_future_at_the_bound_polls_inline() {
+    model(
+        "future_task::spawn_future_at_the_bound_polls_inline",
+        || {
+            let pool = corepool::Pool::builder()
+                .threads(1)
+                .queue_capacity(2)
+                .local_queue_limit(1)
+                .build()
+                .expect("a loom pool builds");
+            let (a, b) = (Shared::new(), Shared::new());
+            let task = {
+                let (pool, a, b) = (pool.clone(), Arc::clone(&a), Arc::clone(&b));
+                pool.clone().spawn(move || {
+                    let first = pool.spawn_future(YieldOnce {
+                        shared: Arc::clone(&a),
+                    });
+                    let first_polls = a.polls.load(Relaxed);
+                    let second = pool.spawn_future(YieldOnce {
+                        shared: Arc::clone(&b),
+                    });
+                    let second_polls = b.polls.load(Relaxed);
+                    let first = first.join().expect("the first future completes");
+                    let second = second.join().expect("the second future completes");
+                    (first_polls, second_polls, first, second)
+                })
+            };
+            assert_eq!(
+                task.join().expect("the task runs"),
+                (0, 1, 2, 2),
+                "polls at each spawn's return (queued: 0, inline: 1), then the outputs"
+            );
+            pool.shutdown();
+        },
+    );
 }

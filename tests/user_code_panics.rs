@@ -326,7 +326,7 @@ fn a_futures_poll_drop_and_output_drop_panic() {
         let err = pool
             .spawn_future(async { panic!("future poll") })
             .join()
-            .map(|()| ())
+            .map(|()| "no panic")
             .unwrap_err();
         assert_eq!(panic_message(&*err.into_panic()), "future poll");
         // The future's own `Drop` panics after `Ready`: the handler gets it, the value arrives.

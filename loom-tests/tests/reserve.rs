@@ -7,6 +7,9 @@
 //!   release, fence and read of `waiting`): else a loom deadlock.
 //! - A waiter that was woken but is dropped without taking the slot passes the wake-up on, so a
 //!   second waiter is woken (else: deadlock).
+//! - One release wakes one waiter (the oldest), and two releases racing each other wake two
+//!   distinct waiters: with wake-one, no slot is left unused while a waiter waits (else:
+//!   deadlock), and a release with one waiter left wakes nobody else.
 //! - A `Permit` used after the pool closed is refused with the closure handed back and its slot
 //!   freed; used before, its task runs under a graceful shutdown. Either way every slot of the
 //!   queue is given back (`loom_api::injection_slots_in_use` is 0 at the end).
@@ -171,6 +174,50 @@ fn dropped_woken_waiter_passes_wakeup() {
         pool.shutdown();
     });
     BATON.assert_seen();
+}
+
+/// Wake-one under racing releases: queue capacity 2, both slots held by permits; two `Reserve`
+/// futures wait. Main and a third thread drop one permit each at the same time: each release
+/// wakes one waiter, the two wake different waiters (the first leaves the queue as it is
+/// woken), and both waiters get a permit. A release that woke nobody, or two that woke the same
+/// waiter, leaves one waiting for ever (deadlock). (That one release wakes exactly one waiter
+/// is checked by `tests/user_code_panics.rs`, where the wakers count.)
+#[test]
+fn racing_releases_wake_distinct_waiters() {
+    model("reserve::racing_releases_wake_distinct_waiters", || {
+        let pool = pool(1, 2);
+        let held_a = pool.block_on(pool.reserve()).expect("room");
+        let held_b = pool.block_on(pool.reserve()).expect("room");
+        let registered = Arc::new(Registered::default());
+        let waiters: Vec<_> = (0..2)
+            .map(|_| {
+                let (pool, registered) = (pool.clone(), Arc::clone(&registered));
+                thread::spawn(move || {
+                    let flag = Flag::new();
+                    let waker = Waker::from(Arc::clone(&flag));
+                    let mut reserve = pool.reserve();
+                    assert!(poll_once(&mut reserve, &waker).is_pending(), "both slots held");
+                    registered.add();
+                    loop {
+                        flag.wait();
+                        if let Poll::Ready(permit) = poll_once(&mut reserve, &waker) {
+                            // Keep the slot: the other waiter must be woken by the other
+                            // release, not by this permit's drop.
+                            return permit.expect("the pool is running");
+                        }
+                    }
+                })
+            })
+            .collect();
+        registered.wait_for(2);
+        let other = thread::spawn(move || drop(held_b));
+        drop(held_a);
+        other.join().unwrap();
+        let permits: Vec<_> = waiters.into_iter().map(|w| w.join().unwrap()).collect();
+        drop(permits);
+        assert_eq!(loom_api::injection_slots_in_use(&pool), 0);
+        pool.shutdown();
+    });
 }
 
 /// A permit taken before the shutdown is used while another thread shuts the pool down: used

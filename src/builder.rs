@@ -173,6 +173,11 @@ impl Builder {
     /// the worker) or after (it runs in the handle's `drop`, on the dropping thread, possibly
     /// after the pool was shut down). Called once per such panic. So the handler should not
     /// block on a lock that code dropping handles may hold.
+    ///
+    /// It also receives every other panic of user code that runs on a pool thread with nobody
+    /// waiting for it: an unread result's `Drop`, a waker's `wake` or `drop` (one registered on
+    /// a `JoinHandle` or a `Reserve`), a future's `Drop`, a cancelled closure's `Drop` when the
+    /// pool cancels it. A panic in the handler itself is printed, not raised.
     /// Default: the message is printed on stderr. The process is never aborted.
     pub fn panic_handler(
         mut self,

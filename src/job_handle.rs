@@ -552,8 +552,10 @@ where
 
 /// A handle to a spawned task: block on it with [`join`](JoinHandle::join) or `.await` it.
 ///
-/// Dropping the handle detaches the task: it still runs and its result is dropped. A panic the
-/// handle never delivered (through `join`, `.await` or `join_all`) is sent to the pool's panic
+/// Dropping the handle detaches the task: it still runs and its result is dropped (on the worker
+/// if the handle went first, inside a catch boundary; on the dropping thread if the task had
+/// already finished, so a panicking `Drop` of the result is raised there). A panic the handle
+/// never delivered (through `join`, `.await` or `join_all`) is sent to the pool's panic
 /// handler exactly once: by the worker if the handle was already gone, or by the handle's drop
 /// if the task had already panicked.
 ///
@@ -610,6 +612,11 @@ impl<T> JoinHandle<T> {
     /// Cancels the task if it has not started. Returns `true` if it will never run (now or
     /// before); `false` if it is running or done. A cancelled task's closure is dropped at once
     /// and its handle reports [`JoinError::is_cancelled`].
+    ///
+    /// # Panics
+    /// If the closure's `Drop` (or a waker registered on this handle) panics, the panic is
+    /// raised here, on the caller, once the cancel is complete: the handle already reports
+    /// `Cancelled` and the pool is not affected.
     pub fn cancel(&self) -> bool {
         self.task.cancel()
     }

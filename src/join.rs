@@ -10,14 +10,15 @@
 //!   `a`: no deque traffic, no latch, no fence, no shared cache line written. Published frames
 //!   are always the oldest ones of the chain.
 //! - A published `b` is not left behind: the frame is not left until `b` is either popped back
-//!   (then run inline, or dropped unrun if `a` panicked) or its latch is set by the thief.
-//! - `b`'s closure is consumed exactly once (run by the owner, run by the thief, or dropped by
-//!   the owner), and its result slot is written only by an executor and read only after the
+//!   (then run inline) or its latch is set by the thief.
+//! - `b` always runs, also when `a` panicked (rayon's rule, so `b`'s side effects never depend
+//!   on timing): inline if nobody stole it. Its closure is consumed exactly once (run by the
+//!   owner or by the thief), and its result slot is written only by an executor and read only after the
 //!   latch is set; the job itself has no drop glue, so every path says what it consumes.
 //! - While `b` is stolen, this worker executes other jobs (so nested joins never deadlock, even
 //!   with one thread) and sleeps only through the sleep protocol, whose re-check reads the latch.
-//! - A panic in `a` is re-raised only after `b` can no longer touch the frame; `a`'s panic wins
-//!   over `b`'s.
+//! - A panic in `a` is re-raised only after `b` finished and can no longer touch the frame;
+//!   `a`'s panic wins over `b`'s, whose payload (or value) is dropped without unwinding.
 
 use crate::job::{Job, JobRef, Mode, Outcome};
 use crate::latch::{JoinLatch, Latch};
@@ -130,17 +131,6 @@ impl<F: FnOnce() -> R + Send, R: Send> JoinJob<F, R> {
         func()
     }
 
-    /// Drops the closure unrun (the owner took its job back after `a` panicked).
-    ///
-    /// # Safety
-    /// As for `run_inline`.
-    unsafe fn discard(&self) {
-        self.func.with_mut(|f| {
-            // SAFETY: exclusive and unconsumed (caller contract).
-            unsafe { ManuallyDrop::drop(&mut *f) }
-        });
-    }
-
     /// The result written by the executor.
     ///
     /// # Safety
@@ -211,12 +201,37 @@ where
     match result_a {
         // SAFETY: unpublished, so never executed; consumed once here.
         Ok(ra) => (ra, unsafe { job_b.run_inline() }),
-        Err(payload) => {
-            // SAFETY: as above.
-            unsafe { job_b.discard() };
-            std::panic::resume_unwind(payload)
-        }
+        // SAFETY: as above.
+        Err(payload) => a_panicked(payload, unwind::catch(|| unsafe { job_b.run_inline() })),
     }
+}
+
+/// `join` on a thread with no worker to share with (the pool is shut down): `a`, then `b`, by
+/// the same rules.
+pub(crate) fn join_here<A, B, RA, RB>(a: A, b: B) -> (RA, RB)
+where
+    A: FnOnce() -> RA,
+    B: FnOnce() -> RB,
+{
+    match unwind::catch(a) {
+        Ok(ra) => (ra, b()),
+        Err(payload) => a_panicked(payload, unwind::catch(b)),
+    }
+}
+
+/// `a` panicked and `b` has finished with `result_b`: drops `b`'s value or payload (a panic
+/// from that `Drop` is swallowed, `a`'s panic wins) and re-raises `a`'s panic.
+#[cold]
+fn a_panicked<RB>(payload: Payload, result_b: Result<RB, Payload>) -> ! {
+    match result_b {
+        Ok(value) => {
+            if let Err(again) = unwind::catch(move || drop(value)) {
+                unwind::drop_quietly(again);
+            }
+        }
+        Err(b_payload) => unwind::drop_quietly(b_payload),
+    }
+    std::panic::resume_unwind(payload)
 }
 
 /// The rest of a join whose `b` was published: pop it back, or help until its latch is set.
@@ -239,6 +254,12 @@ where
     // Until `b` is popped back or its latch is set, a thief may write into this frame.
     let shared = AbortOnUnwind::new("a join waiting for its stolen half");
     while !job_b.frame.probe() {
+        if let Some(due) = worker.fair_pick_if_due() {
+            // The oldest local job may be `b` itself (a thief had not taken it yet): it is
+            // executed like any other published half, which sets its latch.
+            worker.execute(due);
+            continue;
+        }
         match worker.pop() {
             Some(job) if job == job_b_ref => {
                 shared.disarm();
@@ -248,8 +269,7 @@ where
                     Ok(ra) => (ra, unsafe { job_b.run_inline() }),
                     Err(payload) => {
                         // SAFETY: as above.
-                        unsafe { job_b.discard() };
-                        std::panic::resume_unwind(payload)
+                        a_panicked(payload, unwind::catch(|| unsafe { job_b.run_inline() }))
                     }
                 };
             }
@@ -266,9 +286,6 @@ where
     match (result_a, result_b) {
         (Ok(ra), Ok(rb)) => (ra, rb),
         (Ok(_), Err(payload)) => std::panic::resume_unwind(payload),
-        (Err(payload), result_b) => {
-            drop(result_b);
-            std::panic::resume_unwind(payload)
-        }
+        (Err(payload), result_b) => a_panicked(payload, result_b),
     }
 }

@@ -361,8 +361,23 @@ impl Pool {
 
     /// Runs `a` and `b`, potentially in parallel, and returns both results.
     ///
-    /// If either panics, the panic is re-raised here once both have stopped (`a`'s wins).
-    /// Called from outside the pool, the pair runs on a worker and the caller blocks.
+    /// Both always run to completion, also when the other panics (nothing of `b` depends on
+    /// whether it was stolen). If either panics, the panic is re-raised here once both have
+    /// finished; if both do, `a`'s wins and `b`'s payload is dropped. Called from outside the
+    /// pool, the pair runs on a worker and the caller blocks.
+    ///
+    /// ```
+    /// use std::panic::{catch_unwind, AssertUnwindSafe};
+    /// use std::sync::atomic::{AtomicBool, Ordering};
+    /// let pool = corepool::Pool::builder().threads(1).build()?;
+    /// let b_ran = AtomicBool::new(false);
+    /// let result = catch_unwind(AssertUnwindSafe(|| {
+    ///     pool.join(|| panic!("a"), || b_ran.store(true, Ordering::SeqCst))
+    /// }));
+    /// assert!(result.is_err());
+    /// assert!(b_ran.load(Ordering::SeqCst), "b ran although a panicked");
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
     pub fn join<A, B, RA, RB>(&self, a: A, b: B) -> (RA, RB)
     where
         A: FnOnce() -> RA + Send,
@@ -375,7 +390,7 @@ impl Pool {
             match WorkerThread::current().filter(|w| Arc::ptr_eq(&w.registry, registry)) {
                 Some(worker) => join::join_on_worker(worker, a, b),
                 // The pool is shut down: run both here, in order.
-                None => (a(), b()),
+                None => join::join_here(a, b),
             }
         })
     }

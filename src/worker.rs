@@ -2,9 +2,17 @@
 //!
 //! Invariants:
 //! - Only the owning worker pushes to or pops from its deque; peers only steal.
-//! - Work is looked for in this order: own deque (LIFO, for locality and to pop join halves
-//!   back), then every 61st look the injection queue first (so external work is never starved
-//!   by a busy fork-join), then peers from a random start, then the injection queue in batches.
+//! - Work is looked for in this order: the job handed to this worker, own deque (LIFO, for
+//!   locality and to pop join halves back), own inbox, then peers from a random start, then the
+//!   injection queues (the wake queue, High, Normal) in batches, then busy peers' inboxes.
+//! - Fairness, whatever the local work does: every pick of a job counts (one from `find_work`,
+//!   a handed job run straight after its predecessor, a join popping its own deque), and every
+//!   [`FAIRNESS_INTERVAL`]-th pick looks at the shared sources first (own inbox, the wake
+//!   queue, the injection lanes, busy peers' inboxes), and, at that pick or the next, takes the
+//!   *oldest* job of its own deque. So a task that respawns itself, futures that wake each
+//!   other, or a group's chain of hand-offs cannot keep anything waiting for more than about
+//!   two intervals of picks: an outside spawn, a wake from another thread, or an older local
+//!   job.
 //! - A worker that waits (join, scope, handle) keeps executing other jobs until its condition
 //!   holds, and sleeps only through the sleep protocol, whose re-check includes the condition.
 //! - An idle worker takes the job it wakes up for while it still counts as searching (so the
@@ -43,8 +51,10 @@ const YIELD_ROUNDS: u32 = if cfg!(corepool_loom) { 0 } else { 8 };
 /// Jobs run since the previous idle spell from which a worker counts as busy (see
 /// [`YIELD_ROUNDS`]).
 const BUSY_STREAK: u32 = 16;
-/// Every this many looks for work, the injection queue is checked before the peers.
-const INJECTOR_FAIRNESS_TICKS: u32 = 61;
+/// Every this many picks of a job, the shared sources are looked at first and then the oldest
+/// job of the worker's own deque is taken (see the module invariants). tokio's global-queue
+/// interval starts at the same value.
+pub(crate) const FAIRNESS_INTERVAL: u32 = 61;
 /// At most this many jobs move from the injection queue to a worker's deque at once.
 const MAX_INJECTED_BATCH: usize = 32;
 
@@ -63,7 +73,10 @@ pub(crate) struct WorkerThread {
     pub(crate) index: usize,
     pub(crate) registry: Arc<Registry>,
     rng: Cell<u64>,
-    ticks: Cell<u32>,
+    /// Picks left before the shared sources are due (counts down from [`FAIRNESS_INTERVAL`]).
+    picks_left: Cell<u32>,
+    /// The oldest job of the own deque is due at the next pick (the shared sources had one).
+    oldest_due: Cell<bool>,
     high_streak: Cell<u32>,
     /// The newest join frame this worker is inside (null: none); each links to the one it is
     /// nested in, so the chain runs from the newest to the oldest.
@@ -104,7 +117,8 @@ impl WorkerThread {
             index,
             registry,
             rng: Cell::new(0x9E37_79B9_7F4A_7C15 ^ ((index as u64 + 1) << 17)),
-            ticks: Cell::new(0),
+            picks_left: Cell::new(FAIRNESS_INTERVAL),
+            oldest_due: Cell::new(false),
             high_streak: Cell::new(0),
             frames_head: Cell::new(ptr::null()),
             published: Cell::new(ptr::null()),
@@ -166,6 +180,13 @@ impl WorkerThread {
             self.ran_since_idle
                 .set(self.ran_since_idle.get().saturating_add(1));
             match self.handed.take() {
+                // A handed job is a pick too: when the shared sources are due, it waits in the
+                // deque and the main loop's `find_work` looks at them first.
+                Some(next) if self.fairness_due() => {
+                    self.picks_left.set(0);
+                    self.push(next);
+                    break;
+                }
                 Some(next) => job = next,
                 None => break,
             }
@@ -301,8 +322,59 @@ impl WorkerThread {
         self.deque.pop()
     }
 
-    /// Finds a job: own deque, then peers and the injection queue.
+    /// Counts one pick of a job; whether the shared sources are due at this one. (Counting
+    /// down and comparing with zero: one decrement per pick on the hot path.)
+    #[inline(always)]
+    fn fairness_due(&self) -> bool {
+        let left = self.picks_left.get();
+        if left <= 1 {
+            self.picks_left.set(FAIRNESS_INTERVAL);
+            true
+        } else {
+            self.picks_left.set(left - 1);
+            false
+        }
+    }
+
+    /// The pick that makes fairness hold: the shared sources first, else (and at the next pick
+    /// if they had a job) the oldest job of the own deque.
+    #[cold]
+    #[inline(never)]
+    fn fair_pick(&self) -> Option<JobRef> {
+        let shared = self
+            .take_from_inbox(self.index)
+            .or_else(|| self.take_injected())
+            .or_else(|| self.take_from_busy_peers_inbox());
+        if shared.is_some() {
+            self.oldest_due.set(true);
+            return shared;
+        }
+        self.take_oldest_local()
+    }
+
+    /// The oldest job of this worker's own deque (its FIFO end, where thieves take from).
+    fn take_oldest_local(&self) -> Option<JobRef> {
+        loop {
+            match self.registry.stealers[self.index].steal() {
+                Steal::Success(job) => return Some(job),
+                Steal::Empty => return None,
+                Steal::Retry => spin_hint(),
+            }
+        }
+    }
+
+    /// Finds a job: handed, own deque, own inbox, then peers and the injection queues; with
+    /// the fairness picks of the module invariants.
     pub(crate) fn find_work(&self) -> Option<JobRef> {
+        if self.fairness_due() {
+            if let Some(job) = self.fair_pick() {
+                return Some(job);
+            }
+        } else if self.oldest_due.replace(false) {
+            if let Some(job) = self.take_oldest_local() {
+                return Some(job);
+            }
+        }
         if let Some(job) = self.handed.take() {
             return Some(job);
         }
@@ -312,16 +384,21 @@ impl WorkerThread {
         if let Some(job) = self.take_from_inbox(self.index) {
             return Some(job);
         }
-        let ticks = self.ticks.get().wrapping_add(1);
-        self.ticks.set(ticks);
-        if ticks % INJECTOR_FAIRNESS_TICKS == 0 {
-            if let Some(job) = self.take_injected() {
-                return Some(job);
-            }
-        }
         self.steal_from_peers()
             .or_else(|| self.take_injected())
             .or_else(|| self.take_from_busy_peers_inbox())
+    }
+
+    /// For a join that pops its own deque while its stolen half runs: a pick of that loop,
+    /// which is a pick like any other. Returns a job from the shared sources or the oldest
+    /// local one when they are due (the caller executes it), else `None` (pop as usual).
+    #[inline]
+    pub(crate) fn fair_pick_if_due(&self) -> Option<JobRef> {
+        if self.fairness_due() {
+            self.fair_pick()
+        } else {
+            None
+        }
     }
 
     /// Takes one job from worker `owner`'s inbox.

@@ -331,3 +331,83 @@ fn scope_reraises_only_after_every_other_child_finished() {
         }
     });
 }
+
+/// rayon's `panic_b_still_executes`: when `a` panics, `b` still runs to completion before the
+/// panic is re-raised, whether or not a peer stole it; with one thread it is never stolen.
+#[test]
+fn join_runs_b_when_a_panics_stolen_or_not() {
+    watchdog("b runs after a's panic", || {
+        for threads in [1, 2] {
+            let pool = pool(threads);
+            let joins = 2_000;
+            let b_runs = AtomicUsize::new(0);
+            for _ in 0..joins {
+                let message = panic_of(|| {
+                    pool.join(
+                        || panic!("a"),
+                        || {
+                            b_runs.fetch_add(1, Ordering::SeqCst);
+                        },
+                    )
+                });
+                assert_eq!(message, "a");
+            }
+            assert_eq!(b_runs.load(Ordering::SeqCst), joins, "{threads} threads");
+            // Nested inside a worker's join (the inner one is not the outermost, so its `b` is
+            // usually never published), and `b`'s own panic loses to `a`'s.
+            let inner_b = AtomicUsize::new(0);
+            let message = panic_of(|| {
+                pool.join(
+                    || {
+                        corepool::join(
+                            || panic!("inner a"),
+                            || {
+                                inner_b.fetch_add(1, Ordering::SeqCst);
+                                panic!("inner b")
+                            },
+                        )
+                    },
+                    || (),
+                )
+            });
+            assert_eq!(message, "inner a");
+            assert_eq!(inner_b.load(Ordering::SeqCst), 1);
+        }
+    });
+}
+
+/// The same rule on a shut-down pool, where `join` runs both halves on the caller.
+#[test]
+fn join_on_a_shut_down_pool_runs_b_when_a_panics() {
+    let pool = pool(1);
+    pool.shutdown();
+    let b_ran = AtomicBool::new(false);
+    let message = panic_of(|| pool.join(|| panic!("a"), || b_ran.store(true, Ordering::SeqCst)));
+    assert_eq!(message, "a");
+    assert!(b_ran.load(Ordering::SeqCst));
+}
+
+/// Scope tasks queued but not started when a sibling (or the body) panicked still run: a
+/// scope never drops a spawned task.
+#[test]
+fn scope_runs_queued_tasks_after_a_sibling_panicked() {
+    watchdog("scope tasks after a panic", || {
+        for threads in [1, 2] {
+            let pool = pool(threads);
+            let ran = AtomicUsize::new(0);
+            let message = panic_of(|| {
+                pool.scope(|s| {
+                    s.spawn(|_| panic!("first"));
+                    for _ in 0..100 {
+                        s.spawn(|_| {
+                            ran.fetch_add(1, Ordering::SeqCst);
+                        });
+                    }
+                    panic!("body");
+                })
+            });
+            assert!(message == "body" || message == "first", "{message}");
+            assert_eq!(ran.load(Ordering::SeqCst), 100, "{threads} threads");
+        }
+    });
+}

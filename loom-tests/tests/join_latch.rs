@@ -3,8 +3,8 @@
 //! `src/job.rs` and its `LockLatch`; a cross-pool `SpinLatch`).
 //!
 //! Invariants checked:
-//! - join.rs: `b` is either popped back by its owner (and run inline, or dropped unrun if `a`
-//!   panicked) or stolen and run by a thief whose latch set releases the owner; either way the
+//! - join.rs: `b` is either popped back by its owner (and run inline, also if `a` panicked)
+//!   or stolen and run by a thief whose latch set releases the owner; either way the
 //!   owner observes `b`'s result exactly once, and does not leave the frame while `b` may
 //!   still touch it (loom checks every access to the stack job's result cell for races).
 //! - latch.rs: `set` publishes the result before the waiter can observe the latch, and the
@@ -110,9 +110,9 @@ fn join_two_workers_popped_or_stolen() {
     PATHS.assert_both_seen();
 }
 
-/// Two workers, `a` panics. If `b` was popped back it is dropped unrun; if it was stolen the
-/// owner waits for it before re-raising. Either way the caller gets `a`'s panic, `b` ran at most
-/// once, and `b`'s captured value (moved into its result if it ran) is dropped exactly once.
+/// Two workers, `a` panics. If `b` was popped back it runs inline all the same; if it was stolen
+/// the owner waits for it before re-raising. Either way the caller gets `a`'s panic, `b` ran
+/// exactly once, and `b`'s value is dropped exactly once.
 #[test]
 fn join_panic_in_a() {
     static PATHS: Paths = Paths::new();
@@ -122,10 +122,16 @@ fn join_panic_in_a() {
         let b_runs = Counter::new();
         let tb = drops.token();
         let rb = b_runs.clone();
+        let workers = std::sync::Arc::new(std::sync::Mutex::new((None, None)));
+        let (wa, wb) = (workers.clone(), workers.clone());
         let result = catch_unwind(AssertUnwindSafe(|| {
             pool.join(
-                || -> () { expected_panic() },
+                move || -> () {
+                    wa.lock().unwrap().0 = corepool::current_thread_index();
+                    expected_panic()
+                },
                 move || {
+                    wb.lock().unwrap().1 = corepool::current_thread_index();
                     rb.incr();
                     tb
                 },
@@ -133,11 +139,12 @@ fn join_panic_in_a() {
         }));
         let payload = result.err().expect("a's panic is re-raised");
         assert!(is_expected(&*payload));
-        assert!(b_runs.get() <= 1);
-        if b_runs.get() == 1 {
-            PATHS.stolen.store(true, Relaxed);
-        } else {
+        assert_eq!(b_runs.get(), 1, "b runs although a panicked");
+        let (on_a, on_b) = *workers.lock().unwrap();
+        if on_a == on_b {
             PATHS.popped.store(true, Relaxed);
+        } else {
+            PATHS.stolen.store(true, Relaxed);
         }
         assert_eq!(drops.count(), 1, "b's value dropped exactly once");
         pool.shutdown();

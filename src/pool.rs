@@ -192,6 +192,12 @@ impl Pool {
     /// task on the pool's wake queue instead (where any worker takes it), which holds at most
     /// one entry per live future task: the deque never grows past its bound because of futures.
     ///
+    /// A panic in `poll` completes the handle with the payload (see
+    /// [`JoinError::is_panic`](crate::JoinError::is_panic)). The future is dropped *after* the unwind was caught, so its
+    /// `Drop` sees `std::thread::panicking() == false`; tokio drops it during the unwind instead.
+    /// corepool chose this because a future whose `Drop` panics too would otherwise abort the
+    /// process (a panic while panicking); here that second panic goes to the panic handler.
+    ///
     /// ```
     /// let pool = corepool::Pool::builder().threads(2).build()?;
     /// let inner = pool.spawn(|| 20);

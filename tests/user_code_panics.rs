@@ -568,3 +568,50 @@ fn a_group_task_handed_on_is_not_held_up_by_the_previous_tasks_drop() {
         finish(pool, &reports, &[]);
     });
 }
+
+/// A future that panics in `poll`, and whose `Drop` records `thread::panicking()` and may
+/// panic too.
+struct PanicsInPoll {
+    saw_panicking: Arc<Mutex<Option<bool>>>,
+    drop_panics: bool,
+}
+
+impl Future for PanicsInPoll {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<()> {
+        panic!("poll")
+    }
+}
+
+impl Drop for PanicsInPoll {
+    fn drop(&mut self) {
+        *self.saw_panicking.lock().unwrap() = Some(thread::panicking());
+        if self.drop_panics {
+            panic!("drop after poll panic");
+        }
+    }
+}
+
+#[test]
+fn a_future_that_panicked_in_poll_is_dropped_after_the_unwind() {
+    // The documented choice (`Pool::spawn_future`): dropped after the catch, so a second panic
+    // from its `Drop` reaches the handler instead of aborting the process.
+    watchdog("future drop after poll panic", || {
+        let (pool, reports) = pool_with_handler(1, 64);
+        for drop_panics in [false, true] {
+            let saw = Arc::new(Mutex::new(None));
+            let err = pool
+                .spawn_future(PanicsInPoll {
+                    saw_panicking: Arc::clone(&saw),
+                    drop_panics,
+                })
+                .join()
+                .unwrap_err();
+            assert_eq!(panic_message(&*err.into_panic()), "poll");
+            assert_eq!(*saw.lock().unwrap(), Some(false), "not dropped during the unwind");
+        }
+        reports_after(&reports, 1);
+        assert_pool_alive(&pool);
+        finish(pool, &reports, &["drop after poll panic"]);
+    });
+}

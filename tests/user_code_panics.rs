@@ -18,17 +18,47 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::thread;
 use std::time::Duration;
 
-/// What the panic handler received, as messages.
-type Reports = Arc<Mutex<Vec<String>>>;
+/// What the panic handler received, as messages, and how many (an atomic, so that a waiter's
+/// read of the messages is ordered after the handler's push also for ThreadSanitizer, which does
+/// not see std's uninstrumented `Mutex`).
+#[derive(Default)]
+struct ReportsInner {
+    messages: Mutex<Vec<String>>,
+    count: AtomicUsize,
+}
+
+type Reports = Arc<ReportsInner>;
+
+/// The planned panics on pool threads stay off stderr (the default hook formats on every
+/// panicking thread at once, which ThreadSanitizer, with std uninstrumented, reports as races in
+/// std). Panics on other threads (assertions) print as usual.
+fn quiet_pool_thread_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let on_pool = thread::current()
+                .name()
+                .is_some_and(|name| name.starts_with("corepool-"));
+            if !on_pool {
+                default(info);
+            }
+        }));
+    });
+}
 
 fn pool_with_handler(threads: usize, capacity: usize) -> (Pool, Reports) {
+    quiet_pool_thread_panics();
     let reports: Reports = Arc::default();
     let sink = Arc::clone(&reports);
     let pool = Pool::builder()
         .threads(threads)
         .queue_capacity(capacity)
         .pinning(Pinning::None)
-        .panic_handler(move |payload| sink.lock().unwrap().push(panic_message(&*payload)))
+        .panic_handler(move |payload| {
+            sink.messages.lock().unwrap().push(panic_message(&*payload));
+            sink.count.fetch_add(1, Ordering::Release);
+        })
         .build()
         .unwrap();
     (pool, reports)
@@ -62,15 +92,16 @@ fn pool_index() -> usize {
 /// Waits until the handler has `n` reports and returns them.
 fn reports_after(reports: &Reports, n: usize) -> Vec<String> {
     common::wait_for("the panic handler's reports", || {
-        reports.lock().unwrap().len() >= n
+        reports.count.load(Ordering::Acquire) >= n
     });
-    reports.lock().unwrap().clone()
+    reports.messages.lock().unwrap().clone()
 }
 
 /// Ends the test: shutdown returns, and the handler saw exactly `expected`.
 fn finish(pool: Pool, reports: &Reports, expected: &[&str]) {
     pool.shutdown();
-    let got = reports.lock().unwrap().clone();
+    reports.count.load(Ordering::Acquire);
+    let got = reports.messages.lock().unwrap().clone();
     assert_eq!(got, expected, "each panic reached the handler exactly once");
 }
 
@@ -482,17 +513,24 @@ fn a_nested_block_on_gets_the_slot_its_outer_one_was_woken_for() {
 
 #[test]
 fn hooks_and_the_panic_handler_itself_may_panic() {
+    quiet_pool_thread_panics();
     watchdog("hooks", || {
+        // One worker: the reports these print come from one thread at a time (libtest's output
+        // capture, shared by every thread of a test, sits behind std's uninstrumented lock,
+        // which ThreadSanitizer would report).
         let pool = Pool::builder()
-            .threads(2)
+            .threads(1)
             .pinning(Pinning::None)
             .on_thread_start(|_| panic!("start hook"))
             .on_thread_stop(|_| panic!("stop hook"))
             .panic_handler(|_| panic!("handler"))
             .build()
             .unwrap();
+        // Detached before they run, so the worker reports both (to the panicking handler).
+        let held = hold_workers(&pool);
         drop(pool.spawn(|| -> () { panic!("detached") }));
         drop(pool.spawn(|| PanicOnDrop::new("result drop")));
+        held.release_and_join();
         assert_pool_alive(&pool);
         pool.shutdown();
     });
@@ -608,7 +646,11 @@ fn a_future_that_panicked_in_poll_is_dropped_after_the_unwind() {
                 .join()
                 .unwrap_err();
             assert_eq!(panic_message(&*err.into_panic()), "poll");
-            assert_eq!(*saw.lock().unwrap(), Some(false), "not dropped during the unwind");
+            assert_eq!(
+                *saw.lock().unwrap(),
+                Some(false),
+                "not dropped during the unwind"
+            );
         }
         reports_after(&reports, 1);
         assert_pool_alive(&pool);

@@ -80,8 +80,13 @@ where
         // SAFETY: the leaked reference keeps the cell alive until the job is executed.
         let job = unsafe { JobRef::new(raw) };
         match WorkerThread::current() {
-            // A deque at its bound leaves the task to the wake queue (`Pool::spawn_future`).
-            Some(worker) if Arc::ptr_eq(&worker.registry, &self.registry) && worker.has_room() => {
+            // A deque at its bound leaves the task to the wake queue (`Pool::spawn_future`), and
+            // so does termination (registry.rs: deques then hold closures only).
+            Some(worker)
+                if Arc::ptr_eq(&worker.registry, &self.registry)
+                    && worker.has_room()
+                    && !self.registry.terminating() =>
+            {
                 worker.push(job)
             }
             _ => match self.registry.woken.try_push(job) {
@@ -209,6 +214,12 @@ where
         });
         let (output, outcome) = match polled {
             Ok(Poll::Pending) => {
+                // Still pending once the closures drained under a graceful shutdown: cancelled
+                // (registry.rs, "Futures under a graceful shutdown").
+                if registry.futures_closing() {
+                    cell.cancel_pending(registry);
+                    return Outcome::Cancelled;
+                }
                 cell.after_pending();
                 return Outcome::Ran;
             }
@@ -235,6 +246,26 @@ where
     Fut: Future + Send + 'static,
     Fut::Output: Send + 'static,
 {
+    /// RUNNING -> CANCELLED after a `Pending` poll (a graceful shutdown gave up on it): the
+    /// poller owns the future, drops it and resolves the handle. A wake that came in during the
+    /// poll (NOTIFIED) is dropped with it; a later one sees CANCELLED and does nothing.
+    fn cancel_pending(&self, registry: &Registry) {
+        let (_, waker) = self
+            .completion
+            .finish(CANCELLED, RUNNING | NOTIFIED | SCHEDULED);
+        let future = self.take_future();
+        unwind::guarded(
+            move || drop(future),
+            |payload| registry.report_panic("dropping a cancelled future", payload),
+        );
+        registry.futures_forget(self.id);
+        if let Some(waker) = waker {
+            unwind::wake_user(waker, |payload| {
+                registry.report_panic("a cancelled future's waker", payload)
+            });
+        }
+    }
+
     /// RUNNING -> idle, or -> SCHEDULED and re-queued if a wake came in during the poll.
     fn after_pending(self: &Arc<Self>) {
         let state = &self.completion.state;
@@ -280,6 +311,20 @@ where
     // SAFETY: the leaked reference keeps the cell alive until the job is executed or refused.
     let job = unsafe { JobRef::new(raw) };
     let pushed = match WorkerThread::current() {
+        // A graceful shutdown whose closures drained cancels new futures (registry.rs).
+        Some(worker) if Arc::ptr_eq(&worker.registry, registry) && registry.futures_closing() => {
+            Err(PushError::Closed(job))
+        }
+        // During termination futures wait on the wake queue, not on a deque (registry.rs).
+        Some(worker) if Arc::ptr_eq(&worker.registry, registry) && registry.terminating() => {
+            match registry.woken.try_push(job) {
+                Ok(()) => {
+                    registry.sleep.notify_new_work();
+                    Ok(())
+                }
+                Err(refused) => Err(refused),
+            }
+        }
         Some(worker) if Arc::ptr_eq(&worker.registry, registry) => {
             // At the deque's bound, the first poll runs here (see `Pool::spawn_future`).
             worker.push_or_run(job);

@@ -478,11 +478,31 @@ impl Pool {
     }
 
     /// Like [`shutdown`](Self::shutdown), but waits at most `timeout` for the queued and running
-    /// work of both pools to finish. Returns `true` if every thread exited in time; otherwise
-    /// the threads finish in the background (a later `shutdown` waits for them).
+    /// work of both pools to finish. Returns `true` if every thread exited in time.
+    ///
+    /// Otherwise the pool is given up on: its threads finish their work in the background and
+    /// free what is theirs when they exit, and dropping the last `Pool` handle no longer waits
+    /// for them (tokio's `shutdown_timeout` likewise abandons what is left). An explicit
+    /// [`shutdown`](Self::shutdown) afterwards still waits.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let pool = corepool::Pool::builder().threads(1).build()?;
+    /// let (tx, rx) = std::sync::mpsc::channel::<()>();
+    /// let stuck = pool.spawn(move || rx.recv().ok());
+    /// assert!(!pool.shutdown_timeout(Duration::from_millis(10)));
+    /// drop(pool); // returns at once: the stuck task still runs
+    /// tx.send(()).unwrap();
+    /// assert_eq!(stuck.join().unwrap(), Some(()));
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
     pub fn shutdown_timeout(&self, timeout: Duration) -> bool {
         let deadline = Instant::now().checked_add(timeout);
-        self.registry.shutdown(false, deadline).1
+        let finished = self.registry.shutdown(false, deadline).1;
+        if !finished {
+            self.registry.abandon();
+        }
+        finished
     }
 
     /// Stops accepting work, cancels every queued task (each handle reports
@@ -505,7 +525,9 @@ impl Clone for Pool {
 
 impl Drop for Pool {
     fn drop(&mut self) {
-        if self.registry.handles.fetch_sub(1, Ordering::SeqCst) == 1 {
+        if self.registry.handles.fetch_sub(1, Ordering::SeqCst) == 1
+            && !self.registry.is_abandoned()
+        {
             self.registry.shutdown(false, None);
         }
     }

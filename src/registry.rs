@@ -8,6 +8,18 @@
 //!   queue held work or a reserved slot (a submission that won its slot before the close is
 //!   still counted until a worker takes it). So every accepted job is executed, including
 //!   children spawned by tasks that were still running when the shutdown began.
+//! - Futures under a graceful shutdown: from `terminate` on, a woken or newly spawned future
+//!   task is queued on the wake queue, never on a deque, so every other queue holds closures
+//!   (and their structured jobs) only. Once every worker is at the same moment idle in its main
+//!   loop or *quiet* (the last job it took in its main loop came from the wake queue, and it
+//!   has not started looking for another: a worker leaves that state before it takes a job
+//!   from any other queue), and
+//!   no queue but the wake queue holds work, the
+//!   closures have drained (`futures_closing`): from then a future whose poll returns
+//!   `Pending` is cancelled instead, and a newly spawned one is cancelled at once. So futures
+//!   that wake themselves or spawn their successors cannot keep the pool from draining, while a
+//!   future a closure still waits for, or that waits for a closure, is polled as usual until
+//!   the closures are done.
 //! - With `cancel_queued` (shutdown_now) set, workers execute jobs in `Mode::Cancel`: tasks with a
 //!   handle are cancelled (their handle reports `Cancelled`) and counted; structured jobs (join,
 //!   scope, install) still run because a caller waits on them.
@@ -32,7 +44,7 @@ use crate::job::JobRef;
 use crate::job::Outcome;
 use crate::metrics::{Metrics, PoolStats};
 use crate::sleep::Sleep;
-use crate::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use crate::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use crate::sync::{thread, Condvar, Mutex, Stealer, Worker};
 use crate::unwind::{self, PanicSink, Payload};
 use crate::worker::WorkerThread;
@@ -40,6 +52,9 @@ use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
+
+/// The epoch unit of `Registry::quiet` (the count is below it).
+const QUIET_EPOCH: u64 = 1 << 32;
 
 /// How long a submission from outside may wait for room.
 #[derive(Clone, Copy, Debug)]
@@ -77,6 +92,16 @@ pub(crate) struct Registry {
     pub(crate) stealers: Box<[Stealer<JobRef>]>,
     pub(crate) local_queue_limit: usize,
     terminate: AtomicBool,
+    /// During termination: how many workers are quiet (low 32 bits), and an epoch (high bits)
+    /// bumped whenever a worker stops being quiet or leaves its main-loop idle, so that a
+    /// `futures_closing` check that read the count before such a change and the queues after
+    /// it sees the word changed (see `futures_closing`).
+    quiet: AtomicU64,
+    /// Set once, during a graceful shutdown, when the closures drained: pending futures are
+    /// cancelled from then on.
+    futures_closing: AtomicBool,
+    /// A `shutdown_timeout` ran out: dropping the last `Pool` no longer waits for the threads.
+    abandoned: AtomicBool,
     cancel_queued: AtomicBool,
     cancelled: AtomicUsize,
     threads: Mutex<Vec<thread::JoinHandle<()>>>,
@@ -129,6 +154,9 @@ impl Registry {
             stealers: deques.iter().map(Worker::stealer).collect(),
             local_queue_limit: config.local_queue_limit,
             terminate: AtomicBool::new(false),
+            quiet: AtomicU64::new(0),
+            futures_closing: AtomicBool::new(false),
+            abandoned: AtomicBool::new(false),
             cancel_queued: AtomicBool::new(false),
             cancelled: AtomicUsize::new(0),
             threads: Mutex::new(Vec::with_capacity(threads)),
@@ -197,6 +225,58 @@ impl Registry {
         self.terminate.load(Ordering::SeqCst)
     }
 
+    /// A worker becomes quiet (`true`: it took a job from the wake queue during termination)
+    /// or leaves that state (it looks for another job).
+    pub(crate) fn set_quiet(&self, quiet: bool) {
+        if quiet {
+            self.quiet.fetch_add(1, Ordering::SeqCst);
+        } else {
+            self.quiet.fetch_add(QUIET_EPOCH - 1, Ordering::SeqCst);
+        }
+    }
+
+    /// During a graceful shutdown: whether the closures have drained, so that pending futures
+    /// are cancelled (deciding it if every worker is idle in its main loop or quiet, and no
+    /// queue but the wake queue holds work).
+    pub(crate) fn futures_closing(&self) -> bool {
+        if !self.terminating() {
+            return false;
+        }
+        if self.futures_closing.load(Ordering::SeqCst) {
+            return true;
+        }
+        // Read the word, the counts and the queues, then the word again: a worker that stopped
+        // being quiet (or left its idle) and then took a closure bumped the epoch between its
+        // two changes, so a check that saw it quiet and its closure gone sees the word moved.
+        let before = self.quiet.load(Ordering::SeqCst);
+        let quiet = (before & (QUIET_EPOCH - 1)) as usize + self.main_idle.load(Ordering::SeqCst);
+        if quiet == self.num_threads()
+            && !self.has_closure_work()
+            && self.quiet.load(Ordering::SeqCst) == before
+        {
+            self.futures_closing.store(true, Ordering::SeqCst);
+            return true;
+        }
+        false
+    }
+
+    /// Whether any queue but the wake queue holds work: during termination, closure work.
+    pub(crate) fn has_closure_work(&self) -> bool {
+        self.injected.len_synced() > 0
+            || self.injected_high.len() > 0
+            || self.inboxes.iter().any(|inbox| inbox.queue.len() > 0)
+            || self.stealers.iter().any(|s| !s.is_empty())
+    }
+
+    /// A `shutdown_timeout` ran out: the last `Pool` handle's drop will not wait again.
+    pub(crate) fn abandon(&self) {
+        self.abandoned.store(true, Ordering::SeqCst);
+    }
+
+    pub(crate) fn is_abandoned(&self) -> bool {
+        self.abandoned.load(Ordering::SeqCst)
+    }
+
     pub(crate) fn cancelling(&self) -> bool {
         self.cancel_queued.load(Ordering::Relaxed)
     }
@@ -263,6 +343,10 @@ impl Registry {
 
     pub(crate) fn main_idle_exit(&self) {
         self.main_idle.fetch_sub(1, Ordering::SeqCst);
+        if self.terminating() {
+            // A worker leaving its idle may take a closure next (see `futures_closing`).
+            self.quiet.fetch_add(QUIET_EPOCH, Ordering::SeqCst);
+        }
     }
 
     pub(crate) fn is_drained(&self) -> bool {

@@ -77,6 +77,9 @@ pub(crate) struct WorkerThread {
     picks_left: Cell<u32>,
     /// The oldest job of the own deque is due at the next pick (the shared sources had one).
     oldest_due: Cell<bool>,
+    /// Counted as quiet in the registry: during termination, the last job this worker took
+    /// came from the wake queue (registry.rs, "Futures under a graceful shutdown").
+    quiet: Cell<bool>,
     high_streak: Cell<u32>,
     /// The newest join frame this worker is inside (null: none); each links to the one it is
     /// nested in, so the chain runs from the newest to the oldest.
@@ -119,6 +122,7 @@ impl WorkerThread {
             rng: Cell::new(0x9E37_79B9_7F4A_7C15 ^ ((index as u64 + 1) << 17)),
             picks_left: Cell::new(FAIRNESS_INTERVAL),
             oldest_due: Cell::new(false),
+            quiet: Cell::new(false),
             high_streak: Cell::new(0),
             frames_head: Cell::new(ptr::null()),
             published: Cell::new(ptr::null()),
@@ -366,6 +370,16 @@ impl WorkerThread {
     /// Finds a job: handed, own deque, own inbox, then peers and the injection queues; with
     /// the fairness picks of the module invariants.
     pub(crate) fn find_work(&self) -> Option<JobRef> {
+        if self.quiet.get() {
+            if self.executing.get() == 0 {
+                if let Some(job) = self.next_future_quietly() {
+                    return Some(job);
+                }
+            }
+            // It may take a closure next: it must say so first (registry.rs).
+            self.quiet.set(false);
+            self.registry.set_quiet(false);
+        }
         if self.fairness_due() {
             if let Some(job) = self.fair_pick() {
                 return Some(job);
@@ -387,6 +401,30 @@ impl WorkerThread {
         self.steal_from_peers()
             .or_else(|| self.take_injected())
             .or_else(|| self.take_from_busy_peers_inbox())
+    }
+
+    /// A quiet worker (termination, futures only) stays quiet while only futures are left: it
+    /// takes the next woken future, or waits for one, yielding, until closure work appears or
+    /// the futures' drain rule is decided. The rule needs every worker quiet (or idle) at once,
+    /// which workers that went idle between two polls, and so in and out of the idle count,
+    /// would rarely be.
+    #[cold]
+    fn next_future_quietly(&self) -> Option<JobRef> {
+        let registry = &*self.registry;
+        loop {
+            if registry.has_closure_work() {
+                return None;
+            }
+            if registry.woken.len() > 0 {
+                if let Some(job) = registry.woken.take_one() {
+                    return Some(job);
+                }
+            }
+            if registry.futures_closing() {
+                return None;
+            }
+            thread::yield_now();
+        }
     }
 
     /// For a join that pops its own deque while its stolen half runs: a pick of that loop,
@@ -422,7 +460,19 @@ impl WorkerThread {
     /// from the injection queue.
     fn take_injected(&self) -> Option<JobRef> {
         let registry = &*self.registry;
-        if let Some(job) = self.take_batch_from(&registry.woken) {
+        if registry.terminating() {
+            // One at a time: a woken future moved to the deque would look like closure work.
+            if registry.woken.len() > 0 {
+                if let Some(job) = registry.woken.take_one() {
+                    // Only from the main loop: inside another job's wait, a closure may still be
+                    // running further down this stack.
+                    if self.executing.get() == 0 && !self.quiet.replace(true) {
+                        registry.set_quiet(true);
+                    }
+                    return Some(job);
+                }
+            }
+        } else if let Some(job) = self.take_batch_from(&registry.woken) {
             return Some(job);
         }
         // High before Normal, but one Normal pick after HIGH_BEFORE_NORMAL High picks.

@@ -9,7 +9,8 @@
 //! - Busy time is clocked at idle transitions only, never per task: one clock read when a
 //!   worker enters idle, a second one only if it parked before it found work again (a search
 //!   that ends in work without parking counts as busy). A worker busy right now reports its
-//!   current busy period through `busy_since`.
+//!   current busy period through `busy_since`; a worker leaving the pool closes its period, so
+//!   after shutdown no worker is active and busy time stops growing.
 //! - Latencies are sampled: on average one task in `sample_every` per submitting thread (chosen
 //!   pseudo-randomly, so periodic workloads do not alias) carries its submit time; only those read the clock at start and end. Counts are exact; histograms are samples.
 //! - A snapshot sums the per-worker values; after a quiescent point (no task in flight) the

@@ -136,6 +136,10 @@ impl WorkerThread {
             // time with no work anywhere. A worker that merely ran out of work keeps serving
             // peers whose running tasks may still spawn children.
             if registry.terminating() && registry.is_drained() && !registry.has_visible_work() {
+                // The last `idle` reopened the busy period: close it, or an exited worker would
+                // count as active and busy for ever.
+                registry.stats.idle(self.index);
+                registry.inboxes[self.index].owner_idle();
                 registry.sleep.wake_all();
                 registry.cpu_worker_exiting();
                 return;

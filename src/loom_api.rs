@@ -34,7 +34,7 @@ impl Sleep {
     /// Parks worker `index` unless `should_wake` holds once it is registered as sleeping.
     /// The caller must be searching, and still is when this returns.
     pub fn sleep(&self, index: usize, should_wake: impl Fn() -> bool) {
-        self.0.sleep(index, should_wake);
+        self.0.sleep(index, should_wake, || {});
     }
 
     /// New work was made visible: wakes one sleeper if nobody is searching.

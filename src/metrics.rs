@@ -2,7 +2,7 @@
 //!
 //! Invariants:
 //! - Each CPU worker writes only its own `WorkerStats` (on its own cache lines), with plain
-//!   relaxed load+store on the hot path; other threads only read them (and bump `unparks`).
+//!   relaxed load+store on the hot path; other threads only read them.
 //!   Threads outside the pool count their submissions in counters of their own (the first 64
 //!   threads per pool, found through a thread-local cache; plain adds), later ones in atomic
 //!   stripes, so no cache line is written by every task and no locked instruction is spent.
@@ -538,9 +538,10 @@ pub struct WorkerMetrics {
     pub tasks_completed: u64,
     /// Successful steals from peers (one task each).
     pub steals: u64,
-    /// Times the worker went to sleep.
+    /// Times the worker went to sleep, counted as it goes (a sleep in progress included).
     pub parks: u64,
-    /// Times another thread woke it.
+    /// Times it woke from such a sleep. `parks - unparks` is 1 while the worker sleeps right
+    /// now, 0 otherwise.
     pub unparks: u64,
     /// Total time spent outside the idle loop.
     pub busy: Duration,

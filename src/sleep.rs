@@ -94,10 +94,17 @@ impl Sleep {
 
     /// Parks worker `index` unless `should_wake` already holds once the worker is registered as
     /// sleeping. Returns when woken (spuriously included); the caller re-checks everything.
+    /// `parked` is called once, just before the worker actually parks (so a worker's park
+    /// count includes a park in progress).
     ///
     /// The caller must be searching (`start_searching`); it stays counted as searching when
     /// this returns. Returns whether it actually slept.
-    pub(crate) fn sleep(&self, index: usize, should_wake: impl Fn() -> bool) -> bool {
+    pub(crate) fn sleep(
+        &self,
+        index: usize,
+        should_wake: impl Fn() -> bool,
+        parked: impl FnOnce(),
+    ) -> bool {
         let slot = &self.slots[index].0;
         let mut guard = slot.lock.lock();
         slot.sleeping.store(true, Ordering::SeqCst);
@@ -109,6 +116,7 @@ impl Sleep {
             self.sleepers.fetch_sub(1, Ordering::SeqCst);
             false
         } else {
+            parked();
             while slot.sleeping.load(Ordering::SeqCst) {
                 slot.cond.wait(&mut guard);
             }

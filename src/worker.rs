@@ -449,10 +449,15 @@ impl WorkerThread {
         let may_spin = busy || searchers * 2 < registry.num_threads().max(2);
         let found = may_spin && self.poll_for_work(done, busy);
         if !found {
-            let slept = sleep.sleep(self.index, || done() || registry.has_visible_work());
+            // A park is counted when it begins and an unpark when it ends, so a worker asleep
+            // right now shows one more park than unparks.
+            let stats = &registry.stats.workers[self.index].0;
+            let slept = sleep.sleep(
+                self.index,
+                || done() || registry.has_visible_work(),
+                || stats.parks.bump(),
+            );
             if slept {
-                let stats = &registry.stats.workers[self.index].0;
-                stats.parks.bump();
                 stats.unparks.bump();
             }
         }

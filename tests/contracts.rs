@@ -43,3 +43,29 @@ fn after_shutdown_no_worker_is_busy() {
         assert_eq!(second.utilization, 0.0);
     });
 }
+
+/// A worker asleep right now shows one more park than unparks; a running one shows as many.
+/// Before the fix both were bumped together after the sleep returned, so a sleeping worker
+/// read `parks == unparks` and this waited for ever (the watchdog of `wait_for` failed it).
+#[test]
+fn a_sleeping_worker_shows_one_more_park_than_unparks() {
+    watchdog("a_sleeping_worker_shows_one_more_park_than_unparks", || {
+        let pool = Pool::builder()
+            .threads(1)
+            .pinning(Pinning::None)
+            .build()
+            .unwrap();
+        let worker = |pool: &Pool| {
+            let w = &pool.metrics().workers[0];
+            (w.parks, w.unparks)
+        };
+        wait_for("the only worker to sleep", || {
+            let (parks, unparks) = worker(&pool);
+            parks == unparks + 1
+        });
+        let p = pool.clone();
+        let (parks, unparks) = pool.spawn(move || worker(&p)).join().unwrap();
+        assert_eq!(parks, unparks, "a running worker is not asleep");
+        assert!(parks >= 1);
+    });
+}

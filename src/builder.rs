@@ -115,7 +115,9 @@ impl Builder {
     }
 
     /// Number of CPU workers. Default: `num_cpus::get()`, which honours cgroup CPU quotas and
-    /// the affinity mask. Must be between 1 and [`MAX_THREADS`].
+    /// the affinity mask, read once per process at the first build (with the allowed core set):
+    /// a pool built later on a pinned worker gets the process's count, not its single core.
+    /// Must be between 1 and [`MAX_THREADS`].
     pub fn threads(mut self, threads: usize) -> Self {
         self.threads = Some(threads);
         self
@@ -232,7 +234,7 @@ impl Builder {
     }
 
     fn validate(self) -> Result<Config, BuildError> {
-        let threads = self.threads.unwrap_or_else(num_cpus::get);
+        let threads = self.threads.unwrap_or_else(crate::pinning::default_threads);
         if threads == 0 {
             return Err(BuildError::ZeroThreads);
         }

@@ -39,7 +39,8 @@ pub struct Pool {
 }
 
 impl Pool {
-    /// A builder with the defaults: `num_cpus::get()` workers pinned one per core, an injection
+    /// A builder with the defaults: `num_cpus::get()` workers (read once per process, see
+    /// [`Builder::threads`](crate::Builder::threads)) pinned one per core, an injection
     /// queue of [`DEFAULT_QUEUE_CAPACITY`](crate::DEFAULT_QUEUE_CAPACITY).
     pub fn builder() -> Builder {
         Builder::new()

@@ -69,3 +69,34 @@ fn a_sleeping_worker_shows_one_more_park_than_unparks() {
         assert!(parks >= 1);
     });
 }
+
+/// A pool built without `.threads()` on a pinned worker gets the process's CPU count, as it
+/// does outside any worker. Before the fix `num_cpus::get()` read the pinned worker's own
+/// mask there and the pool got 1 thread.
+#[test]
+fn default_thread_count_does_not_shrink_on_a_pinned_worker() {
+    watchdog(
+        "default_thread_count_does_not_shrink_on_a_pinned_worker",
+        || {
+            let outside = Pool::builder().pinning(Pinning::None).build().unwrap();
+            let expected = outside.threads();
+            drop(outside);
+            let pinned = Pool::builder()
+                .threads(1)
+                .pinning(Pinning::PerCore)
+                .build()
+                .unwrap();
+            let (inner, mask) = pinned
+                .spawn(|| {
+                    let inner = Pool::builder().pinning(Pinning::None).build().unwrap();
+                    (inner.threads(), common::my_cores().len())
+                })
+                .join()
+                .unwrap();
+            if expected > 1 && std::env::var_os(corepool::NO_PIN_ENV).is_none() {
+                assert_eq!(mask, 1, "the worker is pinned to one core");
+            }
+            assert_eq!(inner, expected);
+        },
+    );
+}

@@ -694,6 +694,13 @@ impl Group {
     }
 
     /// Waits for every handle; see [`join_all`](crate::join_all).
+    ///
+    /// The group adds nothing to this: a handle's wait is the handle's own, whichever group
+    /// or pool its task belongs to, so this is exactly `corepool::join_all`.
+    #[deprecated(
+        since = "0.1.0",
+        note = "the group plays no part in waiting on handles; use `corepool::join_all`"
+    )]
     pub fn join_all<T>(
         &self,
         handles: impl IntoIterator<Item = JoinHandle<T>>,

@@ -198,7 +198,25 @@ impl Pool {
 
     /// Drives `future` to completion on the calling thread and returns its output. On a worker
     /// of any pool, that worker keeps executing other tasks while the future is pending.
+    ///
+    /// On a thread that is not a worker, the free functions ([`corepool::spawn`](crate::spawn),
+    /// [`join`](crate::join), [`scope`](crate::scope), the `par_*` functions) called inside the
+    /// future use this pool instead of the global pool. On a worker they use that worker's
+    /// pool, as they do everywhere on a worker.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::builder().threads(2).build()?;
+    /// let p = pool.clone();
+    /// let on_pool = pool.block_on(async move {
+    ///     corepool::spawn(move || p.current_thread_index().is_some()).await.unwrap()
+    /// });
+    /// assert!(on_pool);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
     pub fn block_on<Fut: std::future::Future>(&self, future: Fut) -> Fut::Output {
+        let _entered = WorkerThread::current()
+            .is_none()
+            .then(|| crate::global::enter(self));
         crate::block_on::block_on(future)
     }
 

@@ -100,3 +100,42 @@ fn default_thread_count_does_not_shrink_on_a_pinned_worker() {
         },
     );
 }
+
+/// `pool.block_on(fut)` called off the workers makes the free functions inside the future use
+/// `pool`. Before the fix `block_on` ignored `self`: `corepool::spawn` and `corepool::join`
+/// inside it ran on the global pool.
+#[test]
+fn free_functions_inside_block_on_use_that_pool() {
+    watchdog("free_functions_inside_block_on_use_that_pool", || {
+        let pool = Pool::builder()
+            .threads(2)
+            .pinning(Pinning::None)
+            .build()
+            .unwrap();
+        let (p, q, r) = (pool.clone(), pool.clone(), pool.clone());
+        let (spawned, joined, nested) = pool.block_on(async move {
+            let spawned = corepool::spawn(move || p.current_thread_index().is_some())
+                .await
+                .unwrap();
+            let (a, b) = corepool::join(
+                || q.current_thread_index().is_some(),
+                || q.current_thread_index().is_some(),
+            );
+            // A nested `block_on` of the global (no-pool) kind keeps the entered pool.
+            let nested = Pool::block_on_here(async move {
+                corepool::scope(|_| r.current_thread_index().is_some())
+            });
+            (spawned, a && b, nested)
+        });
+        assert!(spawned, "corepool::spawn inside pool.block_on runs on pool");
+        assert!(joined, "corepool::join inside pool.block_on runs on pool");
+        assert!(nested, "corepool::scope inside pool.block_on runs on pool");
+        // After `block_on` returned, off the workers the free functions use the global pool.
+        let after = pool.clone();
+        assert!(
+            !corepool::spawn(move || after.current_thread_index().is_some())
+                .join()
+                .unwrap()
+        );
+    });
+}

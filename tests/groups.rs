@@ -79,8 +79,7 @@ fn a_group_never_runs_more_than_its_limit_and_the_pool_keeps_serving_others() {
             })
             .collect();
         pool.spawn(move || tx.send(()).unwrap()).join().unwrap();
-        let sum: usize = group
-            .join_all(handles)
+        let sum: usize = corepool::join_all(handles)
             .into_iter()
             .map(Result::unwrap)
             .sum();

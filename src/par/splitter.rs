@@ -91,13 +91,13 @@ impl Joiner<'_> {
     }
 
     /// The number of workers to plan for. For `Current`: the current worker's pool, or the
-    /// global pool's default size outside any worker (not `num_cpus::get()` here, which on a
+    /// pool the free functions use off the workers (not `num_cpus::get()` here, which on a
     /// pinned worker reads its single core).
     pub(crate) fn threads(self) -> usize {
         match self {
             Joiner::Pool(pool) => pool.threads(),
             Joiner::Current => crate::worker::WorkerThread::current()
-                .map_or_else(crate::pinning::default_threads, |w| {
+                .map_or_else(crate::global::outside_pool_threads, |w| {
                     w.registry.num_threads()
                 }),
         }

@@ -4,7 +4,8 @@
 //! Invariant: these are thin wrappers; the models exercise the very code the pool runs.
 //! Nothing here adds synchronization of its own: every wrapper forwards to the pool's type.
 //! The two model hooks at the end (`expire_io_keep_alive`, `injection_slots_in_use`) reach a
-//! pool through `Pool::registry`; the first drives a timeout loom cannot produce itself.
+//! pool through `Pool::registry`; the first drives a timeout loom cannot produce itself, as
+//! `Sleep::expire` does for a worker's timed sleep.
 
 use crate::injection_queue::PushError;
 use crate::job::{Job, JobRef, Mode, Outcome};
@@ -34,7 +35,26 @@ impl Sleep {
     /// Parks worker `index` unless `should_wake` holds once it is registered as sleeping.
     /// The caller must be searching, and still is when this returns.
     pub fn sleep(&self, index: usize, should_wake: impl Fn() -> bool) {
-        self.0.sleep(index, should_wake, || {});
+        self.0.sleep(index, should_wake, || None, || {});
+    }
+
+    /// [`sleep`](Self::sleep) with a wake-up set (a peer's inbox opens then): the sleep also
+    /// ends when the deadline passes, which under loom happens only through
+    /// [`expire`](Self::expire).
+    pub fn sleep_timed(&self, index: usize, should_wake: impl Fn() -> bool) {
+        self.0
+            .sleep(index, should_wake, || Some(Instant::now()), || {});
+    }
+
+    /// Model hook: worker `index`'s timed sleep reaches its deadline now (or its next one, if
+    /// it is not waiting).
+    pub fn expire(&self, index: usize) {
+        self.0.expire(index);
+    }
+
+    /// Workers counted as sleeping.
+    pub fn sleepers(&self) -> usize {
+        self.0.sleepers()
     }
 
     /// New work was made visible: wakes one sleeper if nobody is searching.

@@ -207,28 +207,61 @@ impl Registry {
         PanicSink(self.panic_handler.clone())
     }
 
-    /// Whether any queue of this pool holds work (or a reserved injection slot). This is the
-    /// check a worker must make after registering as sleeping and after stopping searching: it
-    /// reads the normal injection queue with a read-modify-write, which is what lets
-    /// `inject_lane` announce a normal-lane job without a fence (sleep.rs, "fence-free
-    /// publication"). Spin loops that only poll should use
-    /// [`has_visible_work_hint`](Self::has_visible_work_hint).
+    /// Whether any queue of this pool holds work (or a reserved injection slot), every inbox
+    /// included: the shutdown's drained rule. It reads the normal injection queue with a
+    /// read-modify-write, as [`has_work_for`](Self::has_work_for) does.
     pub(crate) fn has_visible_work(&self) -> bool {
-        self.injected.len_synced() > 0 || self.has_other_visible_work()
+        self.injected.len_synced() > 0
+            || self.has_shared_work()
+            || self.inboxes.iter().any(|inbox| inbox.queue.len() > 0)
     }
 
-    /// [`has_visible_work`](Self::has_visible_work) with plain loads only: for polling (a
-    /// `false` here proves nothing to a worker about to sleep).
+    /// Whether worker `index` sees work it may take now: the shared queues, the peers' deques,
+    /// its own inbox, and the inboxes of peers busy past the affinity patience (a peer's inbox
+    /// it may not take from yet is not work for it: it sleeps until
+    /// [`next_inbox_opening`](Self::next_inbox_opening) instead of spinning). This is the check
+    /// a worker must make after registering as sleeping and after stopping searching: it reads
+    /// the normal injection queue with a read-modify-write, which is what lets `inject_lane`
+    /// announce a normal-lane job without a fence (sleep.rs, "fence-free publication"). Spin
+    /// loops that only poll should use [`has_work_for_hint`](Self::has_work_for_hint).
+    pub(crate) fn has_work_for(&self, index: usize) -> bool {
+        self.injected.len_synced() > 0 || self.has_other_work_for(index)
+    }
+
+    /// [`has_work_for`](Self::has_work_for) with plain loads only: for polling (a `false`
+    /// here proves nothing to a worker about to sleep).
     #[inline]
-    pub(crate) fn has_visible_work_hint(&self) -> bool {
-        self.injected.len() > 0 || self.has_other_visible_work()
+    pub(crate) fn has_work_for_hint(&self, index: usize) -> bool {
+        self.injected.len() > 0 || self.has_other_work_for(index)
     }
 
-    fn has_other_visible_work(&self) -> bool {
+    fn has_other_work_for(&self, index: usize) -> bool {
+        self.has_shared_work()
+            || self.inboxes[index].queue.len() > 0
+            || self
+                .inboxes
+                .iter()
+                .enumerate()
+                .any(|(owner, inbox)| owner != index && inbox.open_to_peers())
+    }
+
+    /// Work in the queues every worker takes from, the normal lane aside.
+    fn has_shared_work(&self) -> bool {
         self.injected_high.len() > 0
             || self.woken.len() > 0
-            || self.inboxes.iter().any(|inbox| inbox.queue.len() > 0)
             || self.stealers.iter().any(|s| !s.is_empty())
+    }
+
+    /// When the first inbox of a peer of worker `index` that holds work, and whose owner is
+    /// busy, opens to `index` (the owner's patience runs out); `None` if there is none. A worker
+    /// going to sleep sets its wake-up for then.
+    pub(crate) fn next_inbox_opening(&self, index: usize) -> Option<Instant> {
+        self.inboxes
+            .iter()
+            .enumerate()
+            .filter(|&(owner, _)| owner != index)
+            .filter_map(|(_, inbox)| inbox.opens_at())
+            .min()
     }
 
     pub(crate) fn main_idle_enter(&self) {

@@ -454,7 +454,8 @@ impl WorkerThread {
             let stats = &registry.stats.workers[self.index].0;
             let slept = sleep.sleep(
                 self.index,
-                || done() || registry.has_visible_work(),
+                || done() || registry.has_work_for(self.index),
+                || registry.next_inbox_opening(self.index),
                 || stats.parks.bump(),
             );
             if slept {
@@ -466,8 +467,12 @@ impl WorkerThread {
             registry.main_idle_exit();
         }
         let job = if finished { None } else { self.find_work() };
-        sleep.stop_searching(|| registry.has_visible_work());
+        // Busy before it stops searching: a peer that re-checks after this sees the stamp and
+        // sets its wake-up for this worker's inbox, and if this is the last searcher, its own
+        // inbox left non-empty counts as work, so a sleeping peer is woken to watch it
+        // (affinity.rs).
         registry.inboxes[self.index].owner_busy();
+        sleep.stop_searching(|| registry.has_work_for(self.index));
         registry.stats.busy(self.index);
         job
     }
@@ -478,7 +483,7 @@ impl WorkerThread {
     fn poll_for_work(&self, done: &dyn Fn() -> bool, busy: bool) -> bool {
         let rounds = SPIN_ROUNDS + if busy { YIELD_ROUNDS } else { 0 };
         for round in 0..rounds {
-            if done() || self.registry.has_visible_work_hint() {
+            if done() || self.registry.has_work_for_hint(self.index) {
                 return true;
             }
             if round < SPIN_ROUNDS {

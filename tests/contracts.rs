@@ -139,3 +139,80 @@ fn free_functions_inside_block_on_use_that_pool() {
         );
     });
 }
+
+/// A pool of two unpinned workers with the given affinity patience.
+fn two_workers(patience: Duration) -> Pool {
+    Pool::builder()
+        .threads(2)
+        .pinning(Pinning::None)
+        .affinity_patience(patience)
+        .build()
+        .unwrap()
+}
+
+/// Worker `index`'s `(parks, unparks)`.
+fn parks(pool: &Pool, index: usize) -> (u64, u64) {
+    let w = &pool.metrics().workers[index];
+    (w.parks, w.unparks)
+}
+
+/// Blocks worker 0 in a task until the returned sender is used (or dropped).
+fn hold_worker_0(pool: &Pool) -> (std::sync::mpsc::Sender<()>, corepool::JoinHandle<()>) {
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let (started, is_started) = std::sync::mpsc::channel::<()>();
+    let held = pool.spawn_on(0, move || {
+        started.send(()).unwrap();
+        let _ = released.recv();
+    });
+    is_started.recv().unwrap();
+    (release, held)
+}
+
+/// An idle peer sleeps while a busy worker's inbox holds a task it may not take yet (the
+/// owner's patience has not run out), and the task runs on its owner once that is free. Before
+/// the fix `has_other_visible_work` counted that inbox as work for the peer, which busy-looped
+/// for the whole patience (an hour here) and never parked: the `wait_for` watchdog failed it.
+#[test]
+fn a_peer_sleeps_while_an_inbox_it_may_not_take_from_waits() {
+    watchdog(
+        "a_peer_sleeps_while_an_inbox_it_may_not_take_from_waits",
+        || {
+            let pool = two_workers(Duration::from_secs(3600));
+            let (release, held) = hold_worker_0(&pool);
+            wait_for("worker 1 to sleep", || {
+                let (p, u) = parks(&pool, 1);
+                p == u + 1
+            });
+            let before = parks(&pool, 1).0;
+            let task = pool.spawn_on(0, corepool::current_thread_index);
+            // The push to a busy owner's inbox wakes worker 1, which must go back to sleep.
+            wait_for("worker 1 to sleep again after the push", || {
+                let (p, u) = parks(&pool, 1);
+                p > before && p == u + 1
+            });
+            assert!(!task.is_finished(), "the task waits for its owner");
+            release.send(()).unwrap();
+            held.join().unwrap();
+            assert_eq!(task.join().unwrap(), Some(0), "it ran on its owner");
+        },
+    );
+}
+
+/// A task spawned onto a worker that stays busy runs on a peer once the patience ran out: the
+/// sleeping peer's timed wake-up fires then. (Guards the wake-up that replaced the busy loop:
+/// without it the peer would sleep until something else woke it, here never.)
+#[test]
+fn a_sleeping_peer_takes_an_inbox_task_once_the_patience_ran_out() {
+    watchdog(
+        "a_sleeping_peer_takes_an_inbox_task_once_the_patience_ran_out",
+        || {
+            let pool = two_workers(Duration::from_millis(200));
+            let (release, held) = hold_worker_0(&pool);
+            let task = pool.spawn_on(0, corepool::current_thread_index);
+            // Worker 0 stays blocked until the task finished, so only worker 1 can run it.
+            assert_eq!(task.join().unwrap(), Some(1));
+            release.send(()).unwrap();
+            held.join().unwrap();
+        },
+    );
+}

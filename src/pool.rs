@@ -567,8 +567,10 @@ where
         (Some(worker), _) => task.submit(|job| {
             match lane {
                 Lane::Normal => worker.push_or_run(job),
-                Lane::Worker(index) if index == worker.index => worker.push_or_run(job),
                 // Another lane from a worker: never block; run it here if that queue is full.
+                // A task spawned onto this very worker goes to its inbox too, not its deque:
+                // peers steal from a deque at once, but take from an inbox only once this
+                // worker has been busy past its patience.
                 _ => match registry.inject_lane(job, Wait::No, lane) {
                     Ok(()) => {}
                     Err(PushError::Full(job)) => worker.run_inline(job),

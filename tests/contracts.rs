@@ -216,3 +216,59 @@ fn a_sleeping_peer_takes_an_inbox_task_once_the_patience_ran_out() {
         },
     );
 }
+
+/// `spawn_on(0)` and `spawn_keyed` (for a key of worker 0) called on worker 0, which then
+/// stays busy, wait in worker 0's inbox and run there, as the docs promise while the patience
+/// (an hour) has not run out. Before the fix the self case pushed onto worker 0's own deque,
+/// where worker 1 stole both at once: they ran on worker 1.
+#[test]
+fn spawn_on_from_the_target_worker_waits_in_its_inbox() {
+    watchdog("spawn_on_from_the_target_worker_waits_in_its_inbox", || {
+        let pool = two_workers(Duration::from_secs(3600));
+        // A key of worker 0: an idle owner is woken for its inbox and runs the task itself.
+        let key = (0u32..)
+            .find(|k| {
+                pool.spawn_keyed(k, corepool::current_thread_index)
+                    .join()
+                    .unwrap()
+                    == Some(0)
+            })
+            .unwrap();
+        let (go, wait_go) = std::sync::mpsc::channel::<()>();
+        let (spawned, is_spawned) = std::sync::mpsc::channel();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let p = pool.clone();
+        let outer = pool.spawn_on(0, move || {
+            wait_go.recv().unwrap();
+            let on = p.spawn_on(0, corepool::current_thread_index);
+            let keyed = p.spawn_keyed(&key, corepool::current_thread_index);
+            spawned.send((on, keyed)).unwrap();
+            let _ = released.recv();
+        });
+        wait_for("worker 1 to sleep", || {
+            let (p, u) = parks(&pool, 1);
+            p == u + 1
+        });
+        let before = parks(&pool, 1).0;
+        go.send(()).unwrap();
+        let (on, keyed) = is_spawned.recv().unwrap();
+        // The spawns woke worker 1 (to watch the inbox, or, before the fix, to steal the
+        // tasks); once it is asleep again it has done whatever it was going to do.
+        wait_for("worker 1 to sleep again", || {
+            let (p, u) = parks(&pool, 1);
+            p > before && p == u + 1
+        });
+        release.send(()).unwrap();
+        outer.join().unwrap();
+        assert_eq!(
+            on.join().unwrap(),
+            Some(0),
+            "spawn_on(0) on worker 0 ran there"
+        );
+        assert_eq!(
+            keyed.join().unwrap(),
+            Some(0),
+            "spawn_keyed on its worker ran there"
+        );
+    });
+}

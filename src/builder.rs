@@ -130,8 +130,12 @@ impl Builder {
         self
     }
 
-    /// Capacity of the bounded injection queue that work from outside the pool enters through.
-    /// Default [`DEFAULT_QUEUE_CAPACITY`]; between 1 and [`MAX_QUEUE_CAPACITY`].
+    /// Capacity of each lane of the bounded injection queue that work from outside the pool
+    /// enters through: the Normal lane, the High lane ([`Priority`](crate::Priority)) and each
+    /// worker's inbox ([`Pool::spawn_on`](crate::Pool::spawn_on)) hold this many each, so up
+    /// to `(threads + 2) × capacity` submissions wait in all
+    /// ([`Pool::queue_bound`](crate::Pool::queue_bound)). Default [`DEFAULT_QUEUE_CAPACITY`];
+    /// between 1 and [`MAX_QUEUE_CAPACITY`].
     pub fn queue_capacity(mut self, capacity: usize) -> Self {
         self.queue_capacity = capacity;
         self

@@ -396,7 +396,7 @@ impl PoolStats {
     pub(crate) fn snapshot(
         &self,
         io: IoMetrics,
-        queue: (usize, usize),
+        queue: (usize, usize, usize),
         local_depths: Vec<usize>,
     ) -> Metrics {
         let now = self.now_nanos();
@@ -404,6 +404,7 @@ impl PoolStats {
             workers: Vec::with_capacity(self.workers.len()),
             injection_queue_depth: queue.0,
             injection_queue_capacity: queue.1,
+            injection_queue_bound: queue.2,
             spawned: 0,
             completed: 0,
             panicked: 0,
@@ -489,10 +490,14 @@ impl PoolStats {
 pub struct Metrics {
     /// Per CPU worker.
     pub workers: Vec<WorkerMetrics>,
-    /// Jobs waiting in the injection queue.
+    /// Submissions waiting outside the workers' deques: in the injection queue's Normal and
+    /// High lanes and in every worker's inbox.
     pub injection_queue_depth: usize,
-    /// The injection queue's capacity.
+    /// How many each of those lanes holds (the builder's `queue_capacity`).
     pub injection_queue_capacity: usize,
+    /// The most that can wait in all of them: `(workers + 2) × injection_queue_capacity`
+    /// (tasks a group releases aside: the group's own bounds hold those).
+    pub injection_queue_bound: usize,
     /// CPU tasks with a handle accepted (`spawn`, `try_spawn`, `spawn_timeout`, permits,
     /// `spawn_future`), from any thread.
     pub spawned: u64,
@@ -686,11 +691,12 @@ impl fmt::Display for Metrics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "cpu: {} workers, {} active, utilization {:.0}%, queue {}/{}",
+            "cpu: {} workers, {} active, utilization {:.0}%, queue {}/{} ({} per lane)",
             self.workers.len(),
             self.active,
             self.utilization * 100.0,
             self.injection_queue_depth,
+            self.injection_queue_bound,
             self.injection_queue_capacity
         )?;
         writeln!(

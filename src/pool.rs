@@ -438,14 +438,34 @@ impl Pool {
         self.registry.metrics()
     }
 
-    /// Jobs waiting in the injection queue.
+    /// Submissions waiting outside the workers' deques: in the injection queue's Normal and
+    /// High lanes and in every worker's inbox (a submission that has taken its slot and is
+    /// about to push counts too). At most [`queue_bound`](Self::queue_bound).
     pub fn queued(&self) -> usize {
-        self.registry.injected.len()
+        self.registry.queued()
     }
 
-    /// The injection queue's capacity.
+    /// How many submissions each lane of the injection queue holds: the builder's
+    /// [`queue_capacity`](crate::Builder::queue_capacity). The Normal lane, the High lane and
+    /// every worker's inbox are each bounded by it (a full one makes `spawn` wait, or hands the
+    /// closure back), so [`queued`](Self::queued) can reach
+    /// [`queue_bound`](Self::queue_bound).
     pub fn queue_capacity(&self) -> usize {
         self.registry.injected.capacity()
+    }
+
+    /// The most submissions that can wait outside the workers' deques at once:
+    /// `(threads() + 2) × queue_capacity()` (one Normal lane, one High lane, one inbox per
+    /// worker). Tasks a [`Group`](crate::Group) releases into the pool are the exception: the
+    /// group's own bounds hold those.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::builder().threads(2).queue_capacity(4).build()?;
+    /// assert_eq!(pool.queue_bound(), 16);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn queue_bound(&self) -> usize {
+        self.registry.queue_bound()
     }
 
     /// Whether [`shutdown`](Self::shutdown) or [`shutdown_now`](Self::shutdown_now) was called.

@@ -409,12 +409,26 @@ impl Registry {
         }
     }
 
+    /// Submissions waiting outside the workers' deques: in the Normal and High lanes and in
+    /// every worker's inbox (reserved slots included).
+    pub(crate) fn queued(&self) -> usize {
+        self.injected.len()
+            + self.injected_high.len()
+            + self.inboxes.iter().map(|i| i.queue.len()).sum::<usize>()
+    }
+
+    /// The most submissions that can wait there: each of those `threads + 2` queues holds
+    /// `queue_capacity` (tasks a group releases aside: the group's own bounds hold those).
+    pub(crate) fn queue_bound(&self) -> usize {
+        self.injected.capacity() * (self.num_threads() + 2)
+    }
+
     /// A snapshot of this pool's figures.
     pub(crate) fn metrics(&self) -> Metrics {
         let io = self.blocking.metrics();
         let depths = self.stealers.iter().map(|s| s.len()).collect();
-        self.stats
-            .snapshot(io, (self.injected.len(), self.injected.capacity()), depths)
+        let queue = (self.queued(), self.injected.capacity(), self.queue_bound());
+        self.stats.snapshot(io, queue, depths)
     }
 
     /// Pushes a job from outside this pool's workers and wakes a worker for it.

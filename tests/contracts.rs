@@ -272,3 +272,51 @@ fn spawn_on_from_the_target_worker_waits_in_its_inbox() {
         );
     });
 }
+
+/// `queued()` and the metrics' queue depth count every submission waiting outside the
+/// workers' deques (Normal lane, High lane, every inbox), and `queue_bound()` is the bound they
+/// can reach: with capacity 4 and two held workers, 16 outside spawns are accepted and all 16
+/// are reported. Before the fix only the Normal lane was counted: `queued()` said 4.
+#[test]
+fn queued_counts_every_lane_and_queue_bound_is_the_true_bound() {
+    watchdog("queued_counts_every_lane", || {
+        let pool = Pool::builder()
+            .threads(2)
+            .pinning(Pinning::None)
+            .queue_capacity(4)
+            .build()
+            .unwrap();
+        let held = common::hold_workers(&pool);
+        let mut handles = Vec::new();
+        for i in 0..4 {
+            handles.push(pool.try_spawn(move || i).unwrap());
+            handles.push(pool.spawn_with(corepool::Priority::High, move || i));
+            handles.push(pool.spawn_on(0, move || i));
+            handles.push(pool.spawn_on(1, move || i));
+        }
+        assert!(pool.try_spawn(|| 9).unwrap_err().is_full());
+        assert_eq!(
+            pool.queue_capacity(),
+            4,
+            "each lane holds the builder's capacity"
+        );
+        assert_eq!(pool.queue_bound(), 16);
+        assert_eq!(pool.queued(), 16, "every accepted submission is counted");
+        let m = pool.metrics();
+        assert_eq!(
+            (
+                m.injection_queue_depth,
+                m.injection_queue_capacity,
+                m.injection_queue_bound
+            ),
+            (16, 4, 16)
+        );
+        held.release_and_join();
+        let sum: i32 = corepool::join_all(handles)
+            .into_iter()
+            .map(Result::unwrap)
+            .sum();
+        assert_eq!(sum, 4 * (1 + 2 + 3));
+        assert_eq!(pool.queued(), 0);
+    });
+}

@@ -474,8 +474,11 @@ impl Pool {
     }
 
     /// Stops accepting work from outside, runs everything already queued, and waits for every
-    /// worker thread to exit. Later spawns from outside are refused with
-    /// [`SpawnError::Shutdown`]. Tasks already running may still spawn (their children run).
+    /// worker thread to exit. Later spawns from outside, to either pool, are refused with
+    /// [`SpawnError::Shutdown`]. Tasks already running may still spawn (their children run),
+    /// and may still use the blocking-I/O pool: it closes only once the CPU pool has drained,
+    /// also when the shutdown was started on a pool thread or a
+    /// [`shutdown_timeout`](Self::shutdown_timeout) ran out first.
     ///
     /// Called from one of this pool's own workers it cannot wait for itself: it starts the
     /// shutdown and returns at once; the workers exit once the current work is done.

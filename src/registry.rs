@@ -1,8 +1,10 @@
 //! The registry: the state one pool's workers share, its start-up, and its shutdown protocol.
 //!
 //! Invariants (shutdown, nothing lost):
-//! - `shutdown` closes the injection queue first, so every later external submission is refused
-//!   with its closure handed back; then it sets `terminate` and wakes every worker.
+//! - `shutdown` first closes the I/O queue to threads that are not the pool's own, then closes
+//!   the injection queue, so every later external submission, CPU or I/O, is refused with its
+//!   closure handed back (an outsider that saw `is_shutdown()` is refused by both); then it sets
+//!   `terminate` and wakes every worker.
 //! - A worker exits only when `terminate` is set and the pool is *drained*: every worker was
 //!   idle in its main loop at the same moment (so no task was running to spawn more) and no
 //!   queue held work or a reserved slot (a submission that won its slot before the close is
@@ -12,7 +14,11 @@
 //!   handle are cancelled (their handle reports `Cancelled`) and counted; structured jobs (join,
 //!   scope, install) still run because a caller waits on them.
 //! - The CPU workers are drained first, then the blocking pool is closed, so CPU tasks that run
-//!   during a graceful drain can still hand work to the I/O threads.
+//!   during a graceful drain can still hand work to the I/O threads. The close is made by the
+//!   last CPU thread to finish (after its `on_thread_stop`, before it counts as exited), or by
+//!   `shutdown` once it saw every CPU thread exit, whichever comes first (`close_io_pool` runs
+//!   once): never earlier, whether the shutdown was started on a pool thread or its
+//!   `shutdown_timeout` ran out.
 //! - Every pool thread (CPU or I/O) is counted in `liveness` from before it is spawned until its
 //!   last action; `shutdown` returns `finished == true` only after both counts reached zero and
 //!   every handle was joined. Handles are joined under `threads`' lock, so concurrent shutdowns
@@ -64,6 +70,11 @@ pub(crate) struct Registry {
     cpu_running: AtomicUsize,
     /// CPU workers idle in their main loop (not inside a task's wait).
     main_idle: AtomicUsize,
+    /// CPU threads that have not finished yet (past their `on_thread_stop`); the last one
+    /// closes the blocking pool.
+    cpu_unfinished: AtomicUsize,
+    /// Set by the one `close_io_pool` call that closes the blocking pool.
+    io_closed: AtomicBool,
     /// Set once, during shutdown, when every worker was idle in its main loop with no work
     /// anywhere: nothing can create CPU work any more, so workers may exit.
     drained: AtomicBool,
@@ -115,6 +126,8 @@ impl Registry {
             futures: Mutex::new(BTreeMap::new()),
             cpu_running: AtomicUsize::new(threads),
             main_idle: AtomicUsize::new(0),
+            cpu_unfinished: AtomicUsize::new(threads),
+            io_closed: AtomicBool::new(false),
             drained: AtomicBool::new(false),
             blocking: BlockingPool::new(blocking),
             liveness: Liveness::new(),
@@ -317,6 +330,25 @@ impl Registry {
         }
     }
 
+    /// Called by each CPU thread as its very last step before it counts as exited (after
+    /// `on_thread_stop`): the last one closes the blocking pool, now that the CPU pool drained.
+    pub(crate) fn cpu_thread_finished(&self) {
+        if self.cpu_unfinished.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.close_io_pool();
+        }
+    }
+
+    /// Closes the blocking pool (once): its queued jobs still run, or are cancelled under
+    /// `shutdown_now`; its threads' handles join the ones `shutdown` joins.
+    fn close_io_pool(&self) {
+        if self.io_closed.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let (io_cancelled, io_handles) = self.blocking.begin_shutdown(self, self.cancelling());
+        self.cancelled.fetch_add(io_cancelled, Ordering::SeqCst);
+        self.threads.lock().extend(io_handles);
+    }
+
     /// Counts what executing a job did, in the metrics and in the shutdown count.
     pub(crate) fn record_outcome(&self, outcome: Outcome, executor: Executor) {
         let stats = &self.stats;
@@ -494,6 +526,8 @@ impl Registry {
         if cancel_queued {
             self.cancel_queued.store(true, Ordering::SeqCst);
         }
+        // Before the CPU queues close: a thread that sees `is_shutdown()` is refused here too.
+        self.blocking.refuse_outsiders();
         self.injected.close();
         self.injected_high.close();
         for inbox in self.inboxes.iter() {
@@ -503,11 +537,16 @@ impl Registry {
         self.sleep.wake_all();
         let own_thread = self.is_own_thread();
         let cpu_done = !own_thread && self.liveness.wait_exited(ThreadKind::Cpu, deadline);
-        let (io_cancelled, io_handles) = self.blocking.begin_shutdown(self, cancel_queued);
-        self.cancelled.fetch_add(io_cancelled, Ordering::SeqCst);
-        let mut threads = self.threads.lock();
-        threads.extend(io_handles);
+        if cpu_done {
+            // The CPU pool has drained. Its last thread closed the blocking pool on its way
+            // out, unless none got that far (some never started: a failed build).
+            self.close_io_pool();
+        }
+        // Otherwise (a pool thread cannot wait for itself, or the deadline passed) the last
+        // CPU thread closes the blocking pool once the CPU pool has drained.
         let finished = cpu_done && self.liveness.wait_exited(ThreadKind::Io, deadline) && {
+            // Joined under the lock: a concurrent shutdown waits here until every handle is.
+            let mut threads = self.threads.lock();
             for handle in threads.drain(..) {
                 // A pool thread never unwinds (every job and hook is caught), so the join
                 // result carries nothing to report.
@@ -515,7 +554,6 @@ impl Registry {
             }
             true
         };
-        drop(threads);
         (self.cancelled.load(Ordering::SeqCst), finished)
     }
 }

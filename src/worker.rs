@@ -123,6 +123,7 @@ impl WorkerThread {
         // other thread (a spawn is refused by the closed queue, not stranded in this deque).
         CURRENT.with(|c| c.set(ptr::null()));
         worker.registry.on_thread_stop(index);
+        worker.registry.cpu_thread_finished();
     }
 
     fn main_loop(&self) {

@@ -320,3 +320,143 @@ fn queued_counts_every_lane_and_queue_bound_is_the_true_bound() {
         assert_eq!(pool.queued(), 0);
     });
 }
+
+/// A one-worker pool with at most `io_threads` I/O threads and an I/O queue of `io_capacity`.
+fn io_pool(io_threads: usize, io_capacity: usize) -> Pool {
+    Pool::builder()
+        .threads(1)
+        .pinning(Pinning::None)
+        .io_threads(io_threads)
+        .io_queue_capacity(io_capacity)
+        .build()
+        .unwrap()
+}
+
+/// What a CPU task sees of the I/O pool while the CPU pool drains: its `spawn_blocking` runs,
+/// and `blocking()` runs on an I/O thread, not inline.
+fn use_io_pool_while_draining(pool: &Pool) -> (Result<i32, bool>, String) {
+    let spawned = pool
+        .spawn_blocking(|| 7)
+        .join()
+        .map_err(|e| e.is_cancelled());
+    let ran_on = corepool::blocking(|| std::thread::current().name().unwrap_or("").to_string());
+    (spawned, ran_on)
+}
+
+/// A graceful shutdown started on a pool thread drains the CPU pool before it closes the I/O
+/// pool (README: CPU first, then I/O). Before the fix the I/O pool closed at once: the draining
+/// task's `spawn_blocking` was cancelled and `blocking()` ran inline on the worker.
+#[test]
+fn shutdown_from_a_pool_thread_closes_the_io_pool_after_the_cpu_drain() {
+    watchdog("shutdown_from_a_pool_thread", || {
+        let pool = io_pool(2, 8);
+        let p = pool.clone();
+        let (spawned, ran_on) = pool
+            .spawn(move || {
+                p.shutdown(); // on a worker: starts the shutdown, returns at once
+                assert!(p.is_shutdown());
+                use_io_pool_while_draining(&p)
+            })
+            .join()
+            .unwrap();
+        assert_eq!(spawned, Ok(7), "spawn_blocking during the drain runs");
+        assert!(
+            ran_on.starts_with("corepool-io"),
+            "blocking() ran on {ran_on:?}"
+        );
+        pool.shutdown();
+    });
+}
+
+/// After `shutdown_timeout` ran out (a CPU task is still running), the I/O pool stays open for
+/// that task until the CPU pool drained. Before the fix the timed-out shutdown closed the I/O
+/// pool: the task's `spawn_blocking` was cancelled and `blocking()` ran inline.
+#[test]
+fn shutdown_timeout_that_ran_out_leaves_the_io_pool_to_the_draining_task() {
+    watchdog("shutdown_timeout_that_ran_out", || {
+        let pool = io_pool(2, 8);
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let (started, is_started) = std::sync::mpsc::channel::<()>();
+        let p = pool.clone();
+        let task = pool.spawn(move || {
+            started.send(()).unwrap();
+            released.recv().unwrap();
+            use_io_pool_while_draining(&p)
+        });
+        is_started.recv().unwrap();
+        // The task is blocked until released, so this times out whatever the timeout.
+        assert!(!pool.shutdown_timeout(Duration::from_millis(1)));
+        release.send(()).unwrap();
+        let (spawned, ran_on) = task.join().unwrap();
+        assert_eq!(spawned, Ok(7), "spawn_blocking during the drain runs");
+        assert!(
+            ran_on.starts_with("corepool-io"),
+            "blocking() ran on {ran_on:?}"
+        );
+        pool.shutdown();
+    });
+}
+
+/// Once `shutdown()` has started (a CPU task still running), the I/O pool refuses outside
+/// threads with `SpawnError::Shutdown(f)`: `try_spawn_blocking` at once, and a
+/// `spawn_blocking_timeout` that was waiting for room on the full I/O queue is refused too,
+/// even when room frees up afterwards. Before the fix both were accepted and ran.
+#[test]
+fn shutdown_refuses_outside_blocking_submissions_while_the_cpu_pool_drains() {
+    watchdog("shutdown_refuses_outside_blocking", || {
+        let pool = io_pool(1, 1);
+        // A CPU task that keeps the CPU pool from draining until released.
+        let (release_cpu, cpu_released) = std::sync::mpsc::channel::<()>();
+        let (cpu_started, is_cpu_started) = std::sync::mpsc::channel::<()>();
+        let cpu = pool.spawn(move || {
+            cpu_started.send(()).unwrap();
+            cpu_released.recv().unwrap();
+        });
+        is_cpu_started.recv().unwrap();
+        // The only I/O thread held, and the one queue slot taken: the I/O queue is full.
+        let (release_io, io_released) = std::sync::mpsc::channel::<()>();
+        let (io_started, is_io_started) = std::sync::mpsc::channel::<()>();
+        let held_io = pool.spawn_blocking(move || {
+            io_started.send(()).unwrap();
+            io_released.recv().unwrap();
+        });
+        is_io_started.recv().unwrap();
+        let queued_io = pool.try_spawn_blocking(|| 2).unwrap();
+        assert!(pool.try_spawn_blocking(|| 3).unwrap_err().is_full());
+        // An outside submitter waiting for room.
+        let waiting = {
+            let pool = pool.clone();
+            std::thread::spawn(move || {
+                pool.spawn_blocking_timeout(|| 4, Duration::from_secs(3600))
+                    .map(|_| ())
+                    .map_err(|e| (e.is_shutdown(), (e.into_inner())()))
+            })
+        };
+        // Whether it is waiting for room when the shutdown starts or only gets there after,
+        // it must be refused.
+        let shutting_down = {
+            let pool = pool.clone();
+            std::thread::spawn(move || pool.shutdown())
+        };
+        wait_for("the shutdown to start", || pool.is_shutdown());
+        // Room frees up: the held I/O task ends and the I/O thread takes the queued one.
+        release_io.send(()).unwrap();
+        held_io.join().unwrap();
+        assert_eq!(
+            queued_io.join().unwrap(),
+            2,
+            "accepted before the shutdown: runs"
+        );
+        assert_eq!(
+            waiting.join().unwrap(),
+            Err((true, 4)),
+            "refused, closure back"
+        );
+        let refused = pool.try_spawn_blocking(|| 5).unwrap_err();
+        assert!(refused.is_shutdown());
+        assert_eq!((refused.into_inner())(), 5);
+        release_cpu.send(()).unwrap();
+        cpu.join().unwrap();
+        shutting_down.join().unwrap();
+    });
+}

@@ -223,6 +223,14 @@ pub fn expire_io_keep_alive(pool: &crate::Pool) {
     pool.registry().blocking.expire_keep_alive();
 }
 
+/// Tasks of `pool` cancelled through their handle, as its metrics count them: `(cpu, io)`.
+/// (The metrics are compiled out under loom except for these two counts, which a model checks
+/// for being counted before `cancel()` returns.)
+pub fn cancelled_by_handle(pool: &crate::Pool) -> (u64, u64) {
+    let shared = &pool.registry().stats.shared;
+    (shared.outside_cancelled.get(), shared.io_cancelled.get())
+}
+
 /// Slots of `pool`'s (normal-lane) injection queue in use: queued jobs, reserved submissions
 /// and outstanding permits. Zero means every slot was given back.
 pub fn injection_slots_in_use(pool: &crate::Pool) -> usize {

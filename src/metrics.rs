@@ -59,6 +59,15 @@ impl Counter {
         }
     }
 
+    /// [`add_shared`](Self::add_shared), also under loom: for a count whose timing a model
+    /// checks (a cancel through a handle is counted before `cancel()` returns).
+    #[inline]
+    pub(crate) fn add_checked(&self, n: u64) {
+        if !cfg!(corepool_no_metrics) {
+            self.0.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+
     pub(crate) fn get(&self) -> u64 {
         self.0.load(Ordering::Relaxed)
     }
@@ -133,6 +142,52 @@ pub(crate) struct WorkerStats {
 #[derive(Default)]
 pub(crate) struct Padded<T>(pub(crate) T);
 
+/// What a new task carries from its submission: its sampled submit time (0: not sampled), and
+/// where a cancel through its handle is counted: a pool's statistics, with [`IO_TAG`] set for
+/// its I/O figures (0: nowhere, for a handle made only to report a refused closure). Two words:
+/// it lives in every task, whose allocation stays within the allocator's small-chunk class.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Submit {
+    pub(crate) at: u64,
+    stats: usize,
+}
+
+/// The low bit of `Submit::stats`: free, as `PoolStats` is aligned to more than 1.
+const IO_TAG: usize = 1;
+const _: () = assert!(std::mem::align_of::<PoolStats>() > IO_TAG);
+
+impl Submit {
+    /// Neither sampled nor counted anywhere.
+    pub(crate) const NONE: Submit = Submit { at: 0, stats: 0 };
+
+    /// The same submission, going to the blocking-I/O pool (its cancels count as I/O ones).
+    pub(crate) fn on_io(self) -> Submit {
+        Submit {
+            stats: self.stats | IO_TAG,
+            ..self
+        }
+    }
+
+    /// Counts one task cancelled through its handle, in the CPU or I/O figures of the pool it
+    /// was submitted to (nothing for [`NONE`](Self::NONE)).
+    ///
+    /// # Safety
+    /// The pool's statistics must be alive: its task is still queued in it, or its executor
+    /// waits for this count to land before it lets the task go (job_handle.rs).
+    pub(crate) unsafe fn count_cancel_by_handle(self) {
+        let ptr = (self.stats & !IO_TAG) as *const PoolStats;
+        // SAFETY: the address of a live `PoolStats`, by the caller's guarantee (or null).
+        let Some(stats) = (unsafe { ptr.as_ref() }) else {
+            return;
+        };
+        if self.stats & IO_TAG != 0 {
+            stats.shared.io_cancelled.add_checked(1);
+        } else {
+            stats.shared.outside_cancelled.add_checked(1);
+        }
+    }
+}
+
 /// Submissions and outcomes counted by threads that are not CPU workers.
 #[derive(Default)]
 pub(crate) struct SharedStats {
@@ -144,7 +199,8 @@ pub(crate) struct SharedStats {
     pub(crate) io_spawned: Counter,
     pub(crate) io_queue_wait: HistogramCells,
     pub(crate) io_run_time: HistogramCells,
-    /// CPU jobs executed by threads that are not CPU workers (shutdown drains, refused wakes).
+    /// CPU tasks cancelled off the workers: through their handle (counted by the cancelling
+    /// thread, before `cancel()` returns), by shutdown drains, or as refused wakes.
     pub(crate) outside_cancelled: Counter,
 }
 
@@ -272,9 +328,18 @@ impl PoolStats {
         SPAWN_COUNTER.with(|c| c.set((self.id, cached)));
     }
 
-    /// The submit timestamp for a new task: non-zero for one task in `sample_every` per thread.
+    /// A new CPU task's submission: its submit timestamp, non-zero for one task in
+    /// `sample_every` per thread, and these statistics as where its cancel is counted.
     #[inline]
-    pub(crate) fn sample_submit(&self) -> u64 {
+    pub(crate) fn sample_submit(&self) -> Submit {
+        Submit {
+            at: self.sample_submit_time(),
+            stats: self as *const PoolStats as usize,
+        }
+    }
+
+    #[inline]
+    fn sample_submit_time(&self) -> u64 {
         if !ENABLED {
             return 0;
         }
@@ -505,7 +570,8 @@ pub struct Metrics {
     pub completed: u64,
     /// Of `completed`, those that panicked.
     pub panicked: u64,
-    /// CPU tasks that never ran: cancelled through their handle or by `shutdown_now`.
+    /// CPU tasks that never ran: cancelled through their handle (counted before `cancel()`
+    /// returns) or by `shutdown_now`.
     pub cancelled: u64,
     /// Submissions refused with `SpawnError::Full` (both pools).
     pub rejected_full: u64,
@@ -574,7 +640,8 @@ pub struct IoMetrics {
     pub completed: u64,
     /// Of `completed`, those that panicked.
     pub panicked: u64,
-    /// Blocking tasks that never ran.
+    /// Blocking tasks that never ran (a cancel through the handle is counted before `cancel()`
+    /// returns).
     pub cancelled: u64,
     /// Threads started since the pool was built.
     pub thread_starts: u64,

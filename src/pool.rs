@@ -353,7 +353,12 @@ impl Pool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let (task, handle) = new_task(func, self.registry.stats.sample_submit());
+        let submit = self.registry.stats.sample_submit();
+        let submit = match target {
+            Target::Cpu(_) => submit,
+            Target::Io => submit.on_io(),
+        };
+        let (task, handle) = new_task(func, submit);
         let submitted = match target {
             Target::Cpu(lane) => submit_lane(&self.registry, task, wait, lane),
             Target::Io => submit_blocking(&self.registry, task, wait),

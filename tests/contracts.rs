@@ -460,3 +460,48 @@ fn shutdown_refuses_outside_blocking_submissions_while_the_cpu_pool_drains() {
         shutting_down.join().unwrap();
     });
 }
+
+/// A task cancelled through its handle while queued is counted in the metrics before
+/// `cancel()` returns, CPU and blocking alike, and counted once: when a thread later pops and
+/// skips the job, nothing more is counted. Before the fix both counts were still 0 right
+/// after `cancel()` returned true, and moved only when the job was skipped.
+#[test]
+fn a_cancel_through_the_handle_is_counted_before_cancel_returns() {
+    watchdog("a_cancel_through_the_handle_is_counted", || {
+        let pool = io_pool(1, 4);
+        let mut held = common::hold_workers(&pool);
+        let (release_io, io_released) = std::sync::mpsc::channel::<()>();
+        let (io_started, is_io_started) = std::sync::mpsc::channel::<()>();
+        let held_io = pool.spawn_blocking(move || {
+            io_started.send(()).unwrap();
+            io_released.recv().unwrap();
+        });
+        is_io_started.recv().unwrap();
+        let cpu = pool.try_spawn(|| 1).unwrap();
+        let io = pool.try_spawn_blocking(|| 2).unwrap();
+        assert!(cpu.cancel());
+        assert_eq!(
+            pool.metrics().cancelled,
+            1,
+            "counted before cancel() returned"
+        );
+        assert!(io.cancel());
+        assert_eq!(
+            pool.metrics().io.cancelled,
+            1,
+            "counted before cancel() returned"
+        );
+        assert!(cpu.cancel(), "a second cancel still says it will never run");
+        held.release();
+        release_io.send(()).unwrap();
+        held_io.join().unwrap();
+        assert!(cpu.join().unwrap_err().is_cancelled());
+        assert!(io.join().unwrap_err().is_cancelled());
+        pool.shutdown(); // every job, the two skipped ones included, has been executed
+        let m = pool.metrics();
+        assert_eq!((m.cancelled, m.io.cancelled), (1, 1), "counted once");
+        assert_eq!(m.spawned, m.completed + m.cancelled);
+        assert_eq!(m.io.spawned, m.io.completed + m.io.cancelled);
+        drop(held);
+    });
+}

@@ -23,7 +23,7 @@
 //! comes first, it is a release that the publisher's acquire RMW reads from (every write to `W`
 //! is an RMW, so the release sequence is unbroken), so the worker's `sleepers` bump and
 //! `searching` drop happen before the publisher reads them. `W` is the normal injection queue's
-//! state word (`Registry::has_visible_work` reads it with `InjectionQueue::len_synced`).
+//! state word (`Registry::has_work_for` reads it with `InjectionQueue::len_synced`).
 
 use crate::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
 use crate::sync::{Condvar, Mutex};

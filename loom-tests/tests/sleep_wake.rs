@@ -33,7 +33,7 @@ enum Publication {
     Fenced,
     /// The spawn fast path (`notify_published_by_rmw`, sleep.rs "fence-free publication"): the
     /// token is added with an RMW, no fence; the final re-checks read the pile with an RMW
-    /// (`Registry::has_visible_work` reading the queue with `len_synced`).
+    /// (`Registry::has_work_for` reading the queue with `len_synced`).
     ByRmw,
     /// A planted bug: fence-free publication, but the re-checks read the pile with a plain
     /// load. Must be caught (a lost wake-up).

@@ -9,8 +9,11 @@
 //!   from another worker's inbox only when it found no other work and that owner has been busy
 //!   (executing, not idle or asleep) for at least `AFFINITY_PATIENCE`: locality first, never a
 //!   task stuck behind a busy owner. An idle or sleeping owner is woken for its inbox, and a
-//!   push to a busy owner's inbox also wakes a peer, which watches it until the patience runs
-//!   out.
+//!   push to a busy owner's inbox also wakes a peer. A peer's inbox that it may not take from
+//!   yet is not work for a worker: it sleeps, with a wake-up set for the moment the first such
+//!   inbox opens (`Inbox::opens_at`), instead of spinning through the patience. An owner that
+//!   goes busy with work left in its inbox marks itself busy before it stops searching, whose
+//!   last-searcher check counts its own inbox, so a peer is awake to watch it (sleep.rs).
 
 use crate::injection_queue::InjectionQueue;
 // The owner's busy stamp is a locality heuristic, not part of any protocol (a stale read only
@@ -74,6 +77,22 @@ impl Inbox {
     /// Whether the owner is executing (so a push should also alert a peer).
     pub(crate) fn owner_is_busy(&self) -> bool {
         self.owner_busy_since.load(Ordering::Relaxed) != 0
+    }
+
+    /// When this inbox opens to peers: it holds work and its owner is busy (`None` otherwise,
+    /// or if the moment is too far off to represent, and under loom, where a busy owner is
+    /// enough for `open_to_peers`).
+    pub(crate) fn opens_at(&self) -> Option<Instant> {
+        if cfg!(corepool_loom) || self.queue.len() == 0 {
+            return None;
+        }
+        let since = self.owner_busy_since.load(Ordering::Relaxed);
+        if since == 0 {
+            return None;
+        }
+        self.epoch.checked_add(Duration::from_nanos(
+            since.saturating_add(self.patience_nanos),
+        ))
     }
 
     /// Whether a peer may take from this inbox now: it holds work and its owner has been busy

@@ -99,7 +99,7 @@ where
                     batch.collect(registry, &mut handles);
                 }
                 for func in next.drain(..).chain(tasks) {
-                    let (task, handle) = new_task(func, 0);
+                    let (task, handle) = new_task(func, crate::metrics::Submit::NONE);
                     task.cancel_unsubmitted(PanicsTo::Caller);
                     registry.record_submission(Err(false), false);
                     handles.push(handle);

@@ -3,6 +3,9 @@
 //! Invariants:
 //! - Jobs enter through their own bounded `InjectionQueue` (same backpressure and shutdown rules
 //!   as the CPU queue); a reserved slot is counted until an I/O thread takes its job.
+//! - Once the pool's shutdown has begun, the queue refuses every thread that is not one of the
+//!   pool's own (`refuse_outsiders`); it closes for good only once the CPU pool has drained
+//!   (`begin_shutdown`, called by the registry), so draining CPU tasks can still use it.
 //! - After pushing, a submitter takes `state`'s lock and either notifies an idle thread (only if
 //!   `idle > notified`, so each notification is owed to a distinct idle thread) or starts a new
 //!   thread (if below `max_threads`). An idle thread re-checks the queue under the same lock
@@ -14,7 +17,7 @@
 //! - If no thread can be started and none is alive, the queue is drained with `Mode::Cancel`
 //!   (handles report Cancelled): a job is never stranded.
 
-use crate::injection_queue::{InjectionQueue, PushError};
+use crate::injection_queue::{InjectionQueue, PushError, Submitter};
 use crate::job::{JobRef, Mode, Outcome};
 use crate::metrics::IoMetrics;
 use crate::registry::{Executor, PoolThread, Registry, ThreadKind, Wait};
@@ -103,13 +106,20 @@ impl BlockingPool {
         job: JobRef,
         wait: Wait,
     ) -> Result<(), PushError> {
+        let who = submitter(registry);
         match wait {
-            Wait::No => self.queue.try_push(job)?,
-            Wait::Until(deadline) => self.queue.push_blocking(job, Some(deadline))?,
-            Wait::Forever => self.queue.push_blocking(job, None)?,
+            Wait::No => self.queue.try_push_as(job, who)?,
+            Wait::Until(deadline) => self.queue.push_blocking_as(job, Some(deadline), who)?,
+            Wait::Forever => self.queue.push_blocking_as(job, None, who)?,
         }
         self.ensure_thread(registry);
         Ok(())
+    }
+
+    /// From now on only the pool's own threads may submit (a shutdown has begun); submitters
+    /// from elsewhere waiting for room are released and refused.
+    pub(crate) fn refuse_outsiders(&self) {
+        self.queue.close_to_outsiders();
     }
 
     /// Queues a job admitted elsewhere (a task group's), ignoring the queue's capacity but not
@@ -119,7 +129,7 @@ impl BlockingPool {
         registry: &Arc<Registry>,
         job: JobRef,
     ) -> Result<(), PushError> {
-        self.queue.force_push(job)?;
+        self.queue.force_push_as(job, submitter(registry))?;
         self.ensure_thread(registry);
         Ok(())
     }
@@ -288,6 +298,15 @@ impl BlockingPool {
             (true, false) => self.finish_queued(registry, Mode::Run),
         };
         (cancelled, handles)
+    }
+}
+
+/// Whether the calling thread submits as one of `registry`'s own threads.
+fn submitter(registry: &Registry) -> Submitter {
+    if registry.is_own_thread() {
+        Submitter::Insider
+    } else {
+        Submitter::Outsider
     }
 }
 

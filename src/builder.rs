@@ -114,7 +114,9 @@ impl Builder {
     }
 
     /// Number of CPU workers. Default: `num_cpus::get()`, which honours cgroup CPU quotas and
-    /// the affinity mask. Must be between 1 and [`MAX_THREADS`].
+    /// the affinity mask, read once per process at the first build (with the allowed core set):
+    /// a pool built later on a pinned worker gets the process's count, not its single core.
+    /// Must be between 1 and [`MAX_THREADS`].
     pub fn threads(mut self, threads: usize) -> Self {
         self.threads = Some(threads);
         self
@@ -127,8 +129,12 @@ impl Builder {
         self
     }
 
-    /// Capacity of the bounded injection queue that work from outside the pool enters through.
-    /// Default [`DEFAULT_QUEUE_CAPACITY`]; between 1 and [`MAX_QUEUE_CAPACITY`].
+    /// Capacity of each lane of the bounded injection queue that work from outside the pool
+    /// enters through: the Normal lane, the High lane ([`Priority`](crate::Priority)) and each
+    /// worker's inbox ([`Pool::spawn_on`](crate::Pool::spawn_on)) hold this many each, so up
+    /// to `(threads + 2) × capacity` submissions wait in all
+    /// ([`Pool::queue_bound`](crate::Pool::queue_bound)). Default [`DEFAULT_QUEUE_CAPACITY`];
+    /// between 1 and [`MAX_QUEUE_CAPACITY`].
     pub fn queue_capacity(mut self, capacity: usize) -> Self {
         self.queue_capacity = capacity;
         self
@@ -236,7 +242,7 @@ impl Builder {
     }
 
     fn validate(self) -> Result<Config, BuildError> {
-        let threads = self.threads.unwrap_or_else(num_cpus::get);
+        let threads = self.threads.unwrap_or_else(crate::pinning::default_threads);
         if threads == 0 {
             return Err(BuildError::ZeroThreads);
         }

@@ -300,7 +300,7 @@ where
 {
     static NEXT_ID: AtomicU64 = AtomicU64::new(0);
     let cell = Arc::new(FutureCell {
-        completion: Completion::new(SCHEDULED, 0),
+        completion: Completion::new(SCHEDULED, crate::metrics::Submit::NONE),
         future: UnsafeCell::new(Some(future)),
         registry: Arc::clone(registry),
         id: NEXT_ID.fetch_add(1, StdOrdering::Relaxed),

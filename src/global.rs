@@ -1,8 +1,12 @@
 //! The free functions: `join`, `scope`, `spawn` and `current_thread_index` use the pool of the
-//! current worker, or a lazily built global pool outside any worker.
+//! current worker; outside any worker, the pool whose `block_on` runs on this thread, else a
+//! lazily built global pool.
 //!
-//! Invariant: a free function called on a worker never touches the global pool, so library code
-//! that calls `corepool::join` runs on whatever pool its caller installed it into.
+//! Invariants:
+//! - A free function called on a worker never touches the global pool, so library code that
+//!   calls `corepool::join` runs on whatever pool its caller installed it into.
+//! - Off the workers, `Pool::block_on` marks its pool as this thread's for the call (restored
+//!   when it returns or unwinds), so the free functions inside the future use that pool.
 
 use crate::job_handle::{new_task, JoinHandle};
 use crate::pool::submit;
@@ -10,6 +14,64 @@ use crate::registry::Wait;
 use crate::scope::Scope;
 use crate::worker::WorkerThread;
 use crate::Pool;
+use std::cell::Cell;
+use std::marker::PhantomData;
+
+#[cfg(not(corepool_loom))]
+crate::sync::thread_local! {
+    static ENTERED: Cell<*const Pool> = const { Cell::new(std::ptr::null()) };
+}
+#[cfg(corepool_loom)]
+crate::sync::thread_local! {
+    static ENTERED: Cell<*const Pool> = Cell::new(std::ptr::null());
+}
+
+/// Makes `pool` the one the free functions use on this thread (off the workers) until dropped.
+pub(crate) struct Entered<'p> {
+    previous: *const Pool,
+    /// Borrows the pool for the guard's life, and keeps the guard on its thread.
+    _pool: PhantomData<&'p Pool>,
+    _not_send: PhantomData<*const ()>,
+}
+
+/// Enters `pool` on this thread (see [`Entered`]).
+pub(crate) fn enter(pool: &Pool) -> Entered<'_> {
+    Entered {
+        previous: ENTERED.with(|e| e.replace(pool)),
+        _pool: PhantomData,
+        _not_send: PhantomData,
+    }
+}
+
+impl Drop for Entered<'_> {
+    fn drop(&mut self) {
+        ENTERED.with(|e| e.set(self.previous));
+    }
+}
+
+/// Runs `f` with the pool a free function uses on a thread that is not a worker: the entered
+/// one, else the global pool.
+pub(crate) fn with_outside_pool<R>(f: impl FnOnce(&Pool) -> R) -> R {
+    let entered = ENTERED.with(Cell::get);
+    // SAFETY: set by `enter` from a `&Pool` its guard borrows, and restored when the guard
+    // drops, on this thread. `f` runs on this thread while the guard lives (a guard is only
+    // ever held across a `block_on` call, and this runs inside it).
+    match unsafe { entered.as_ref() } {
+        Some(pool) => f(pool),
+        None => f(global_pool()),
+    }
+}
+
+/// The size of the pool a free function off the workers would use, without building the
+/// global pool to ask it.
+pub(crate) fn outside_pool_threads() -> usize {
+    let entered = ENTERED.with(Cell::get);
+    // SAFETY: as in `with_outside_pool`.
+    match unsafe { entered.as_ref() } {
+        Some(pool) => pool.threads(),
+        None => crate::pinning::default_threads(),
+    }
+}
 
 /// The default pool used by the free functions outside any worker.
 fn global_pool() -> &'static Pool {
@@ -27,8 +89,9 @@ fn global_pool() -> &'static Pool {
     })
 }
 
-/// Runs `a` and `b`, potentially in parallel, on the current worker's pool (or the global pool
-/// outside any worker). See [`Pool::join`].
+/// Runs `a` and `b`, potentially in parallel, on the current worker's pool (outside any worker:
+/// the pool whose [`block_on`](Pool::block_on) runs here, else the global pool). See
+/// [`Pool::join`].
 ///
 /// ```
 /// fn fib(n: u64) -> u64 {
@@ -48,11 +111,12 @@ where
 {
     match WorkerThread::current() {
         Some(worker) => crate::join::join_on_worker(worker, a, b),
-        None => global_pool().join(a, b),
+        None => with_outside_pool(|pool| pool.join(a, b)),
     }
 }
 
-/// Creates a scope on the current worker's pool (or the global pool). See [`Pool::scope`].
+/// Creates a scope on the current worker's pool (or, as for [`join`], the pool of a
+/// `block_on` running here, else the global pool). See [`Pool::scope`].
 pub fn scope<'scope, OP, R>(op: OP) -> R
 where
     OP: FnOnce(&Scope<'scope>) -> R + Send,
@@ -60,11 +124,12 @@ where
 {
     match WorkerThread::current() {
         Some(worker) => crate::scope::scope(&worker.registry, op),
-        None => global_pool().scope(op),
+        None => with_outside_pool(|pool| pool.scope(op)),
     }
 }
 
-/// Spawns a task on the current worker's pool (or the global pool). See [`Pool::spawn`].
+/// Spawns a task on the current worker's pool (or, as for [`join`], the pool of a `block_on`
+/// running here, else the global pool). See [`Pool::spawn`].
 pub fn spawn<F, T>(func: F) -> JoinHandle<T>
 where
     F: FnOnce() -> T + Send + 'static,
@@ -78,7 +143,7 @@ where
             }
             handle
         }
-        None => global_pool().spawn(func),
+        None => with_outside_pool(|pool| pool.spawn(func)),
     }
 }
 

@@ -397,10 +397,24 @@ impl GroupInner {
     /// hook then gives the slot back).
     fn hand_to_pool(&self, job: JobRef, blocking: bool) {
         if let Err(job) = self.try_hand_to_pool(job, blocking, false) {
-            // SAFETY: refused by the closed queue, so unexecuted and ours; executed once. Its
-            // closure is dropped and its hook releases the slot.
-            unsafe { job.execute(Mode::Cancel, &self.registry) };
+            self.cancel_refused(job, blocking);
         }
+    }
+
+    /// Cancels a task holding a slot that the closed pool refused (its closure is dropped and
+    /// its hook gives the slot back), and counts the refusal. A task its handle cancelled after
+    /// it got the slot was counted as cancelled in the pool's figures by that handle: it counts
+    /// as spawned instead, so that the pool's figures still add up.
+    fn cancel_refused(&self, job: JobRef, blocking: bool) {
+        // SAFETY: refused by the closed queue, so unexecuted and ours; executed once.
+        let outcome = unsafe { job.execute(Mode::Cancel, &self.registry) };
+        let counted_by_handle = outcome == Outcome::Nothing;
+        let submission = if counted_by_handle {
+            Ok(())
+        } else {
+            Err(false)
+        };
+        self.registry.record_submission(submission, blocking);
     }
 
     /// Hands a task that holds a slot to the pool; a closed pool hands the job back. On one of
@@ -428,9 +442,12 @@ impl GroupInner {
                     .map(|()| registry.sleep.notify_new_work()),
             }
         };
-        registry.record_submission(pushed.as_ref().map(|_| ()).map_err(|_| false), blocking);
         match pushed {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                registry.record_submission(Ok(()), blocking);
+                Ok(())
+            }
+            // Counted by the caller's `cancel_refused`.
             Err(PushError::Closed(job) | PushError::Full(job)) => Err(job),
         }
     }
@@ -486,7 +503,7 @@ impl GroupInner {
             }
         }
         if let Err(refused) = self.try_hand_to_pool(job, entry.blocking, true) {
-            self.refused(refused);
+            self.refused(refused, entry.blocking);
         }
     }
 
@@ -549,11 +566,9 @@ impl GroupInner {
     /// The whole queue is cancelled first, so that the refused task's release finds nothing to
     /// hand its slot to (rather than handing it on task by task, each refusal recursing
     /// through the next release).
-    fn refused(&self, job: JobRef) {
+    fn refused(&self, job: JobRef, blocking: bool) {
         self.drain(true);
-        // SAFETY: refused by the closed queue, so unexecuted and ours; executed once. Its hook
-        // gives the slot back.
-        unsafe { job.execute(Mode::Cancel, &self.registry) };
+        self.cancel_refused(job, blocking);
     }
 
     /// After an RMW on `counts` that lowered a count, leaving `counts`: wakes sleepers if one
@@ -600,8 +615,12 @@ impl GroupInner {
 }
 
 impl Group {
-    /// Builds the task with its slot hook.
-    fn build<F, T>(&self, func: F) -> (UnsubmittedTask<F, T, SlotHook>, JoinHandle<T>)
+    /// Builds the task with its slot hook (`blocking`: for the blocking-I/O pool).
+    fn build<F, T>(
+        &self,
+        func: F,
+        blocking: bool,
+    ) -> (UnsubmittedTask<F, T, SlotHook>, JoinHandle<T>)
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
@@ -610,12 +629,9 @@ impl Group {
         let hook = SlotHook {
             group: Arc::clone(inner),
         };
-        new_hooked_task(
-            func,
-            inner.registry.stats.sample_submit(),
-            hook,
-            GROUP_QUEUED,
-        )
+        let submit = inner.registry.stats.sample_submit();
+        let submit = if blocking { submit.on_io() } else { submit };
+        new_hooked_task(func, submit, hook, GROUP_QUEUED)
     }
 
     /// `spawn` and `spawn_blocking`: the task is built first, then started or queued, waiting
@@ -629,7 +645,7 @@ impl Group {
         if inner.registry.injected.is_closed() {
             return cancelled_handle(&inner.registry, func);
         }
-        let (task, handle) = self.build(func);
+        let (task, handle) = self.build(func, blocking);
         let state = task.state_ptr();
         let mut job = task.into_job_ref();
         while let Err(refused) = inner.admit(job, state, blocking) {
@@ -649,7 +665,7 @@ impl Group {
         if inner.registry.injected.is_closed() {
             return Err(SpawnError::Shutdown(func));
         }
-        let (task, handle) = self.build(func);
+        let (task, handle) = self.build(func, blocking);
         let state = task.state_ptr();
         task.submit(|job| inner.admit(job, state, blocking).map_err(PushError::Full))?;
         Ok(handle)
@@ -694,6 +710,13 @@ impl Group {
     }
 
     /// Waits for every handle; see [`join_all`](crate::join_all).
+    ///
+    /// The group adds nothing to this: a handle's wait is the handle's own, whichever group
+    /// or pool its task belongs to, so this is exactly `corepool::join_all`.
+    #[deprecated(
+        since = "0.1.0",
+        note = "the group plays no part in waiting on handles; use `corepool::join_all`"
+    )]
     pub fn join_all<T>(
         &self,
         handles: impl IntoIterator<Item = JoinHandle<T>>,
@@ -754,7 +777,7 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    let (task, handle) = new_task(func, 0);
+    let (task, handle) = new_task(func, crate::metrics::Submit::NONE);
     task.cancel_unsubmitted(PanicsTo::Caller);
     registry.record_submission(Err(false), false);
     handle

@@ -1,10 +1,12 @@
 //! The bounded injection queue: how work enters the pool from outside its workers.
 //!
 //! Invariants:
-//! - `state` packs a CLOSED bit, the number of outstanding permits, and the number of used
-//!   slots (queued jobs + jobs about to be pushed + permits). A submitter reserves a slot with a
-//!   CAS that fails on CLOSED or when `slots == capacity`, then pushes exactly one job. So at
-//!   most `capacity` slots are ever in use, and after `close()` no new reservation succeeds.
+//! - `state` packs a CLOSED bit, an OUTSIDERS_CLOSED bit, the number of outstanding permits,
+//!   and the number of used slots (queued jobs + jobs about to be pushed + permits). A submitter
+//!   reserves a slot with a CAS that fails on CLOSED (or, for a submitter that is not one of
+//!   the pool's own threads, on OUTSIDERS_CLOSED) or when `slots == capacity`, then pushes
+//!   exactly one job. So at most `capacity` slots are ever in use, and after `close()` no new
+//!   reservation succeeds; after `close_to_outsiders()` none by an outsider.
 //! - A reserved-but-not-yet-pushed job is counted in `jobs() = slots - permits`, so a drainer
 //!   that empties the queue until `jobs() == 0` can never miss a job that raced with `close()`.
 //! - A permit (async reservation) turns into a job reservation with a CAS that fails on CLOSED,
@@ -38,10 +40,12 @@ use std::task::Waker;
 use std::time::Instant;
 
 const CLOSED: u64 = 1 << 63;
+/// Only the pool's own threads may take a slot (a shutdown has begun; the I/O queue).
+const OUTSIDERS_CLOSED: u64 = 1 << 62;
 const PERMIT_SHIFT: u32 = 32;
 const PERMIT: u64 = 1 << PERMIT_SHIFT;
 const SLOTS_MASK: u64 = PERMIT - 1;
-const PERMITS_MASK: u64 = !CLOSED & !SLOTS_MASK;
+const PERMITS_MASK: u64 = !CLOSED & !OUTSIDERS_CLOSED & !SLOTS_MASK;
 
 fn slots(state: u64) -> u64 {
     state & SLOTS_MASK
@@ -51,11 +55,26 @@ fn permits(state: u64) -> u64 {
     (state & PERMITS_MASK) >> PERMIT_SHIFT
 }
 
+/// Whether `state` refuses a reservation by `who`.
+fn closed_to(state: u64, who: Submitter) -> bool {
+    state & CLOSED != 0 || (who == Submitter::Outsider && state & OUTSIDERS_CLOSED != 0)
+}
+
 /// Why a push failed; the job is handed back.
 #[derive(Debug)]
 pub(crate) enum PushError {
     Full(JobRef),
     Closed(JobRef),
+}
+
+/// Who asks for a slot: after `close_to_outsiders` only the pool's own threads get one. The
+/// CPU lanes are never closed to outsiders alone, so their pushes go as `Insider`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Submitter {
+    /// One of the pool's own threads (a CPU worker or an I/O thread).
+    Insider,
+    /// Any other thread.
+    Outsider,
 }
 
 /// The outcome of trying to take a slot.
@@ -116,11 +135,11 @@ impl InjectionQueue {
         }
     }
 
-    /// Takes a slot: `add` is 1 for a job, `PERMIT + 1` for a permit.
-    fn reserve_with(&self, add: u64) -> Reserve {
+    /// Takes a slot for `who`: `add` is 1 for a job, `PERMIT + 1` for a permit.
+    fn reserve_with(&self, add: u64, who: Submitter) -> Reserve {
         let mut current = self.state.load(Ordering::SeqCst);
         loop {
-            if current & CLOSED != 0 {
+            if closed_to(current, who) {
                 return Reserve::Closed;
             }
             if slots(current) >= self.capacity {
@@ -138,8 +157,8 @@ impl InjectionQueue {
         }
     }
 
-    fn reserve(&self) -> Reserve {
-        self.reserve_with(1)
+    fn reserve(&self, who: Submitter) -> Reserve {
+        self.reserve_with(1, who)
     }
 
     /// Takes between 1 and `max` slots at once, without waiting; `Err` is `Full` or `Closed`.
@@ -169,7 +188,7 @@ impl InjectionQueue {
     /// Waits for at least one slot (until `deadline`), then takes up to `max`.
     pub(crate) fn reserve_many_blocking(&self, max: u64) -> Result<u64, Reserve> {
         match self.reserve_many(max) {
-            Err(Reserve::Full) => match self.wait_for_room(None) {
+            Err(Reserve::Full) => match self.wait_for_room(None, Submitter::Insider) {
                 Reserve::Ok => Ok(1 + self.reserve_many(max - 1).unwrap_or(0)),
                 other => Err(other),
             },
@@ -185,9 +204,14 @@ impl InjectionQueue {
     /// Pushes a job that was already admitted elsewhere (a task group's queued task, whose
     /// group bounds how many there can be): capacity is not checked, closing is.
     pub(crate) fn force_push(&self, job: JobRef) -> Result<(), PushError> {
+        self.force_push_as(job, Submitter::Insider)
+    }
+
+    /// [`force_push`](Self::force_push) for `who`.
+    pub(crate) fn force_push_as(&self, job: JobRef, who: Submitter) -> Result<(), PushError> {
         let mut current = self.state.load(Ordering::SeqCst);
         loop {
-            if current & CLOSED != 0 {
+            if closed_to(current, who) {
                 return Err(PushError::Closed(job));
             }
             match self.state.compare_exchange_weak(
@@ -206,7 +230,12 @@ impl InjectionQueue {
 
     /// Pushes without blocking.
     pub(crate) fn try_push(&self, job: JobRef) -> Result<(), PushError> {
-        match self.reserve() {
+        self.try_push_as(job, Submitter::Insider)
+    }
+
+    /// [`try_push`](Self::try_push) for `who`.
+    pub(crate) fn try_push_as(&self, job: JobRef, who: Submitter) -> Result<(), PushError> {
+        match self.reserve(who) {
             Reserve::Ok => {
                 self.jobs.push(job);
                 Ok(())
@@ -222,8 +251,18 @@ impl InjectionQueue {
         job: JobRef,
         deadline: Option<Instant>,
     ) -> Result<(), PushError> {
-        let outcome = match self.reserve() {
-            Reserve::Full => self.wait_for_room(deadline),
+        self.push_blocking_as(job, deadline, Submitter::Insider)
+    }
+
+    /// [`push_blocking`](Self::push_blocking) for `who`.
+    pub(crate) fn push_blocking_as(
+        &self,
+        job: JobRef,
+        deadline: Option<Instant>,
+        who: Submitter,
+    ) -> Result<(), PushError> {
+        let outcome = match self.reserve(who) {
+            Reserve::Full => self.wait_for_room(deadline, who),
             other => other,
         };
         match outcome {
@@ -238,14 +277,14 @@ impl InjectionQueue {
 
     /// Waits, registered in `waiting`, until a slot is reserved, the queue closes, or the
     /// deadline passes.
-    fn wait_for_room(&self, deadline: Option<Instant>) -> Reserve {
+    fn wait_for_room(&self, deadline: Option<Instant>, who: Submitter) -> Reserve {
         let mut guard = self.lock.lock();
         guard.threads += 1;
         self.waiting.fetch_add(1, Ordering::SeqCst);
         // Pairs with the fence in `release`: either we see its freed slot, or it sees us.
         fence(Ordering::SeqCst);
         let outcome = loop {
-            match self.reserve() {
+            match self.reserve(who) {
                 Reserve::Full => {}
                 other => break other,
             }
@@ -257,7 +296,7 @@ impl InjectionQueue {
                 }
             };
             if timed_out {
-                break self.reserve();
+                break self.reserve(who);
             }
         };
         guard.threads -= 1;
@@ -311,7 +350,7 @@ impl InjectionQueue {
     /// Tries to take a permit for a future: `Ready` outcomes are `Ok` and `Closed`. On `Full`
     /// the waker is queued (under `waiter`, a per-future id slot) and woken when room appears.
     pub(crate) fn poll_permit(&self, waiter: &mut Option<u64>, waker: &Waker) -> Reserve {
-        match self.reserve_with(PERMIT + 1) {
+        match self.reserve_with(PERMIT + 1, Submitter::Insider) {
             Reserve::Full => {}
             other => {
                 self.forget_waiter(waiter, other == Reserve::Ok);
@@ -345,7 +384,7 @@ impl InjectionQueue {
                 .queue
                 .push_back((id, waker.take().expect("set above"))),
         }
-        let outcome = match self.reserve_with(PERMIT + 1) {
+        let outcome = match self.reserve_with(PERMIT + 1, Submitter::Insider) {
             Reserve::Full => Reserve::Full,
             other => {
                 drop(waiters);
@@ -473,9 +512,21 @@ impl InjectionQueue {
         }
     }
 
+    /// Refuses every later reservation by a thread that is not one of the pool's own, and
+    /// releases every blocked submitter (the outsiders among them are refused, the others wait
+    /// on).
+    pub(crate) fn close_to_outsiders(&self) {
+        self.state.fetch_or(OUTSIDERS_CLOSED, Ordering::SeqCst);
+        self.release_all();
+    }
+
     /// Refuses every later reservation and releases every blocked submitter.
     pub(crate) fn close(&self) {
         self.state.fetch_or(CLOSED, Ordering::SeqCst);
+        self.release_all();
+    }
+
+    fn release_all(&self) {
         let mut waiters = self.lock.lock();
         self.room.notify_all();
         let woken = std::mem::take(&mut waiters.queue);

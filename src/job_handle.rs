@@ -14,6 +14,14 @@
 //! - COMPLETE/CANCELLED and WAITING are set with `fetch_or` on the same word, so exactly one of
 //!   "the finisher sees WAITING and wakes the registered waker" and "the registrant sees the
 //!   task done" happens: no lost wake-up.
+//! - A cancel through the handle is counted in its pool's metrics before `cancel()` returns
+//!   (counts are exact). The canceller claims CANCELLED together with CANCEL_BY_HANDLE, counts,
+//!   then sets CANCEL_COUNTED. The pool is alive for the count: a queued job's pool lives until
+//!   the job is executed, and an executor that finds CANCEL_BY_HANDLE waits for CANCEL_COUNTED
+//!   before it lets the job go (a few instructions of the canceller's, no user code), so the
+//!   pool cannot be freed under the count. Such a job then executes as `Outcome::Nothing`
+//!   (already counted). A group's task counts in the pool only once it holds a slot (before
+//!   that it is in the group's queue, not the pool's).
 //! - A task's hook (a task group's accounting) is told exactly once that the closure is gone:
 //!   by the executor after it ran, or by the canceller after it dropped it unrun, with the
 //!   state word as its CANCELLED claim found it. A group sets its bits with `fetch_or` and
@@ -22,9 +30,10 @@
 use crate::error::{JoinError, SpawnError};
 use crate::injection_queue::PushError;
 use crate::job::{Job, JobRef, Mode, Outcome};
+use crate::metrics::Submit;
 use crate::registry::Registry;
 use crate::sync::atomic::{AtomicUsize, Ordering};
-use crate::sync::{Condvar, Mutex, UnsafeCell};
+use crate::sync::{spin_hint, thread, Condvar, Mutex, UnsafeCell};
 use crate::unwind::{self, wake_user, PanicSink, Payload};
 use crate::worker::WorkerThread;
 use std::future::Future;
@@ -45,6 +54,10 @@ pub(crate) const GROUP_SLOTTED: usize = 1 << 6;
 /// Set by a task group that takes the task out of its queue to cancel it (void if CANCELLED
 /// came first).
 pub(crate) const GROUP_DRAINED: usize = 1 << 7;
+/// Set with CANCELLED by a cancel through the handle, which counts it in the pool's metrics.
+const CANCEL_BY_HANDLE: usize = 1 << 8;
+/// Set by that canceller once the count has landed (module invariants).
+const CANCEL_COUNTED: usize = 1 << 9;
 
 /// Sets `bit` in `state` unless one of `forbidden` is set; the state it was set in, or `None`.
 #[inline]
@@ -93,8 +106,9 @@ impl TaskHook for () {
 /// The part of a task its handle shares: the state word, the waker slot and the output.
 pub(crate) struct Completion<T> {
     pub(crate) state: AtomicUsize,
-    /// Submit time in the pool's metrics clock if this task is sampled for latency, else 0.
-    submitted: u64,
+    /// Submit time in the pool's metrics clock if this task is sampled for latency (else 0),
+    /// and where a cancel through the handle is counted.
+    submitted: Submit,
     waker: Mutex<Option<Waker>>,
     output: UnsafeCell<Option<Result<T, Payload>>>,
     /// Where the handle reports a panic it drops unread; set with a panic output, same rules.
@@ -107,7 +121,7 @@ pub(crate) struct Completion<T> {
 unsafe impl<T: Send> Sync for Completion<T> {}
 
 impl<T> Completion<T> {
-    pub(crate) fn new(initial: usize, submitted: u64) -> Self {
+    pub(crate) fn new(initial: usize, submitted: Submit) -> Self {
         Completion {
             state: AtomicUsize::new(initial),
             submitted,
@@ -321,17 +335,22 @@ where
         })
     }
 
-    /// Cancels the task if it has not started; true if this call cancelled it.
+    /// Cancels the task if it has not started; true if this call cancelled it. `by_handle`:
+    /// the handle's `cancel`, which counts the cancel in the pool before it returns.
     ///
     /// The closure's `Drop` and the waiter's waker run here, after the cancel is complete
     /// (state, hook, waiter): a panic from them goes to `on`'s panic handler on a pool thread,
     /// or is raised on the caller once the protocol is done (`Caller`).
-    fn cancel_now(&self, on: PanicsTo<'_>) -> bool {
+    fn cancel_now(&self, on: PanicsTo<'_>, by_handle: bool) -> bool {
         // The hook is told the state this claim found: a group bit set after CANCELLED (by a
         // `fetch_or` that then saw CANCELLED) is not the hook's.
-        let Some(prev) = set_unless(&self.completion.state, CANCELLED, RUNNING | DONE) else {
+        let claim = CANCELLED | if by_handle { CANCEL_BY_HANDLE } else { 0 };
+        let Some(prev) = set_unless(&self.completion.state, claim, RUNNING | DONE) else {
             return false;
         };
+        if by_handle {
+            self.count_cancel_by_handle(prev);
+        }
         let func = self.take_func();
         let dropped = unwind::catch(move || drop(func));
         self.hook.closure_gone(ClosureGone::Dropped {
@@ -377,7 +396,7 @@ where
     }
 
     fn cancel(&self) -> bool {
-        self.cancel_now(PanicsTo::Caller) || self.completion.state() & CANCELLED != 0
+        self.cancel_now(PanicsTo::Caller, true) || self.completion.state() & CANCELLED != 0
     }
 }
 
@@ -392,17 +411,17 @@ where
         // `submit`; it is consumed here, exactly once.
         let cell = unsafe { Arc::from_raw(this) };
         if mode == Mode::Cancel {
-            return if cell.cancel_now(PanicsTo::Pool(registry)) {
+            return if cell.cancel_now(PanicsTo::Pool(registry), false) {
                 Outcome::Cancelled
             } else {
-                Outcome::Skipped
+                cell.skipped()
             };
         }
         if !cell.claim(RUNNING) {
-            return Outcome::Skipped;
+            return cell.skipped();
         }
         let func = cell.take_func().expect("a claimed task has its closure");
-        let submitted = cell.completion.submitted;
+        let submitted = cell.completion.submitted.at;
         let started = if submitted != 0 {
             registry.stats.start_time()
         } else {
@@ -459,8 +478,52 @@ where
     }
 }
 
+impl<F, T, H> TaskCell<F, T, H>
+where
+    F: FnOnce() -> T + Send,
+    T: Send,
+    H: TaskHook,
+{
+    /// Counts a cancel through the handle, claimed in state `prev`, in the pool's metrics, then
+    /// lets an executor waiting in [`skipped`](Self::skipped) go.
+    fn count_cancel_by_handle(&self, prev: usize) {
+        // A group's task is in the pool only once it holds a slot.
+        if prev & GROUP_QUEUED == 0 || prev & GROUP_SLOTTED != 0 {
+            // SAFETY: the claim found the task unstarted, so its job is still queued (its pool
+            // alive until the job is executed), or an executor has it and waits in `skipped`
+            // for CANCEL_COUNTED, set below, before it lets the job (and the pool) go.
+            unsafe { self.completion.submitted.count_cancel_by_handle() };
+        }
+        self.completion
+            .state
+            .fetch_or(CANCEL_COUNTED, Ordering::SeqCst);
+    }
+
+    /// The outcome for an executor that found the task cancelled before it could claim it.
+    /// A cancel through the handle counted it (module invariants): wait until that count has
+    /// landed, which keeps the pool alive under it.
+    #[cold]
+    fn skipped(&self) -> Outcome {
+        if self.completion.state() & CANCEL_BY_HANDLE == 0 {
+            return Outcome::Skipped;
+        }
+        let mut spins = 0u32;
+        while self.completion.state() & CANCEL_COUNTED == 0 {
+            // The canceller is between two of its own atomic operations: give it the CPU if it
+            // was preempted there.
+            if spins < 16 {
+                spin_hint();
+                spins += 1;
+            } else {
+                thread::yield_now();
+            }
+        }
+        Outcome::Nothing
+    }
+}
+
 /// Allocates a task for `func`: the job reference that runs it and the handle that awaits it.
-pub(crate) fn new_task<F, T>(func: F, submitted: u64) -> (UnsubmittedTask<F, T>, JoinHandle<T>)
+pub(crate) fn new_task<F, T>(func: F, submitted: Submit) -> (UnsubmittedTask<F, T>, JoinHandle<T>)
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
@@ -472,7 +535,7 @@ where
 /// (a hook's bits).
 pub(crate) fn new_hooked_task<F, T, H>(
     func: F,
-    submitted: u64,
+    submitted: Submit,
     hook: H,
     state: usize,
 ) -> (UnsubmittedTask<F, T, H>, JoinHandle<T>)
@@ -519,7 +582,7 @@ where
     /// Drops the closure unrun; the handle reports `Cancelled`. A panic from the closure's
     /// `Drop` goes as `on` says.
     pub(crate) fn cancel_unsubmitted(self, on: PanicsTo<'_>) {
-        self.cell.cancel_now(on);
+        self.cell.cancel_now(on, false);
     }
 
     /// Hands the task to `push` as a job reference. If `push` refuses it, the reference is

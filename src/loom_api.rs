@@ -4,9 +4,10 @@
 //! Invariant: these are thin wrappers; the models exercise the very code the pool runs.
 //! Nothing here adds synchronization of its own: every wrapper forwards to the pool's type.
 //! The model hooks at the end (`expire_io_keep_alive`, `injection_slots_in_use`) reach a
-//! pool through `Pool::registry`; the first drives a timeout loom cannot produce itself.
-//! `push_heap_job_here` puts a heap job on the calling worker's deque, as an injected batch
-//! does, without the outside submitter a model would need to get it there.
+//! pool through `Pool::registry`; the first drives a timeout loom cannot produce itself, as
+//! `Sleep::expire` does for a worker's timed sleep. `push_heap_job_here` puts a heap job on the
+//! calling worker's deque, as an injected batch does, without the outside submitter a model
+//! would need to get it there.
 
 use crate::injection_queue::PushError;
 use crate::job::{Job, JobRef, Mode, Outcome};
@@ -36,7 +37,26 @@ impl Sleep {
     /// Parks worker `index` unless `should_wake` holds once it is registered as sleeping.
     /// The caller must be searching, and still is when this returns.
     pub fn sleep(&self, index: usize, should_wake: impl Fn() -> bool) {
-        self.0.sleep(index, should_wake);
+        self.0.sleep(index, should_wake, || None, || {});
+    }
+
+    /// [`sleep`](Self::sleep) with a wake-up set (a peer's inbox opens then): the sleep also
+    /// ends when the deadline passes, which under loom happens only through
+    /// [`expire`](Self::expire).
+    pub fn sleep_timed(&self, index: usize, should_wake: impl Fn() -> bool) {
+        self.0
+            .sleep(index, should_wake, || Some(Instant::now()), || {});
+    }
+
+    /// Model hook: worker `index`'s timed sleep reaches its deadline now (or its next one, if
+    /// it is not waiting).
+    pub fn expire(&self, index: usize) {
+        self.0.expire(index);
+    }
+
+    /// Workers counted as sleeping.
+    pub fn sleepers(&self) -> usize {
+        self.0.sleepers()
     }
 
     /// New work was made visible: wakes one sleeper if nobody is searching.
@@ -203,6 +223,14 @@ impl InjectionQueue {
 /// synchronization beyond the pool's own lock, which the expiry takes like a notification.
 pub fn expire_io_keep_alive(pool: &crate::Pool) {
     pool.registry().blocking.expire_keep_alive();
+}
+
+/// Tasks of `pool` cancelled through their handle, as its metrics count them: `(cpu, io)`.
+/// (The metrics are compiled out under loom except for these two counts, which a model checks
+/// for being counted before `cancel()` returns.)
+pub fn cancelled_by_handle(pool: &crate::Pool) -> (u64, u64) {
+    let shared = &pool.registry().stats.shared;
+    (shared.outside_cancelled.get(), shared.io_cancelled.get())
 }
 
 /// Slots of `pool`'s (normal-lane) injection queue in use: queued jobs, reserved submissions

@@ -2,14 +2,15 @@
 //!
 //! Invariants:
 //! - Each CPU worker writes only its own `WorkerStats` (on its own cache lines), with plain
-//!   relaxed load+store on the hot path; other threads only read them (and bump `unparks`).
+//!   relaxed load+store on the hot path; other threads only read them.
 //!   Threads outside the pool count their submissions in counters of their own (the first 64
 //!   threads per pool, found through a thread-local cache; plain adds), later ones in atomic
 //!   stripes, so no cache line is written by every task and no locked instruction is spent.
 //! - Busy time is clocked at idle transitions only, never per task: one clock read when a
 //!   worker enters idle, a second one only if it parked before it found work again (a search
 //!   that ends in work without parking counts as busy). A worker busy right now reports its
-//!   current busy period through `busy_since`.
+//!   current busy period through `busy_since`; a worker leaving the pool closes its period, so
+//!   after shutdown no worker is active and busy time stops growing.
 //! - Latencies are sampled: on average one task in `sample_every` per submitting thread (chosen
 //!   pseudo-randomly, so periodic workloads do not alias) carries its submit time; only those read the clock at start and end. Counts are exact; histograms are samples.
 //! - A snapshot sums the per-worker values; after a quiescent point (no task in flight) the
@@ -54,6 +55,15 @@ impl Counter {
     #[inline]
     pub(crate) fn add_shared(&self, n: u64) {
         if ENABLED {
+            self.0.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+
+    /// [`add_shared`](Self::add_shared), also under loom: for a count whose timing a model
+    /// checks (a cancel through a handle is counted before `cancel()` returns).
+    #[inline]
+    pub(crate) fn add_checked(&self, n: u64) {
+        if !cfg!(corepool_no_metrics) {
             self.0.fetch_add(n, Ordering::Relaxed);
         }
     }
@@ -132,6 +142,52 @@ pub(crate) struct WorkerStats {
 #[derive(Default)]
 pub(crate) struct Padded<T>(pub(crate) T);
 
+/// What a new task carries from its submission: its sampled submit time (0: not sampled), and
+/// where a cancel through its handle is counted: a pool's statistics, with [`IO_TAG`] set for
+/// its I/O figures (0: nowhere, for a handle made only to report a refused closure). Two words:
+/// it lives in every task, whose allocation stays within the allocator's small-chunk class.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Submit {
+    pub(crate) at: u64,
+    stats: usize,
+}
+
+/// The low bit of `Submit::stats`: free, as `PoolStats` is aligned to more than 1.
+const IO_TAG: usize = 1;
+const _: () = assert!(std::mem::align_of::<PoolStats>() > IO_TAG);
+
+impl Submit {
+    /// Neither sampled nor counted anywhere.
+    pub(crate) const NONE: Submit = Submit { at: 0, stats: 0 };
+
+    /// The same submission, going to the blocking-I/O pool (its cancels count as I/O ones).
+    pub(crate) fn on_io(self) -> Submit {
+        Submit {
+            stats: self.stats | IO_TAG,
+            ..self
+        }
+    }
+
+    /// Counts one task cancelled through its handle, in the CPU or I/O figures of the pool it
+    /// was submitted to (nothing for [`NONE`](Self::NONE)).
+    ///
+    /// # Safety
+    /// The pool's statistics must be alive: its task is still queued in it, or its executor
+    /// waits for this count to land before it lets the task go (job_handle.rs).
+    pub(crate) unsafe fn count_cancel_by_handle(self) {
+        let ptr = (self.stats & !IO_TAG) as *const PoolStats;
+        // SAFETY: the address of a live `PoolStats`, by the caller's guarantee (or null).
+        let Some(stats) = (unsafe { ptr.as_ref() }) else {
+            return;
+        };
+        if self.stats & IO_TAG != 0 {
+            stats.shared.io_cancelled.add_checked(1);
+        } else {
+            stats.shared.outside_cancelled.add_checked(1);
+        }
+    }
+}
+
 /// Submissions and outcomes counted by threads that are not CPU workers.
 #[derive(Default)]
 pub(crate) struct SharedStats {
@@ -143,7 +199,8 @@ pub(crate) struct SharedStats {
     pub(crate) io_spawned: Counter,
     pub(crate) io_queue_wait: HistogramCells,
     pub(crate) io_run_time: HistogramCells,
-    /// CPU jobs executed by threads that are not CPU workers (shutdown drains, refused wakes).
+    /// CPU tasks cancelled off the workers: through their handle (counted by the cancelling
+    /// thread, before `cancel()` returns), by shutdown drains, or as refused wakes.
     pub(crate) outside_cancelled: Counter,
 }
 
@@ -271,9 +328,18 @@ impl PoolStats {
         SPAWN_COUNTER.with(|c| c.set((self.id, cached)));
     }
 
-    /// The submit timestamp for a new task: non-zero for one task in `sample_every` per thread.
+    /// A new CPU task's submission: its submit timestamp, non-zero for one task in
+    /// `sample_every` per thread, and these statistics as where its cancel is counted.
     #[inline]
-    pub(crate) fn sample_submit(&self) -> u64 {
+    pub(crate) fn sample_submit(&self) -> Submit {
+        Submit {
+            at: self.sample_submit_time(),
+            stats: self as *const PoolStats as usize,
+        }
+    }
+
+    #[inline]
+    fn sample_submit_time(&self) -> u64 {
         if !ENABLED {
             return 0;
         }
@@ -395,7 +461,7 @@ impl PoolStats {
     pub(crate) fn snapshot(
         &self,
         io: IoMetrics,
-        queue: (usize, usize),
+        queue: (usize, usize, usize),
         local_depths: Vec<usize>,
     ) -> Metrics {
         let now = self.now_nanos();
@@ -403,6 +469,7 @@ impl PoolStats {
             workers: Vec::with_capacity(self.workers.len()),
             injection_queue_depth: queue.0,
             injection_queue_capacity: queue.1,
+            injection_queue_bound: queue.2,
             spawned: 0,
             completed: 0,
             panicked: 0,
@@ -488,10 +555,14 @@ impl PoolStats {
 pub struct Metrics {
     /// Per CPU worker.
     pub workers: Vec<WorkerMetrics>,
-    /// Jobs waiting in the injection queue.
+    /// Submissions waiting outside the workers' deques: in the injection queue's Normal and
+    /// High lanes and in every worker's inbox.
     pub injection_queue_depth: usize,
-    /// The injection queue's capacity.
+    /// How many each of those lanes holds (the builder's `queue_capacity`).
     pub injection_queue_capacity: usize,
+    /// The most that can wait in all of them: `(workers + 2) × injection_queue_capacity`
+    /// (tasks a group releases aside: the group's own bounds hold those).
+    pub injection_queue_bound: usize,
     /// CPU tasks with a handle accepted (`spawn`, `try_spawn`, `spawn_timeout`, permits,
     /// `spawn_future`), from any thread.
     pub spawned: u64,
@@ -499,7 +570,8 @@ pub struct Metrics {
     pub completed: u64,
     /// Of `completed`, those that panicked.
     pub panicked: u64,
-    /// CPU tasks that never ran: cancelled through their handle or by `shutdown_now`.
+    /// CPU tasks that never ran: cancelled through their handle (counted before `cancel()`
+    /// returns) or by `shutdown_now`.
     pub cancelled: u64,
     /// Submissions refused with `SpawnError::Full` (both pools).
     pub rejected_full: u64,
@@ -538,9 +610,10 @@ pub struct WorkerMetrics {
     pub tasks_completed: u64,
     /// Successful steals from peers (one task each).
     pub steals: u64,
-    /// Times the worker went to sleep.
+    /// Times the worker went to sleep, counted as it goes (a sleep in progress included).
     pub parks: u64,
-    /// Times another thread woke it.
+    /// Times it woke from such a sleep. `parks - unparks` is 1 while the worker sleeps right
+    /// now, 0 otherwise.
     pub unparks: u64,
     /// Total time spent outside the idle loop.
     pub busy: Duration,
@@ -568,7 +641,8 @@ pub struct IoMetrics {
     pub completed: u64,
     /// Of `completed`, those that panicked.
     pub panicked: u64,
-    /// Blocking tasks that never ran.
+    /// Blocking tasks that never ran (a cancel through the handle is counted before `cancel()`
+    /// returns).
     pub cancelled: u64,
     /// Threads started since the pool was built.
     pub thread_starts: u64,
@@ -685,11 +759,12 @@ impl fmt::Display for Metrics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "cpu: {} workers, {} active, utilization {:.0}%, queue {}/{}",
+            "cpu: {} workers, {} active, utilization {:.0}%, queue {}/{} ({} per lane)",
             self.workers.len(),
             self.active,
             self.utilization * 100.0,
             self.injection_queue_depth,
+            self.injection_queue_bound,
             self.injection_queue_capacity
         )?;
         writeln!(

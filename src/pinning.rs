@@ -3,7 +3,9 @@
 //! Invariants:
 //! - The set of cores this process may run on is read once per process, at the first build
 //!   (`core_affinity::get_core_ids` reads the *calling* thread's mask; a pool built later on a
-//!   pinned worker would otherwise see that worker's single core), and cached.
+//!   pinned worker would otherwise see that worker's single core), and cached. The default
+//!   thread count (`num_cpus::get`, which reads the same mask and the cgroup quota) is read and
+//!   cached at the same moment, for the same reason.
 //! - Worker `i` is pinned to `cores[i % cores.len()]`: round-robin when there are more workers
 //!   than cores.
 //! - A thread that must not be pinned (`Pinning::None` workers, I/O threads) gets the whole
@@ -40,7 +42,7 @@ pub(crate) fn plan(pinning: &Pinning, threads: usize) -> Result<Vec<Option<usize
     if pinning == &Pinning::None || cfg!(corepool_loom) || pinning_disabled_by_env() {
         return Ok(unpinned());
     }
-    let allowed: Vec<usize> = match process_cores() {
+    let allowed: Vec<usize> = match &process_cpus().cores {
         Some(ids) => ids.clone(),
         None => {
             return match pinning {
@@ -61,21 +63,38 @@ pub(crate) fn plan(pinning: &Pinning, threads: usize) -> Result<Vec<Option<usize
     Ok((0..threads).map(|i| Some(cores[i % cores.len()])).collect())
 }
 
-/// The cores this process may run on, read at the first call and cached.
-fn process_cores() -> &'static Option<Vec<usize>> {
-    static CORES: std::sync::OnceLock<Option<Vec<usize>>> = std::sync::OnceLock::new();
-    CORES.get_or_init(|| {
-        core_affinity::get_core_ids()
+/// What this process may run on, read at the first call (the first build) and cached.
+struct ProcessCpus {
+    /// The allowed core ids (`None`: no affinity support).
+    cores: Option<Vec<usize>>,
+    /// `num_cpus::get()` then: the allowed cores, capped by a cgroup CPU quota.
+    count: usize,
+}
+
+fn process_cpus() -> &'static ProcessCpus {
+    static CPUS: std::sync::OnceLock<ProcessCpus> = std::sync::OnceLock::new();
+    CPUS.get_or_init(|| ProcessCpus {
+        cores: core_affinity::get_core_ids()
             .map(|ids| ids.into_iter().map(|c| c.id).collect::<Vec<_>>())
-            .filter(|ids| !ids.is_empty())
+            .filter(|ids| !ids.is_empty()),
+        count: num_cpus::get().max(1),
     })
+}
+
+/// The thread count of a pool built without `threads()`: the process's CPU count as read at
+/// the first build, whatever the calling thread's own mask is now (a pinned worker's is one
+/// core).
+pub(crate) fn default_threads() -> usize {
+    process_cpus().count
 }
 
 /// Lets the calling thread run on every core of the process (undoing an inherited pin).
 pub(crate) fn unpin_current() {
     #[cfg(all(target_os = "linux", not(corepool_loom)))]
     {
-        let Some(cores) = process_cores() else { return };
+        let Some(cores) = &process_cpus().cores else {
+            return;
+        };
         // SAFETY: `cpu_set_t` is plain data for which all-zeroes is the empty set.
         let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
         for &core in cores {

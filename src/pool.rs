@@ -39,7 +39,8 @@ pub struct Pool {
 }
 
 impl Pool {
-    /// A builder with the defaults: `num_cpus::get()` workers pinned one per core, an injection
+    /// A builder with the defaults: `num_cpus::get()` workers (read once per process, see
+    /// [`Builder::threads`](crate::Builder::threads)) pinned one per core, an injection
     /// queue of [`DEFAULT_QUEUE_CAPACITY`](crate::DEFAULT_QUEUE_CAPACITY).
     pub fn builder() -> Builder {
         Builder::new()
@@ -215,7 +216,25 @@ impl Pool {
 
     /// Drives `future` to completion on the calling thread and returns its output. On a worker
     /// of any pool, that worker keeps executing other tasks while the future is pending.
+    ///
+    /// On a thread that is not a worker, the free functions ([`corepool::spawn`](crate::spawn),
+    /// [`join`](crate::join), [`scope`](crate::scope), the `par_*` functions) called inside the
+    /// future use this pool instead of the global pool. On a worker they use that worker's
+    /// pool, as they do everywhere on a worker.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::builder().threads(2).build()?;
+    /// let p = pool.clone();
+    /// let on_pool = pool.block_on(async move {
+    ///     corepool::spawn(move || p.current_thread_index().is_some()).await.unwrap()
+    /// });
+    /// assert!(on_pool);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
     pub fn block_on<Fut: std::future::Future>(&self, future: Fut) -> Fut::Output {
+        let _entered = WorkerThread::current()
+            .is_none()
+            .then(|| crate::global::enter(self));
         crate::block_on::block_on(future)
     }
 
@@ -352,7 +371,12 @@ impl Pool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let (task, handle) = new_task(func, self.registry.stats.sample_submit());
+        let submit = self.registry.stats.sample_submit();
+        let submit = match target {
+            Target::Cpu(_) => submit,
+            Target::Io => submit.on_io(),
+        };
+        let (task, handle) = new_task(func, submit);
         let submitted = match target {
             Target::Cpu(lane) => submit_lane(&self.registry, task, wait, lane),
             Target::Io => submit_blocking(&self.registry, task, wait),
@@ -452,14 +476,34 @@ impl Pool {
         self.registry.metrics()
     }
 
-    /// Jobs waiting in the injection queue.
+    /// Submissions waiting outside the workers' deques: in the injection queue's Normal and
+    /// High lanes and in every worker's inbox (a submission that has taken its slot and is
+    /// about to push counts too). At most [`queue_bound`](Self::queue_bound).
     pub fn queued(&self) -> usize {
-        self.registry.injected.len()
+        self.registry.queued()
     }
 
-    /// The injection queue's capacity.
+    /// How many submissions each lane of the injection queue holds: the builder's
+    /// [`queue_capacity`](crate::Builder::queue_capacity). The Normal lane, the High lane and
+    /// every worker's inbox are each bounded by it (a full one makes `spawn` wait, or hands the
+    /// closure back), so [`queued`](Self::queued) can reach
+    /// [`queue_bound`](Self::queue_bound).
     pub fn queue_capacity(&self) -> usize {
         self.registry.injected.capacity()
+    }
+
+    /// The most submissions that can wait outside the workers' deques at once:
+    /// `(threads() + 2) × queue_capacity()` (one Normal lane, one High lane, one inbox per
+    /// worker). Tasks a [`Group`](crate::Group) releases into the pool are the exception: the
+    /// group's own bounds hold those.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::builder().threads(2).queue_capacity(4).build()?;
+    /// assert_eq!(pool.queue_bound(), 16);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn queue_bound(&self) -> usize {
+        self.registry.queue_bound()
     }
 
     /// Whether [`shutdown`](Self::shutdown) or [`shutdown_now`](Self::shutdown_now) was called.
@@ -468,8 +512,11 @@ impl Pool {
     }
 
     /// Stops accepting work from outside, runs everything already queued, and waits for every
-    /// worker thread to exit. Later spawns from outside are refused with
-    /// [`SpawnError::Shutdown`]. Tasks already running may still spawn (their children run).
+    /// worker thread to exit. Later spawns from outside, to either pool, are refused with
+    /// [`SpawnError::Shutdown`]. Tasks already running may still spawn (their children run),
+    /// and may still use the blocking-I/O pool: it closes only once the CPU pool has drained,
+    /// also when the shutdown was started on a pool thread or a
+    /// [`shutdown_timeout`](Self::shutdown_timeout) ran out first.
     ///
     /// Called from one of this pool's own workers it cannot wait for itself: it starts the
     /// shutdown and returns at once; the workers exit once the current work is done.
@@ -603,8 +650,10 @@ where
         (Some(worker), _) => task.submit(|job| {
             match lane {
                 Lane::Normal => worker.push_or_run(job),
-                Lane::Worker(index) if index == worker.index => worker.push_or_run(job),
                 // Another lane from a worker: never block; run it here if that queue is full.
+                // A task spawned onto this very worker goes to its inbox too, not its deque:
+                // peers steal from a deque at once, but take from an inbox only once this
+                // worker has been busy past its patience.
                 _ => match registry.inject_lane(job, Wait::No, lane) {
                     Ok(()) => {}
                     Err(PushError::Full(job)) => worker.run_inline(job),

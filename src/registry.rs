@@ -1,8 +1,10 @@
 //! The registry: the state one pool's workers share, its start-up, and its shutdown protocol.
 //!
 //! Invariants (shutdown, nothing lost):
-//! - `shutdown` closes the injection queue first, so every later external submission is refused
-//!   with its closure handed back; then it sets `terminate` and wakes every worker.
+//! - `shutdown` first closes the I/O queue to threads that are not the pool's own, then closes
+//!   the injection queue, so every later external submission, CPU or I/O, is refused with its
+//!   closure handed back (an outsider that saw `is_shutdown()` is refused by both); then it sets
+//!   `terminate` and wakes every worker.
 //! - A worker exits only when `terminate` is set and the pool is *drained*: every worker was
 //!   idle in its main loop at the same moment (so no task was running to spawn more) and no
 //!   queue held work or a reserved slot (a submission that won its slot before the close is
@@ -24,7 +26,11 @@
 //!   handle are cancelled (their handle reports `Cancelled`) and counted; structured jobs (join,
 //!   scope, install) still run because a caller waits on them.
 //! - The CPU workers are drained first, then the blocking pool is closed, so CPU tasks that run
-//!   during a graceful drain can still hand work to the I/O threads.
+//!   during a graceful drain can still hand work to the I/O threads. The close is made by the
+//!   last CPU thread to finish (after its `on_thread_stop`, before it counts as exited), or by
+//!   `shutdown` once it saw every CPU thread exit, whichever comes first (`close_io_pool` runs
+//!   once): never earlier, whether the shutdown was started on a pool thread or its
+//!   `shutdown_timeout` ran out.
 //! - Every pool thread (CPU or I/O) is counted in `liveness` from before it is spawned until its
 //!   last action; `shutdown` returns `finished == true` only after both counts reached zero and
 //!   every handle was joined. Handles are joined under `threads`' lock, so concurrent shutdowns
@@ -83,6 +89,11 @@ pub(crate) struct Registry {
     cpu_running: AtomicUsize,
     /// CPU workers idle in their main loop (not inside a task's wait).
     main_idle: AtomicUsize,
+    /// CPU threads that have not finished yet (past their `on_thread_stop`); the last one
+    /// closes the blocking pool.
+    cpu_unfinished: AtomicUsize,
+    /// Set by the one `close_io_pool` call that closes the blocking pool.
+    io_closed: AtomicBool,
     /// Set once, during shutdown, when every worker was idle in its main loop with no work
     /// anywhere: nothing can create CPU work any more, so workers may exit.
     drained: AtomicBool,
@@ -147,6 +158,8 @@ impl Registry {
             futures: Mutex::new(BTreeMap::new()),
             cpu_running: AtomicUsize::new(threads),
             main_idle: AtomicUsize::new(0),
+            cpu_unfinished: AtomicUsize::new(threads),
+            io_closed: AtomicBool::new(false),
             drained: AtomicBool::new(false),
             blocking: BlockingPool::new(blocking),
             liveness: Liveness::new(),
@@ -313,28 +326,61 @@ impl Registry {
         PanicSink(self.panic_handler.clone())
     }
 
-    /// Whether any queue of this pool holds work (or a reserved injection slot). This is the
-    /// check a worker must make after registering as sleeping and after stopping searching: it
-    /// reads the normal injection queue with a read-modify-write, which is what lets
-    /// `inject_lane` announce a normal-lane job without a fence (sleep.rs, "fence-free
-    /// publication"). Spin loops that only poll should use
-    /// [`has_visible_work_hint`](Self::has_visible_work_hint).
+    /// Whether any queue of this pool holds work (or a reserved injection slot), every inbox
+    /// included: the shutdown's drained rule. It reads the normal injection queue with a
+    /// read-modify-write, as [`has_work_for`](Self::has_work_for) does.
     pub(crate) fn has_visible_work(&self) -> bool {
-        self.injected.len_synced() > 0 || self.has_other_visible_work()
+        self.injected.len_synced() > 0
+            || self.has_shared_work()
+            || self.inboxes.iter().any(|inbox| inbox.queue.len() > 0)
     }
 
-    /// [`has_visible_work`](Self::has_visible_work) with plain loads only: for polling (a
-    /// `false` here proves nothing to a worker about to sleep).
+    /// Whether worker `index` sees work it may take now: the shared queues, the peers' deques,
+    /// its own inbox, and the inboxes of peers busy past the affinity patience (a peer's inbox
+    /// it may not take from yet is not work for it: it sleeps until
+    /// [`next_inbox_opening`](Self::next_inbox_opening) instead of spinning). This is the check
+    /// a worker must make after registering as sleeping and after stopping searching: it reads
+    /// the normal injection queue with a read-modify-write, which is what lets `inject_lane`
+    /// announce a normal-lane job without a fence (sleep.rs, "fence-free publication"). Spin
+    /// loops that only poll should use [`has_work_for_hint`](Self::has_work_for_hint).
+    pub(crate) fn has_work_for(&self, index: usize) -> bool {
+        self.injected.len_synced() > 0 || self.has_other_work_for(index)
+    }
+
+    /// [`has_work_for`](Self::has_work_for) with plain loads only: for polling (a `false`
+    /// here proves nothing to a worker about to sleep).
     #[inline]
-    pub(crate) fn has_visible_work_hint(&self) -> bool {
-        self.injected.len() > 0 || self.has_other_visible_work()
+    pub(crate) fn has_work_for_hint(&self, index: usize) -> bool {
+        self.injected.len() > 0 || self.has_other_work_for(index)
     }
 
-    fn has_other_visible_work(&self) -> bool {
+    fn has_other_work_for(&self, index: usize) -> bool {
+        self.has_shared_work()
+            || self.inboxes[index].queue.len() > 0
+            || self
+                .inboxes
+                .iter()
+                .enumerate()
+                .any(|(owner, inbox)| owner != index && inbox.open_to_peers())
+    }
+
+    /// Work in the queues every worker takes from, the normal lane aside.
+    fn has_shared_work(&self) -> bool {
         self.injected_high.len() > 0
             || self.woken.len() > 0
-            || self.inboxes.iter().any(|inbox| inbox.queue.len() > 0)
             || self.stealers.iter().any(|s| !s.is_empty())
+    }
+
+    /// When the first inbox of a peer of worker `index` that holds work, and whose owner is
+    /// busy, opens to `index` (the owner's patience runs out); `None` if there is none. A worker
+    /// going to sleep sets its wake-up for then.
+    pub(crate) fn next_inbox_opening(&self, index: usize) -> Option<Instant> {
+        self.inboxes
+            .iter()
+            .enumerate()
+            .filter(|&(owner, _)| owner != index)
+            .filter_map(|(_, inbox)| inbox.opens_at())
+            .min()
     }
 
     pub(crate) fn main_idle_enter(&self) {
@@ -392,6 +438,25 @@ impl Registry {
                 self.record_outcome(Outcome::Cancelled, Executor::CpuOutside);
             }
         }
+    }
+
+    /// Called by each CPU thread as its very last step before it counts as exited (after
+    /// `on_thread_stop`): the last one closes the blocking pool, now that the CPU pool drained.
+    pub(crate) fn cpu_thread_finished(&self) {
+        if self.cpu_unfinished.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.close_io_pool();
+        }
+    }
+
+    /// Closes the blocking pool (once): its queued jobs still run, or are cancelled under
+    /// `shutdown_now`; its threads' handles join the ones `shutdown` joins.
+    fn close_io_pool(&self) {
+        if self.io_closed.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let (io_cancelled, io_handles) = self.blocking.begin_shutdown(self, self.cancelling());
+        self.cancelled.fetch_add(io_cancelled, Ordering::SeqCst);
+        self.threads.lock().extend(io_handles);
     }
 
     /// Counts what executing a job did, in the metrics and in the shutdown count.
@@ -486,12 +551,26 @@ impl Registry {
         }
     }
 
+    /// Submissions waiting outside the workers' deques: in the Normal and High lanes and in
+    /// every worker's inbox (reserved slots included).
+    pub(crate) fn queued(&self) -> usize {
+        self.injected.len()
+            + self.injected_high.len()
+            + self.inboxes.iter().map(|i| i.queue.len()).sum::<usize>()
+    }
+
+    /// The most submissions that can wait there: each of those `threads + 2` queues holds
+    /// `queue_capacity` (tasks a group releases aside: the group's own bounds hold those).
+    pub(crate) fn queue_bound(&self) -> usize {
+        self.injected.capacity() * (self.num_threads() + 2)
+    }
+
     /// A snapshot of this pool's figures.
     pub(crate) fn metrics(&self) -> Metrics {
         let io = self.blocking.metrics();
         let depths = self.stealers.iter().map(|s| s.len()).collect();
-        self.stats
-            .snapshot(io, (self.injected.len(), self.injected.capacity()), depths)
+        let queue = (self.queued(), self.injected.capacity(), self.queue_bound());
+        self.stats.snapshot(io, queue, depths)
     }
 
     /// Pushes a job from outside this pool's workers and wakes a worker for it.
@@ -557,6 +636,8 @@ impl Registry {
         if cancel_queued {
             self.cancel_queued.store(true, Ordering::SeqCst);
         }
+        // Before the CPU queues close: a thread that sees `is_shutdown()` is refused here too.
+        self.blocking.refuse_outsiders();
         self.injected.close();
         self.injected_high.close();
         for inbox in self.inboxes.iter() {
@@ -566,11 +647,16 @@ impl Registry {
         self.sleep.wake_all();
         let own_thread = self.is_own_thread();
         let cpu_done = !own_thread && self.liveness.wait_exited(ThreadKind::Cpu, deadline);
-        let (io_cancelled, io_handles) = self.blocking.begin_shutdown(self, cancel_queued);
-        self.cancelled.fetch_add(io_cancelled, Ordering::SeqCst);
-        let mut threads = self.threads.lock();
-        threads.extend(io_handles);
+        if cpu_done {
+            // The CPU pool has drained. Its last thread closed the blocking pool on its way
+            // out, unless none got that far (some never started: a failed build).
+            self.close_io_pool();
+        }
+        // Otherwise (a pool thread cannot wait for itself, or the deadline passed) the last
+        // CPU thread closes the blocking pool once the CPU pool has drained.
         let finished = cpu_done && self.liveness.wait_exited(ThreadKind::Io, deadline) && {
+            // Joined under the lock: a concurrent shutdown waits here until every handle is.
+            let mut threads = self.threads.lock();
             for handle in threads.drain(..) {
                 // A pool thread never unwinds (every job and hook is caught), so the join
                 // result carries nothing to report.
@@ -578,7 +664,6 @@ impl Registry {
             }
             true
         };
-        drop(threads);
         (self.cancelled.load(Ordering::SeqCst), finished)
     }
 }

@@ -8,6 +8,13 @@
 //! (under that worker's lock) and decrements `sleepers`, so two publishers never both count on
 //! the same sleeper.
 //!
+//! A timed sleep (a peer's inbox opens at a known moment) ends through the same door: when its
+//! deadline passes, the sleeper takes its own lock and, if it is still marked sleeping, clears
+//! the flag and decrements `sleepers` itself, exactly as a waker would. A waker that comes
+//! second finds the flag clear and wakes someone else; a publisher that counted on this sleeper
+//! lost nothing, because the sleeper is now searching again and re-checks before it sleeps
+//! (the spurious-wake-up case).
+//!
 //! The fence-free publication (`notify_published_by_rmw`, the spawn fast path): a publisher
 //! whose work became visible through a read-modify-write on a word `W` that every worker's
 //! re-check (in `sleep` and in the last searcher's `stop_searching`) also reads with a
@@ -16,10 +23,11 @@
 //! comes first, it is a release that the publisher's acquire RMW reads from (every write to `W`
 //! is an RMW, so the release sequence is unbroken), so the worker's `sleepers` bump and
 //! `searching` drop happen before the publisher reads them. `W` is the normal injection queue's
-//! state word (`Registry::has_visible_work` reads it with `InjectionQueue::len_synced`).
+//! state word (`Registry::has_work_for` reads it with `InjectionQueue::len_synced`).
 
 use crate::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
 use crate::sync::{Condvar, Mutex};
+use std::time::Instant;
 
 /// One worker's bed.
 struct Slot {
@@ -93,11 +101,20 @@ impl Sleep {
     }
 
     /// Parks worker `index` unless `should_wake` already holds once the worker is registered as
-    /// sleeping. Returns when woken (spuriously included); the caller re-checks everything.
+    /// sleeping. Returns when woken (spuriously included), or once the instant `deadline`
+    /// returns has passed (asked once, after `should_wake` said no; `None`: no wake-up set);
+    /// the caller re-checks everything. `parked` is called once, just before the worker
+    /// actually parks (so a worker's park count includes a park in progress).
     ///
     /// The caller must be searching (`start_searching`); it stays counted as searching when
     /// this returns. Returns whether it actually slept.
-    pub(crate) fn sleep(&self, index: usize, should_wake: impl Fn() -> bool) -> bool {
+    pub(crate) fn sleep(
+        &self,
+        index: usize,
+        should_wake: impl Fn() -> bool,
+        deadline: impl FnOnce() -> Option<Instant>,
+        parked: impl FnOnce(),
+    ) -> bool {
         let slot = &self.slots[index].0;
         let mut guard = slot.lock.lock();
         slot.sleeping.store(true, Ordering::SeqCst);
@@ -109,8 +126,21 @@ impl Sleep {
             self.sleepers.fetch_sub(1, Ordering::SeqCst);
             false
         } else {
+            let deadline = deadline();
+            parked();
             while slot.sleeping.load(Ordering::SeqCst) {
-                slot.cond.wait(&mut guard);
+                let Some(deadline) = deadline else {
+                    slot.cond.wait(&mut guard);
+                    continue;
+                };
+                if slot.cond.wait_until(&mut guard, deadline)
+                    && slot.sleeping.load(Ordering::SeqCst)
+                {
+                    // Timed out, and no waker came first: wake ourselves as a waker would
+                    // (module invariant), under the lock a waker takes.
+                    slot.sleeping.store(false, Ordering::SeqCst);
+                    self.sleepers.fetch_sub(1, Ordering::SeqCst);
+                }
             }
             true
         };
@@ -163,6 +193,21 @@ impl Sleep {
         for index in 0..self.slots.len() {
             self.try_wake(index);
         }
+    }
+
+    /// Model hook: the timed sleep of worker `index` reaches its deadline now (or its next
+    /// one, if it is not waiting). loom never times a wait out by itself.
+    #[cfg(corepool_loom)]
+    pub(crate) fn expire(&self, index: usize) {
+        let slot = &self.slots[index].0;
+        let guard = slot.lock.lock();
+        slot.cond.expire_one(&guard);
+    }
+
+    /// Workers counted as sleeping (for the models' final checks).
+    #[cfg(corepool_loom)]
+    pub(crate) fn sleepers(&self) -> usize {
+        self.sleepers.load(Ordering::SeqCst)
     }
 
     fn try_wake(&self, index: usize) -> bool {

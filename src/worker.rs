@@ -141,6 +141,7 @@ impl WorkerThread {
         // other thread (a spawn is refused by the closed queue, not stranded in this deque).
         CURRENT.with(|c| c.set(ptr::null()));
         worker.registry.on_thread_stop(index);
+        worker.registry.cpu_thread_finished();
     }
 
     fn main_loop(&self) {
@@ -154,6 +155,10 @@ impl WorkerThread {
             // time with no work anywhere. A worker that merely ran out of work keeps serving
             // peers whose running tasks may still spawn children.
             if registry.terminating() && registry.is_drained() && !registry.has_visible_work() {
+                // The last `idle` reopened the busy period: close it, or an exited worker would
+                // count as active and busy for ever.
+                registry.stats.idle(self.index);
+                registry.inboxes[self.index].owner_idle();
                 registry.sleep.wake_all();
                 registry.cpu_worker_exiting();
                 return;
@@ -461,21 +466,20 @@ impl WorkerThread {
     fn take_injected(&self) -> Option<JobRef> {
         let registry = &*self.registry;
         if registry.terminating() {
-            // One at a time: a woken future moved to the deque would look like closure work.
-            if registry.woken.len() > 0 {
-                if let Some(job) = registry.woken.take_one() {
-                    // Only from the main loop: inside another job's wait, a closure may still be
-                    // running further down this stack.
-                    if self.executing.get() == 0 && !self.quiet.replace(true) {
-                        registry.set_quiet(true);
-                    }
-                    return Some(job);
-                }
-            }
-        } else if let Some(job) = self.take_batch_from(&registry.woken) {
-            return Some(job);
+            // Closures first, then futures one at a time (a woken future moved to the deque
+            // would look like closure work): the closures must drain for the futures' rule.
+            return self
+                .take_from_lanes()
+                .or_else(|| self.take_woken_terminating());
         }
-        // High before Normal, but one Normal pick after HIGH_BEFORE_NORMAL High picks.
+        self.take_batch_from(&registry.woken)
+            .or_else(|| self.take_from_lanes())
+    }
+
+    /// The injection lanes: High before Normal, but one Normal pick after
+    /// [`HIGH_BEFORE_NORMAL`] High picks.
+    fn take_from_lanes(&self) -> Option<JobRef> {
+        let registry = &*self.registry;
         let streak = self.high_streak.get();
         if streak < HIGH_BEFORE_NORMAL || registry.injected.len() == 0 {
             if let Some(job) = self.take_batch_from(&registry.injected_high) {
@@ -486,6 +490,21 @@ impl WorkerThread {
         self.high_streak.set(0);
         self.take_batch_from(&registry.injected)
             .or_else(|| self.take_batch_from(&registry.injected_high))
+    }
+
+    /// A woken future during termination; taken in the main loop, it makes this worker quiet.
+    fn take_woken_terminating(&self) -> Option<JobRef> {
+        let registry = &*self.registry;
+        if registry.woken.len() == 0 {
+            return None;
+        }
+        let job = registry.woken.take_one()?;
+        // Only from the main loop: inside another job's wait, a closure may still be running
+        // further down this stack.
+        if self.executing.get() == 0 && !self.quiet.replace(true) {
+            registry.set_quiet(true);
+        }
+        Some(job)
     }
 
     fn take_batch_from(&self, queue: &InjectionQueue) -> Option<JobRef> {
@@ -592,10 +611,16 @@ impl WorkerThread {
         let may_spin = busy || searchers * 2 < registry.num_threads().max(2);
         let found = may_spin && self.poll_for_work(done, busy);
         if !found {
-            let slept = sleep.sleep(self.index, || done() || registry.has_visible_work());
+            // A park is counted when it begins and an unpark when it ends, so a worker asleep
+            // right now shows one more park than unparks.
+            let stats = &registry.stats.workers[self.index].0;
+            let slept = sleep.sleep(
+                self.index,
+                || done() || registry.has_work_for(self.index),
+                || registry.next_inbox_opening(self.index),
+                || stats.parks.bump(),
+            );
             if slept {
-                let stats = &registry.stats.workers[self.index].0;
-                stats.parks.bump();
                 stats.unparks.bump();
             }
         }
@@ -604,8 +629,12 @@ impl WorkerThread {
             registry.main_idle_exit();
         }
         let job = if finished { None } else { self.find_work() };
-        sleep.stop_searching(|| registry.has_visible_work());
+        // Busy before it stops searching: a peer that re-checks after this sees the stamp and
+        // sets its wake-up for this worker's inbox, and if this is the last searcher, its own
+        // inbox left non-empty counts as work, so a sleeping peer is woken to watch it
+        // (affinity.rs).
         registry.inboxes[self.index].owner_busy();
+        sleep.stop_searching(|| registry.has_work_for(self.index));
         registry.stats.busy(self.index);
         job
     }
@@ -616,7 +645,7 @@ impl WorkerThread {
     fn poll_for_work(&self, done: &dyn Fn() -> bool, busy: bool) -> bool {
         let rounds = SPIN_ROUNDS + if busy { YIELD_ROUNDS } else { 0 };
         for round in 0..rounds {
-            if done() || self.registry.has_visible_work_hint() {
+            if done() || self.registry.has_work_for_hint(self.index) {
                 return true;
             }
             if round < SPIN_ROUNDS {

@@ -79,8 +79,7 @@ fn a_group_never_runs_more_than_its_limit_and_the_pool_keeps_serving_others() {
             })
             .collect();
         pool.spawn(move || tx.send(()).unwrap()).join().unwrap();
-        let sum: usize = group
-            .join_all(handles)
+        let sum: usize = corepool::join_all(handles)
             .into_iter()
             .map(Result::unwrap)
             .sum();
@@ -375,13 +374,19 @@ fn a_closed_pool_cancels_a_long_group_queue_without_recursing() {
         let rest: Vec<_> = (0..queued)
             .map(|i| group.try_spawn_blocking(move || i).unwrap())
             .collect();
+        // Learns when the I/O queue is closed (it closes after the CPU workers are gone). It
+        // probes from the other I/O thread: a thread outside the pool is refused from the start
+        // of the shutdown, before the I/O queue closes. `Full` is not closed: these probes can
+        // fill the I/O queue before that.
+        let p = pool.clone();
+        let probe = pool.spawn_blocking(move || {
+            while !matches!(p.try_spawn_blocking(|| ()), Err(SpawnError::Shutdown(_))) {
+                std::thread::yield_now();
+            }
+        });
         let closer = pool.clone();
         let shutdown = std::thread::spawn(move || closer.shutdown());
-        // Wait until the I/O queue is closed too (it closes after the CPU workers are gone).
-        // `Full` is not closed: these probes can fill the I/O queue before that.
-        while !matches!(pool.try_spawn_blocking(|| ()), Err(SpawnError::Shutdown(_))) {
-            std::thread::yield_now();
-        }
+        probe.join().unwrap();
         tx.send(()).unwrap();
         first.join().unwrap();
         for h in rest {

@@ -14,7 +14,9 @@
 //!   notification. The model fires the expiry with the `loom_api::expire_io_keep_alive` hook,
 //!   which makes one timed wait of the I/O pool report "timed out".)
 //! - Shutdown: graceful runs every accepted I/O job (including one whose submission raced the
-//!   close), `shutdown_now` cancels what is queued and counts it; every handle resolves.
+//!   close), `shutdown_now` cancels what is queued and counts it; every handle resolves. The
+//!   I/O pool closes only once the CPU pool has drained (registry.rs), also when the shutdown
+//!   was started on a worker, and from the start of the shutdown it refuses outside threads.
 //! - blocking.rs: the worker that calls `blocking(f)` keeps executing its pool's tasks while
 //!   `f` runs on an I/O thread, and is woken through the sleep protocol by the job's latch.
 #![cfg(corepool_loom)]
@@ -190,6 +192,59 @@ fn shutdown_runs_queued_io_jobs() {
         let accepted = submitter.join().unwrap();
         assert_eq!(runs.get(), 1 + usize::from(accepted));
     });
+}
+
+/// A graceful shutdown started on the only CPU worker (in a task, which cannot wait for
+/// itself): the task then hands a job to the I/O pool and joins it, and the job runs, since the
+/// I/O pool closes only once the CPU pool has drained (its last thread closes it). An outside
+/// `try_spawn_blocking` made after the task returned (the shutdown had begun) is refused with
+/// its closure, whether or not the I/O pool has closed yet.
+#[test]
+fn shutdown_from_a_worker_leaves_the_io_pool_to_the_drain() {
+    model(
+        "blocking_pool::shutdown_from_a_worker_leaves_the_io_pool_to_the_drain",
+        || {
+            let pool = io_pool(1, 1, 2);
+            let p = pool.clone();
+            let task = pool.spawn(move || {
+                p.shutdown();
+                p.spawn_blocking(|| 7).join()
+            });
+            let ran = task.join().unwrap();
+            assert_eq!(ran.ok(), Some(7), "the draining task's I/O job runs");
+            let refused = pool
+                .try_spawn_blocking(|| 8)
+                .expect_err("an outside I/O submission after the shutdown began is refused");
+            assert!(refused.is_shutdown());
+            assert_eq!((refused.into_inner())(), 8);
+            pool.shutdown();
+        },
+    );
+}
+
+/// The last `Pool` handle is dropped inside the pool's own task, after the task used the I/O
+/// pool: the shutdown it starts returns at once, so nobody outside closes the I/O pool. The
+/// last CPU thread to finish does, and every thread exits (an I/O thread left waiting for work
+/// would be a loom deadlock when the iteration ends).
+#[test]
+fn last_handle_dropped_on_a_worker_closes_the_io_pool() {
+    model(
+        "blocking_pool::last_handle_dropped_on_a_worker_closes_the_io_pool",
+        || {
+            let pool = io_pool(1, 1, 2);
+            let gate = Gate::new();
+            let (p, g) = (pool.clone(), gate.clone());
+            let task = pool.spawn(move || {
+                let ran = p.spawn_blocking(|| 1).join().is_ok();
+                g.wait(); // main has dropped its handle: this one is the last
+                drop(p);
+                ran
+            });
+            drop(pool);
+            gate.open();
+            assert!(task.join().unwrap(), "the I/O job ran");
+        },
+    );
 }
 
 /// `shutdown_now` with two I/O jobs queued or running: each handle resolves, as ran or

@@ -96,7 +96,7 @@ fn max_concurrency_one_on_two_workers() {
                     })
                 })
                 .collect();
-            let results = group.join_all(handles);
+            let results = corepool::join_all(handles);
             group.wait();
             results
                 .into_iter()

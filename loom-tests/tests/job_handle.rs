@@ -11,6 +11,9 @@
 //!   (a `poll` with a custom waker, a thread parker in `join` off the pool, a worker waker in
 //!   `join` on a worker) is always woken when the task finishes (else: loom deadlock).
 //!
+//! - A cancel through the handle is counted in the pool's metrics before `cancel()` returns,
+//!   and before the job's executor lets the job (and with it the pool) go.
+//!
 //! Every task returns (or panics with) a value carrying a drop counter; the model checks the
 //! count after the pool is shut down.
 #![cfg(corepool_loom)]
@@ -250,4 +253,43 @@ fn join_on_worker() {
         assert_eq!(runs.get(), usize::from(delivered));
         assert_eq!(drops.count(), 1);
     });
+}
+
+/// `cancel()` on another thread races the only worker taking the task. Whenever the worker
+/// skipped it (the task never ran), the cancel is already counted once the pool has shut down,
+/// even if the canceller has not returned yet: the executor waits for the count before it lets
+/// the job go, so the pool cannot be freed under it. Counted once, and `cancel()` agrees with
+/// what happened; both outcomes occur. Fails without that wait (count 0 after the shutdown).
+#[test]
+fn cancel_counted_before_the_executor_lets_go() {
+    static SKIPPED: common::Seen = common::Seen::new("the worker skipped the cancelled task");
+    static RAN: common::Seen = common::Seen::new("the task ran before the cancel");
+    model(
+        "job_handle::cancel_counted_before_the_executor_lets_go",
+        || {
+            let pool = pool(1, 4);
+            let ran = Counter::new();
+            let r = ran.clone();
+            let handle = pool.spawn(move || r.incr());
+            let canceller = thread::spawn(move || handle.cancel());
+            pool.shutdown(); // every job executed, a skipped one included
+            let (counted, _) = corepool::loom_api::cancelled_by_handle(&pool);
+            if ran.get() == 0 {
+                assert_eq!(
+                    counted, 1,
+                    "a skipped task's cancel is counted before it is let go"
+                );
+            }
+            let won = canceller.join().unwrap();
+            assert_eq!(won, ran.get() == 0, "cancel() says whether the task ran");
+            assert_eq!(
+                corepool::loom_api::cancelled_by_handle(&pool).0,
+                u64::from(won)
+            );
+            SKIPPED.mark_if(won);
+            RAN.mark_if(!won);
+        },
+    );
+    SKIPPED.assert_seen();
+    RAN.assert_seen();
 }

@@ -33,7 +33,7 @@ enum Publication {
     Fenced,
     /// The spawn fast path (`notify_published_by_rmw`, sleep.rs "fence-free publication"): the
     /// token is added with an RMW, no fence; the final re-checks read the pile with an RMW
-    /// (`Registry::has_visible_work` reading the queue with `len_synced`).
+    /// (`Registry::has_work_for` reading the queue with `len_synced`).
     ByRmw,
     /// A planted bug: fence-free publication, but the re-checks read the pile with a plain
     /// load. Must be caught (a lost wake-up).
@@ -49,6 +49,8 @@ struct World {
     consumed: Mutex<usize>,
     consumed_cond: Condvar,
     publication: Publication,
+    /// Workers sleep with a wake-up set (`Sleep::sleep_timed`), fired by `Sleep::expire`.
+    timed: bool,
 }
 
 impl World {
@@ -64,6 +66,18 @@ impl World {
             consumed: Mutex::new(0),
             consumed_cond: Condvar::new(),
             publication,
+            timed: false,
+        })
+    }
+
+    /// Workers that sleep with a wake-up set, as a worker does while a busy peer's inbox holds
+    /// work it may take only later.
+    fn timed(workers: usize) -> Arc<World> {
+        Arc::new(World {
+            timed: true,
+            ..Arc::try_unwrap(World::new(workers))
+                .ok()
+                .expect("fresh world")
         })
     }
 
@@ -113,9 +127,12 @@ impl World {
     /// only for work beyond the token it took). Returns whether it took one.
     fn idle(&self, index: usize, done: &dyn Fn() -> bool) -> bool {
         self.sleep.start_searching();
-        self.sleep.sleep(index, || {
-            done() || self.recheck_work() || self.terminating()
-        });
+        let should_wake = || done() || self.recheck_work() || self.terminating();
+        if self.timed {
+            self.sleep.sleep_timed(index, should_wake);
+        } else {
+            self.sleep.sleep(index, should_wake);
+        }
         let took = !done() && self.try_take();
         self.sleep.stop_searching(|| self.recheck_work());
         took
@@ -249,6 +266,59 @@ fn rmw_publish_with_plain_recheck_loses_the_wakeup() {
             workers.into_iter().for_each(|w| w.join().unwrap());
         },
     );
+}
+
+/// A timed sleep ends through the sleep protocol: the only worker sleeps with a wake-up set
+/// while the main thread publishes one job and another thread fires the wake-up, at any point
+/// of the worker's parking. The job is consumed (a timeout never swallows a wake-up), and the
+/// sleeper count comes back to zero: the sleeper that wakes itself and a publisher that wakes
+/// it never both decrement it (that would underflow: overflow checks are on).
+#[test]
+fn timed_sleep_races_publish() {
+    model("sleep_wake::timed_sleep_races_publish", || {
+        let world = World::timed(1);
+        let workers = spawn_workers(&world, 1);
+        let timer = {
+            let world = Arc::clone(&world);
+            thread::spawn(move || world.sleep.expire(0))
+        };
+        world.publish();
+        world.wait_consumed(1);
+        timer.join().unwrap();
+        world.shutdown();
+        workers.into_iter().for_each(|w| w.join().unwrap());
+        assert_eq!(
+            world.sleep.sleepers(),
+            0,
+            "every sleeper was uncounted once"
+        );
+    });
+}
+
+/// Two workers asleep with wake-ups set; one's fires while a publisher wakes a sleeper for one
+/// job: if the publisher picks the one that woke itself, it finds it awake and wakes the other
+/// (or that one, searching again, takes the job). The job is consumed; the count comes back to
+/// zero.
+#[test]
+fn timed_sleep_races_publish_two_workers() {
+    model("sleep_wake::timed_sleep_races_publish_two_workers", || {
+        let world = World::timed(2);
+        let workers = spawn_workers(&world, 2);
+        let timer = {
+            let world = Arc::clone(&world);
+            thread::spawn(move || world.sleep.expire(0))
+        };
+        world.publish();
+        world.wait_consumed(1);
+        timer.join().unwrap();
+        world.shutdown();
+        workers.into_iter().for_each(|w| w.join().unwrap());
+        assert_eq!(
+            world.sleep.sleepers(),
+            0,
+            "every sleeper was uncounted once"
+        );
+    });
 }
 
 /// A worker waits on its own condition (a join latch): the setter stores the flag and calls

@@ -90,12 +90,16 @@ impl Joiner<'_> {
         }
     }
 
-    /// The number of workers to plan for. For `Current` there is no public way to ask the
-    /// current worker's pool, so this is the global pool's default size.
+    /// The number of workers to plan for. For `Current`: the current worker's pool, or the
+    /// pool the free functions use off the workers (not `num_cpus::get()` here, which on a
+    /// pinned worker reads its single core).
     pub(crate) fn threads(self) -> usize {
         match self {
             Joiner::Pool(pool) => pool.threads(),
-            Joiner::Current => num_cpus::get().max(1),
+            Joiner::Current => crate::worker::WorkerThread::current()
+                .map_or_else(crate::global::outside_pool_threads, |w| {
+                    w.registry.num_threads()
+                }),
         }
     }
 }

@@ -202,8 +202,23 @@ where
         // SAFETY: unpublished, so never executed; consumed once here.
         Ok(ra) => (ra, unsafe { job_b.run_inline() }),
         // SAFETY: as above.
-        Err(payload) => a_panicked(payload, unwind::catch(|| unsafe { job_b.run_inline() })),
+        Err(payload) => unsafe { b_after_a_panicked(&job_b, payload) },
     }
+}
+
+/// `a` panicked and `b` is still ours (never published, or popped back): runs `b` inline,
+/// then re-raises `a`'s panic. Out of line, so the hot path of a join stays as small as it was.
+///
+/// # Safety
+/// As for [`JoinJob::run_inline`]: `b` was never executed and never will be by anyone else.
+#[cold]
+#[inline(never)]
+unsafe fn b_after_a_panicked<F: FnOnce() -> R + Send, R: Send>(
+    job_b: &JoinJob<F, R>,
+    payload: Payload,
+) -> ! {
+    // SAFETY: forwarded from the caller.
+    a_panicked(payload, unwind::catch(|| unsafe { job_b.run_inline() }))
 }
 
 /// `join` on a thread with no worker to share with (the pool is shut down): `a`, then `b`, by
@@ -267,10 +282,8 @@ where
                 return match result_a {
                     // SAFETY: popped back unexecuted; consumed once here.
                     Ok(ra) => (ra, unsafe { job_b.run_inline() }),
-                    Err(payload) => {
-                        // SAFETY: as above.
-                        a_panicked(payload, unwind::catch(|| unsafe { job_b.run_inline() }))
-                    }
+                    // SAFETY: as above.
+                    Err(payload) => unsafe { b_after_a_panicked(job_b, payload) },
                 };
             }
             Some(other) => worker.execute(other),

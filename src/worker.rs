@@ -424,6 +424,8 @@ impl WorkerThread {
                 if let Some(job) = registry.woken.take_one() {
                     return Some(job);
                 }
+                // Reserved but not pushed yet (see `take_woken_terminating`).
+                spin_hint();
             }
             if registry.futures_closing() {
                 return None;
@@ -498,7 +500,12 @@ impl WorkerThread {
         if registry.woken.len() == 0 {
             return None;
         }
-        let job = registry.woken.take_one()?;
+        let Some(job) = registry.woken.take_one() else {
+            // A slot reserved but not pushed yet: pause, as `take_batch_from` does, so the
+            // submitter gets to push (under loom, so that it runs at all).
+            spin_hint();
+            return None;
+        };
         // Only from the main loop: inside another job's wait, a closure may still be running
         // further down this stack.
         if self.executing.get() == 0 && !self.quiet.replace(true) {

@@ -13,6 +13,9 @@
 //!   Cancelled), also when a wake from outside races the shutdown; the future is dropped once.
 //! - From a worker whose deque is at `local_queue_limit`, `spawn_future` polls the new future
 //!   once, inline, and a wake there goes to the wake queue: it is not lost (issue #16).
+//! - Graceful shutdown returns while a future wakes itself for ever (issue #17): once the
+//!   closures drained, its next `Pending` poll cancels it (else: loom deadlock on the shutdown,
+//!   or the branch limit), and a closure queued beside it still runs.
 #![cfg(corepool_loom)]
 
 mod common;
@@ -335,6 +338,44 @@ fn spawn_future_at_the_bound_polls_inline() {
                 "polls at each spawn's return (queued: 0, inline: 1), then the outputs"
             );
             pool.shutdown();
+        },
+    );
+}
+
+/// Wakes itself and stays pending for ever (tokio's `lifo_slot_budget` shape); counts polls.
+struct SelfWaking(Arc<AtomicUsize>, #[allow(dead_code)] DropToken);
+
+impl Future for SelfWaking {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        self.0.fetch_add(1, Relaxed);
+        // A spin loop as loom needs it: the other threads get to run between two polls.
+        thread::yield_now();
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+/// One worker; a future that wakes itself on every poll and a closure are both queued; main
+/// shuts the pool down. The closure runs, the future is cancelled once the closures drained
+/// (its handle reports Cancelled, it is dropped once), and `shutdown` returns.
+#[test]
+fn self_waking_future_cancelled_once_the_closures_drained() {
+    model(
+        "future_task::self_waking_future_cancelled_once_the_closures_drained",
+        || {
+            let pool = pool(1, 4);
+            let drops = Drops::new();
+            let polls = Arc::new(AtomicUsize::new(0));
+            let future = pool.spawn_future(SelfWaking(Arc::clone(&polls), drops.token()));
+            let closure = pool.spawn(|| 7u8);
+            pool.shutdown();
+            assert_eq!(closure.join().expect("a queued closure runs"), 7);
+            let err = future
+                .join()
+                .expect_err("a never-ready future cannot complete");
+            assert!(err.is_cancelled(), "cancelled once the closures drained");
+            assert_eq!(drops.count(), 1, "the future is dropped exactly once");
         },
     );
 }

@@ -196,7 +196,10 @@ fn racing_releases_wake_distinct_waiters() {
                     let flag = Flag::new();
                     let waker = Waker::from(Arc::clone(&flag));
                     let mut reserve = pool.reserve();
-                    assert!(poll_once(&mut reserve, &waker).is_pending(), "both slots held");
+                    assert!(
+                        poll_once(&mut reserve, &waker).is_pending(),
+                        "both slots held"
+                    );
                     registered.add();
                     loop {
                         flag.wait();

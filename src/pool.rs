@@ -178,7 +178,10 @@ impl Pool {
     /// task on that worker's deque; a wake from any other thread goes through an internal wake
     /// queue and never blocks the waking thread. A task woken while it is being polled is
     /// polled again afterwards, never concurrently. Future tasks still pending when the pool
-    /// shuts down are cancelled.
+    /// shuts down are cancelled: under a graceful shutdown, once every queued closure (and
+    /// its children) has run, a poll that returns `Pending` cancels the task, and a new
+    /// `spawn_future` is refused, so futures that wake themselves or spawn their successors
+    /// cannot keep `shutdown` from returning.
     ///
     /// Admission of the first poll follows [`spawn`](Self::spawn). From outside the pool it
     /// waits for room in the queue. From one of the pool's own workers it never blocks: the task

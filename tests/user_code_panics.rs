@@ -537,7 +537,7 @@ fn hooks_and_the_panic_handler_itself_may_panic() {
 }
 
 #[test]
-fn a_panicking_comparator_and_bounded_source_reach_the_caller() {
+fn a_panicking_comparator_and_bounded_source_and_sink_reach_the_caller() {
     watchdog("par entry points", || {
         let (pool, reports) = pool_with_handler(2, 64);
         let mut v: Vec<u32> = (0..10_000).rev().collect();
@@ -560,6 +560,18 @@ fn a_panicking_comparator_and_bounded_source_reach_the_caller() {
         }))
         .unwrap_err();
         assert_eq!(panic_message(&*raised), "source");
+        let raised = catch_unwind(AssertUnwindSafe(|| {
+            pool.par_bounded(0..100u32, 4).map_ordered(
+                |i| i,
+                |i| {
+                    if i == 50 {
+                        panic!("sink")
+                    }
+                },
+            );
+        }))
+        .unwrap_err();
+        assert_eq!(panic_message(&*raised), "sink");
         assert_pool_alive(&pool);
         finish(pool, &reports, &[]);
     });

@@ -467,6 +467,11 @@ impl WorkerThread {
     /// from the injection queue.
     fn take_injected(&self) -> Option<JobRef> {
         let registry = &*self.registry;
+        // The wake queue's length is read first (as `take_batch_from` reads it anyway), so an
+        // empty one costs no look at the termination flag.
+        if registry.woken.len() == 0 {
+            return self.take_from_lanes();
+        }
         if registry.terminating() {
             // Closures first, then futures one at a time (a woken future moved to the deque
             // would look like closure work): the closures must drain for the futures' rule.

@@ -3,10 +3,10 @@
 //! Invariant: `build()` validates every setting before starting a thread, and reports each
 //! mistake as a `BuildError`; it never panics on bad input.
 
-use crate::blocking_pool::BlockingConfig;
 use crate::error::BuildError;
-use crate::pinning::Pinning;
-use crate::registry::Registry;
+use crate::sched::io_pool::BlockingConfig;
+use crate::sched::pinning::Pinning;
+use crate::sched::registry::Registry;
 use crate::Pool;
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,7 +35,7 @@ pub const DEFAULT_LATENCY_SAMPLE_EVERY: u64 = 64;
 pub const DEFAULT_IO_KEEP_ALIVE: Duration = Duration::from_secs(10);
 
 pub(crate) type IndexHook = Box<dyn Fn(usize) + Send + Sync>;
-pub(crate) use crate::unwind::PanicHandler;
+pub(crate) use crate::sched::unwind::PanicHandler;
 
 /// Configures and builds a [`Pool`].
 ///
@@ -242,7 +242,9 @@ impl Builder {
     }
 
     fn validate(self) -> Result<Config, BuildError> {
-        let threads = self.threads.unwrap_or_else(crate::pinning::default_threads);
+        let threads = self
+            .threads
+            .unwrap_or_else(crate::sched::pinning::default_threads);
         if threads == 0 {
             return Err(BuildError::ZeroThreads);
         }

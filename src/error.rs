@@ -286,7 +286,11 @@ impl fmt::Debug for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.repr {
             JoinErrorRepr::Panic(p) => {
-                write!(f, "JoinError::Panic({:?})", crate::unwind::message(&**p))
+                write!(
+                    f,
+                    "JoinError::Panic({:?})",
+                    crate::sched::unwind::message(&**p)
+                )
             }
             JoinErrorRepr::Cancelled => f.write_str("JoinError::Cancelled"),
         }
@@ -296,7 +300,9 @@ impl fmt::Debug for JoinError {
 impl fmt::Display for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.repr {
-            JoinErrorRepr::Panic(p) => write!(f, "task panicked: {}", crate::unwind::message(&**p)),
+            JoinErrorRepr::Panic(p) => {
+                write!(f, "task panicked: {}", crate::sched::unwind::message(&**p))
+            }
             JoinErrorRepr::Cancelled => f.write_str("task was cancelled before it ran"),
         }
     }

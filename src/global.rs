@@ -8,11 +8,11 @@
 //! - Off the workers, `Pool::block_on` marks its pool as this thread's for the call (restored
 //!   when it returns or unwinds), so the free functions inside the future use that pool.
 
-use crate::job_handle::{new_task, JoinHandle};
 use crate::pool::submit;
-use crate::registry::Wait;
-use crate::scope::Scope;
-use crate::worker::WorkerThread;
+use crate::sched::registry::Wait;
+use crate::sched::worker::WorkerThread;
+use crate::spawn::scope::Scope;
+use crate::task::cell::{new_task, JoinHandle};
 use crate::Pool;
 use std::cell::Cell;
 use std::marker::PhantomData;
@@ -69,7 +69,7 @@ pub(crate) fn outside_pool_threads() -> usize {
     // SAFETY: as in `with_outside_pool`.
     match unsafe { entered.as_ref() } {
         Some(pool) => pool.threads(),
-        None => crate::pinning::default_threads(),
+        None => crate::sched::pinning::default_threads(),
     }
 }
 
@@ -110,7 +110,7 @@ where
     RB: Send,
 {
     match WorkerThread::current() {
-        Some(worker) => crate::join::join_on_worker(worker, a, b),
+        Some(worker) => crate::sched::join::join_on_worker(worker, a, b),
         None => with_outside_pool(|pool| pool.join(a, b)),
     }
 }
@@ -123,7 +123,7 @@ where
     R: Send,
 {
     match WorkerThread::current() {
-        Some(worker) => crate::scope::scope(&worker.registry, op),
+        Some(worker) => crate::spawn::scope::scope(&worker.registry, op),
         None => with_outside_pool(|pool| pool.scope(op)),
     }
 }
@@ -189,12 +189,12 @@ where
 pub fn join_all<T>(
     handles: impl IntoIterator<Item = JoinHandle<T>>,
 ) -> Vec<Result<T, crate::JoinError>> {
-    crate::batch::join_all(handles)
+    crate::spawn::batch::join_all(handles)
 }
 
 /// [`join_all`] as a future, for async code: every result, settled, in input order.
 pub fn join_all_async<T>(
     handles: impl IntoIterator<Item = JoinHandle<T>>,
 ) -> impl std::future::Future<Output = Vec<Result<T, crate::JoinError>>> {
-    crate::batch::join_all_async(handles)
+    crate::spawn::batch::join_all_async(handles)
 }

@@ -35,54 +35,39 @@
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
-mod affinity;
-mod batch;
-mod block_on;
 mod blocking;
-mod blocking_pool;
 mod builder;
 mod error;
-mod future_task;
+mod futures;
 mod global;
-mod group;
-mod injection_queue;
-mod install;
-mod job;
-mod job_handle;
-mod join;
-mod latch;
 #[cfg(corepool_loom)]
 #[doc(hidden)]
 pub mod loom_api;
 mod metrics;
 mod par;
-mod pinning;
 mod pool;
-mod registry;
-mod reserve;
-mod scope;
-mod sleep;
+mod sched;
+mod spawn;
 mod sync;
-mod unwind;
-mod worker;
+mod task;
 
-pub use affinity::{Priority, AFFINITY_PATIENCE, HIGH_BEFORE_NORMAL};
 pub use builder::{
     Builder, DEFAULT_IO_KEEP_ALIVE, DEFAULT_IO_QUEUE_CAPACITY, DEFAULT_IO_THREADS,
     DEFAULT_LATENCY_SAMPLE_EVERY, DEFAULT_LOCAL_QUEUE_LIMIT, DEFAULT_QUEUE_CAPACITY,
     MAX_IO_THREADS, MAX_QUEUE_CAPACITY, MAX_THREADS, MIN_STACK_SIZE,
 };
 pub use error::{BuildError, JoinError, ShutdownError, SpawnError};
+pub use futures::reserve::{Permit, Reserve};
 pub use global::{blocking, current_thread_index, join, join_all, join_all_async, scope, spawn};
-pub use group::{Group, GroupBuilder, GroupMetrics};
-pub use job_handle::JoinHandle;
 pub use metrics::{Histogram, IoMetrics, Metrics, WorkerMetrics, HISTOGRAM_BUCKETS};
 pub use par::{
     par_bounded, par_chunks, par_chunks_mut, par_fold, par_for_each, par_map, par_reduce, par_sort,
     par_sort_by, par_sort_by_key, par_sort_unstable, par_sort_unstable_by,
     par_sort_unstable_by_key, IntoParSource, ParBounded, ParSource,
 };
-pub use pinning::{Pinning, NO_PIN_ENV};
 pub use pool::Pool;
-pub use reserve::{Permit, Reserve};
-pub use scope::Scope;
+pub use sched::lanes::{Priority, AFFINITY_PATIENCE, HIGH_BEFORE_NORMAL};
+pub use sched::pinning::{Pinning, NO_PIN_ENV};
+pub use spawn::group::{Group, GroupBuilder, GroupMetrics};
+pub use spawn::scope::Scope;
+pub use task::cell::JoinHandle;

@@ -9,19 +9,19 @@
 //! calling worker's deque, as an injected batch does, without the outside submitter a model
 //! would need to get it there.
 
-use crate::injection_queue::PushError;
-use crate::job::{Job, JobRef, Mode, Outcome};
-use crate::registry::Registry;
+use crate::sched::injection::PushError;
+use crate::sched::job::{Job, JobRef, Mode, Outcome};
+use crate::sched::registry::Registry;
 use crate::sync::Worker;
 use std::time::Instant;
 
 /// The pool's sleep/wake protocol (`sleep.rs`), for `workers` workers.
-pub struct Sleep(crate::sleep::Sleep);
+pub struct Sleep(crate::sched::sleep::Sleep);
 
 impl Sleep {
     /// Sleep state for `workers` workers, none searching, none asleep.
     pub fn new(workers: usize) -> Self {
-        Sleep(crate::sleep::Sleep::new(workers))
+        Sleep(crate::sched::sleep::Sleep::new(workers))
     }
 
     /// A worker starts searching for work.
@@ -167,12 +167,12 @@ impl Default for LocalDeque {
 }
 
 /// The pool's bounded injection queue (`injection_queue.rs`).
-pub struct InjectionQueue(crate::injection_queue::InjectionQueue);
+pub struct InjectionQueue(crate::sched::injection::InjectionQueue);
 
 impl InjectionQueue {
     /// An empty queue of `capacity` slots.
     pub fn new(capacity: usize) -> Self {
-        InjectionQueue(crate::injection_queue::InjectionQueue::new(capacity))
+        InjectionQueue(crate::sched::injection::InjectionQueue::new(capacity))
     }
 
     /// Pushes without blocking.
@@ -244,8 +244,9 @@ pub fn injection_slots_in_use(pool: &crate::Pool) -> usize {
 /// queue beyond the first. The job is allocated here, so it may get the address of a job freed
 /// just before. `f` must not panic. Panics if the caller is not a worker.
 pub fn push_heap_job_here(f: impl FnOnce() + Send + 'static) {
-    let worker = crate::worker::WorkerThread::current().expect("push_heap_job_here off a worker");
+    let worker =
+        crate::sched::worker::WorkerThread::current().expect("push_heap_job_here off a worker");
     // SAFETY: `f` is `'static`: it borrows nothing the job could outlive.
-    let job = unsafe { crate::job::HeapJob::into_job_ref(move |_: &Registry| f()) };
+    let job = unsafe { crate::sched::job::HeapJob::into_job_ref(move |_: &Registry| f()) };
     worker.push(job);
 }

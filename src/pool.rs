@@ -9,15 +9,16 @@
 
 use crate::builder::Builder;
 use crate::error::SpawnError;
-use crate::injection_queue::PushError;
-use crate::job::JobRef;
-use crate::job_handle::{new_task, JoinHandle, UnsubmittedTask};
-use crate::registry::{Lane, Registry, Wait};
-use crate::scope::Scope;
+use crate::sched::injection::PushError;
+use crate::sched::job::JobRef;
+use crate::sched::join;
+use crate::sched::registry::{Lane, Registry, Wait};
+use crate::sched::worker::WorkerThread;
+use crate::spawn::scope::Scope;
+use crate::spawn::{install, scope};
 use crate::sync::atomic::Ordering;
 use crate::sync::thread;
-use crate::worker::WorkerThread;
-use crate::{install, join, scope};
+use crate::task::cell::{new_task, JoinHandle, UnsubmittedTask};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -214,7 +215,7 @@ impl Pool {
         Fut: std::future::Future + Send + 'static,
         Fut::Output: Send + 'static,
     {
-        crate::future_task::spawn_future(&self.registry, future)
+        crate::task::future::spawn_future(&self.registry, future)
     }
 
     /// Drives `future` to completion on the calling thread and returns its output. On a worker
@@ -238,13 +239,13 @@ impl Pool {
         let _entered = WorkerThread::current()
             .is_none()
             .then(|| crate::global::enter(self));
-        crate::block_on::block_on(future)
+        crate::futures::block_on::block_on(future)
     }
 
     #[doc(hidden)]
     /// `block_on` without a pool, for doc examples.
     pub fn block_on_here<Fut: std::future::Future>(future: Fut) -> Fut::Output {
-        crate::block_on::block_on(future)
+        crate::futures::block_on::block_on(future)
     }
 
     /// Waits, without blocking a thread, for a free slot in the injection queue and returns a
@@ -272,7 +273,7 @@ impl Pool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        crate::reserve::spawn_async(Arc::clone(&self.registry), func)
+        crate::futures::reserve::spawn_async(Arc::clone(&self.registry), func)
     }
 
     /// Spawns every closure, submitting from outside the pool in batches (one queue
@@ -293,7 +294,7 @@ impl Pool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        crate::batch::spawn_all(&self.registry, tasks)
+        crate::spawn::batch::spawn_all(&self.registry, tasks)
     }
 
     /// Spawns with a [`Priority`](crate::Priority): High work injected from outside is taken
@@ -349,7 +350,7 @@ impl Pool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let index = crate::affinity::worker_for_key(key, self.threads());
+        let index = crate::sched::lanes::worker_for_key(key, self.threads());
         self.spawn_lane(func, Lane::Worker(index))
     }
 

@@ -17,7 +17,7 @@
 //!   re-raised on the caller once every task has stopped (the scope waits for them).
 
 use super::splitter::Joiner;
-use crate::unwind::Payload;
+use crate::sched::unwind::Payload;
 use parking_lot::Mutex;
 use std::collections::VecDeque;
 use std::future::Future;

@@ -96,7 +96,7 @@ impl Joiner<'_> {
     pub(crate) fn threads(self) -> usize {
         match self {
             Joiner::Pool(pool) => pool.threads(),
-            Joiner::Current => crate::worker::WorkerThread::current()
+            Joiner::Current => crate::sched::worker::WorkerThread::current()
                 .map_or_else(crate::global::outside_pool_threads, |w| {
                     w.registry.num_threads()
                 }),

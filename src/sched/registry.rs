@@ -40,20 +40,20 @@
 //!   worker's clean-up wait only for the workers that run. `build` then shuts the started ones
 //!   down gracefully and returns the error once every one of them has been joined.
 
-use crate::affinity::Inbox;
-use crate::blocking_pool::BlockingPool;
 use crate::builder::Config;
 use crate::error::BuildError;
-use crate::future_task::Cancel;
-use crate::injection_queue::{InjectionQueue, PushError};
-use crate::job::JobRef;
-use crate::job::Outcome;
 use crate::metrics::{Metrics, PoolStats};
-use crate::sleep::Sleep;
+use crate::sched::injection::{InjectionQueue, PushError};
+use crate::sched::io_pool::BlockingPool;
+use crate::sched::job::JobRef;
+use crate::sched::job::Outcome;
+use crate::sched::lanes::Inbox;
+use crate::sched::sleep::Sleep;
+use crate::sched::unwind::{self, PanicSink, Payload};
+use crate::sched::worker::WorkerThread;
 use crate::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use crate::sync::{thread, Condvar, Mutex, Stealer, Worker};
-use crate::unwind::{self, PanicSink, Payload};
-use crate::worker::WorkerThread;
+use crate::task::future::Cancel;
 use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -132,7 +132,7 @@ struct StartGate {
 impl Registry {
     pub(crate) fn build(mut config: Config) -> Result<Arc<Registry>, BuildError> {
         let threads = config.threads;
-        let cores = crate::pinning::plan(&config.pinning, threads)?;
+        let cores = crate::sched::pinning::plan(&config.pinning, threads)?;
         let deques: Vec<Worker<JobRef>> = (0..threads).map(|_| Worker::new_lifo()).collect();
         let blocking = config
             .blocking
@@ -192,9 +192,9 @@ impl Registry {
                 match core {
                     // A refused pin (e.g. the mask changed since build) leaves the thread
                     // unpinned; the pool still works.
-                    Some(core) => drop(crate::pinning::pin_current(core)),
+                    Some(core) => drop(crate::sched::pinning::pin_current(core)),
                     // Do not inherit a pinned creator's single core.
-                    None => crate::pinning::unpin_current(),
+                    None => crate::sched::pinning::unpin_current(),
                 }
                 WorkerThread::run(registry_for_thread, index, deque, move || {
                     *gate.started.lock() += 1;
@@ -429,7 +429,7 @@ impl Registry {
         self.woken.close();
         self.woken.drain(|job| {
             // SAFETY: taken from the queue, so live and unexecuted; executed once here.
-            let outcome = unsafe { job.execute(crate::job::Mode::Cancel, self) };
+            let outcome = unsafe { job.execute(crate::sched::job::Mode::Cancel, self) };
             self.record_outcome(outcome, Executor::CpuOutside);
         });
         let pending = std::mem::take(&mut *self.futures.lock());

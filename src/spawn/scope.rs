@@ -11,13 +11,13 @@
 //!   decrement, since the scope may be freed right after.
 //! - The first panic (body or child) is kept and re-raised on the owner after all finished.
 
-use crate::install;
-use crate::job::HeapJob;
-use crate::registry::{Registry, Wait};
+use crate::sched::job::HeapJob;
+use crate::sched::registry::{Registry, Wait};
+use crate::sched::unwind::{self, AbortOnUnwind, Payload};
+use crate::sched::worker::WorkerThread;
+use crate::spawn::install;
 use crate::sync::atomic::{AtomicUsize, Ordering};
 use crate::sync::Mutex;
-use crate::unwind::{self, AbortOnUnwind, Payload};
-use crate::worker::WorkerThread;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
@@ -89,11 +89,11 @@ impl<'scope> Scope<'scope> {
             _ => {
                 if let Err(refused) = self.registry.inject(job, Wait::No) {
                     let job = match refused {
-                        crate::injection_queue::PushError::Full(job)
-                        | crate::injection_queue::PushError::Closed(job) => job,
+                        crate::sched::injection::PushError::Full(job)
+                        | crate::sched::injection::PushError::Closed(job) => job,
                     };
                     // SAFETY: the queue refused the job, so it is unexecuted and ours to run.
-                    unsafe { job.execute(crate::job::Mode::Run, &self.registry) };
+                    unsafe { job.execute(crate::sched::job::Mode::Run, &self.registry) };
                 }
             }
         }

@@ -14,10 +14,10 @@
 //!   until its own flag is set or the sum over its outer signals moved since its last poll, so
 //!   a spurious re-poll happens once per outer wake, never in a loop.
 
-use crate::job_handle::ThreadParker;
-use crate::registry::Registry;
+use crate::sched::registry::Registry;
+use crate::sched::worker::WorkerThread;
 use crate::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use crate::worker::WorkerThread;
+use crate::task::cell::ThreadParker;
 use std::cell::Cell;
 use std::future::Future;
 use std::pin::pin;

@@ -15,7 +15,7 @@
 //!   goes busy with work left in its inbox marks itself busy before it stops searching, whose
 //!   last-searcher check counts its own inbox, so a peer is awake to watch it (sleep.rs).
 
-use crate::injection_queue::InjectionQueue;
+use crate::sched::injection::InjectionQueue;
 // The owner's busy stamp is a locality heuristic, not part of any protocol (a stale read only
 // delays or hastens a peer's help), so it stays a plain std atomic even under loom, where it
 // would only multiply the interleavings to explore.

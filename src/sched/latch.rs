@@ -7,10 +7,10 @@
 //! sleepers after the store, so one of them always sees the other; the setter wakes exactly the
 //! waiting worker (`wake_worker(owner)`), nobody else.
 
-use crate::registry::Registry;
+use crate::sched::registry::Registry;
+use crate::sched::worker::WorkerThread;
 use crate::sync::atomic::{AtomicBool, Ordering};
 use crate::sync::{Condvar, Mutex};
-use crate::worker::WorkerThread;
 use std::sync::Arc;
 
 /// A one-shot completion signal.

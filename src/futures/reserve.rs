@@ -10,9 +10,9 @@
 //!   frees the slot. A permit never holds up shutdown.
 
 use crate::error::{ShutdownError, SpawnError};
-use crate::injection_queue::Reserve as Outcome;
-use crate::job_handle::{new_task, JoinHandle};
-use crate::registry::{Lane, Registry, Wait};
+use crate::sched::injection::Reserve as Outcome;
+use crate::sched::registry::{Lane, Registry, Wait};
+use crate::task::cell::{new_task, JoinHandle};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;

@@ -28,14 +28,14 @@
 //!   backs off if that found CANCELLED, so the two agree on which came first.
 
 use crate::error::{JoinError, SpawnError};
-use crate::injection_queue::PushError;
-use crate::job::{Job, JobRef, Mode, Outcome};
 use crate::metrics::Submit;
-use crate::registry::Registry;
+use crate::sched::injection::PushError;
+use crate::sched::job::{Job, JobRef, Mode, Outcome};
+use crate::sched::registry::Registry;
+use crate::sched::unwind::{self, wake_user, PanicSink, Payload};
+use crate::sched::worker::WorkerThread;
 use crate::sync::atomic::{AtomicUsize, Ordering};
 use crate::sync::{spin_hint, thread, Condvar, Mutex, UnsafeCell};
-use crate::unwind::{self, wake_user, PanicSink, Payload};
-use crate::worker::WorkerThread;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;

@@ -7,13 +7,13 @@
 //! - While the closure runs elsewhere, the worker executes its own pool's tasks and sleeps only
 //!   through the sleep protocol, whose re-check reads the latch; the I/O thread's `set` wakes it.
 
-use crate::injection_queue::PushError;
-use crate::job::StackJob;
-use crate::latch::SpinLatch;
 use crate::pool::push_while_helping;
-use crate::registry::{Registry, Wait};
-use crate::unwind::AbortOnUnwind;
-use crate::worker::WorkerThread;
+use crate::sched::injection::PushError;
+use crate::sched::job::StackJob;
+use crate::sched::latch::SpinLatch;
+use crate::sched::registry::{Registry, Wait};
+use crate::sched::unwind::AbortOnUnwind;
+use crate::sched::worker::WorkerThread;
 use std::sync::Arc;
 
 /// Runs `func` on `registry`'s I/O pool if called on a CPU worker (of any pool), helping meanwhile;

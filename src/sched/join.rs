@@ -20,12 +20,12 @@
 //! - A panic in `a` is re-raised only after `b` finished and can no longer touch the frame;
 //!   `a`'s panic wins over `b`'s, whose payload (or value) is dropped without unwinding.
 
-use crate::job::{Job, JobRef, Mode, Outcome};
-use crate::latch::{JoinLatch, Latch};
-use crate::registry::Registry;
+use crate::sched::job::{Job, JobRef, Mode, Outcome};
+use crate::sched::latch::{JoinLatch, Latch};
+use crate::sched::registry::Registry;
+use crate::sched::unwind::{self, AbortOnUnwind, Payload};
+use crate::sched::worker::WorkerThread;
 use crate::sync::UnsafeCell;
-use crate::unwind::{self, AbortOnUnwind, Payload};
-use crate::worker::WorkerThread;
 use std::cell::Cell;
 use std::mem::{ManuallyDrop, MaybeUninit};
 

@@ -23,13 +23,13 @@
 //!   worker it keeps executing other tasks while it waits.
 
 use crate::error::JoinError;
-use crate::injection_queue::Reserve;
-use crate::job::{Job, JobRef, Mode, Outcome};
-use crate::job_handle::{new_task, JoinHandle, PanicsTo};
-use crate::registry::{Executor, Registry};
+use crate::sched::injection::Reserve;
+use crate::sched::job::{Job, JobRef, Mode, Outcome};
+use crate::sched::registry::{Executor, Registry};
+use crate::sched::worker::WorkerThread;
 use crate::sync::atomic::{AtomicUsize, Ordering};
 use crate::sync::{thread, UnsafeCell};
-use crate::worker::WorkerThread;
+use crate::task::cell::{new_task, JoinHandle, PanicsTo};
 use std::collections::VecDeque;
 use std::sync::Arc;
 

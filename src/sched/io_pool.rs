@@ -17,10 +17,10 @@
 //! - If no thread can be started and none is alive, the queue is drained with `Mode::Cancel`
 //!   (handles report Cancelled): a job is never stranded.
 
-use crate::injection_queue::{InjectionQueue, PushError, Submitter};
-use crate::job::{JobRef, Mode, Outcome};
 use crate::metrics::IoMetrics;
-use crate::registry::{Executor, PoolThread, Registry, ThreadKind, Wait};
+use crate::sched::injection::{InjectionQueue, PushError, Submitter};
+use crate::sched::job::{JobRef, Mode, Outcome};
+use crate::sched::registry::{Executor, PoolThread, Registry, ThreadKind, Wait};
 use crate::sync::{spin_hint, thread, Condvar, Mutex};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -150,10 +150,10 @@ impl BlockingPool {
         }
         let id = state.next_id;
         // A naming closure that panics is a failed spawn, not a panic inside the pool.
-        let name = match crate::unwind::catch(|| (self.config.thread_name)(id)) {
+        let name = match crate::sched::unwind::catch(|| (self.config.thread_name)(id)) {
             Ok(name) => name,
             Err(payload) => {
-                let message = crate::unwind::message(&*payload).to_string();
+                let message = crate::sched::unwind::message(&*payload).to_string();
                 drop(state);
                 self.spawn_failed(registry, &format!("io_thread_name panicked: {message}"));
                 return;
@@ -313,7 +313,7 @@ fn submitter(registry: &Registry) -> Submitter {
 fn io_thread_main(registry: Arc<Registry>, id: usize) {
     let _member = PoolThread::enter(&registry, ThreadKind::Io);
     // A blocking thread started from a pinned CPU worker would inherit its single core.
-    crate::pinning::unpin_current();
+    crate::sched::pinning::unpin_current();
     let pool = &registry.blocking;
     loop {
         while let Some(job) = pool.queue.take_one() {

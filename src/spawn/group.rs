@@ -28,16 +28,16 @@
 //!   Both RMWs are on one word, so no wake-up is lost.
 
 use crate::error::{BuildError, SpawnError};
-use crate::injection_queue::PushError;
-use crate::job::{JobRef, Mode, Outcome};
-use crate::job_handle::{
+use crate::sched::injection::PushError;
+use crate::sched::job::{JobRef, Mode, Outcome};
+use crate::sched::registry::Registry;
+use crate::sched::worker::WorkerThread;
+use crate::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use crate::sync::{spin_hint, thread, Condvar, Injector, Mutex, Steal};
+use crate::task::cell::{
     new_hooked_task, new_task, ClosureGone, JoinHandle, PanicsTo, TaskHook, UnsubmittedTask,
     CANCELLED, GROUP_DRAINED, GROUP_QUEUED, GROUP_SLOTTED,
 };
-use crate::registry::Registry;
-use crate::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use crate::sync::{spin_hint, thread, Condvar, Injector, Mutex, Steal};
-use crate::worker::WorkerThread;
 use std::sync::Arc;
 
 /// Configures a [`Group`]; from [`Pool::group`](crate::Pool::group).
@@ -721,7 +721,7 @@ impl Group {
         &self,
         handles: impl IntoIterator<Item = JoinHandle<T>>,
     ) -> Vec<Result<T, crate::JoinError>> {
-        crate::batch::join_all(handles)
+        crate::spawn::batch::join_all(handles)
     }
 
     /// Waits until none of the group's tasks is queued or running.

@@ -13,13 +13,13 @@
 //!   handles report Cancelled), and closes the wake queue so a later wake cancels instead of
 //!   queueing into a pool with no workers.
 
-use crate::injection_queue::PushError;
-use crate::job::{Job, JobRef, Mode, Outcome};
-use crate::job_handle::{Completion, JoinHandle, PanicsTo, TaskOutput, CANCELLED, DONE, RUNNING};
-use crate::registry::{Executor, Registry, Wait};
+use crate::sched::injection::PushError;
+use crate::sched::job::{Job, JobRef, Mode, Outcome};
+use crate::sched::registry::{Executor, Registry, Wait};
+use crate::sched::unwind;
+use crate::sched::worker::WorkerThread;
 use crate::sync::UnsafeCell;
-use crate::unwind;
-use crate::worker::WorkerThread;
+use crate::task::cell::{Completion, JoinHandle, PanicsTo, TaskOutput, CANCELLED, DONE, RUNNING};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering as StdOrdering};

@@ -21,11 +21,11 @@
 //!   shutdown's drained rule.
 //! - A worker exits its main loop only under the registry's shutdown rule (see registry.rs).
 
-use crate::affinity::HIGH_BEFORE_NORMAL;
-use crate::injection_queue::InjectionQueue;
-use crate::job::{JobRef, Mode};
-use crate::join::JoinFrame;
-use crate::registry::{Executor, Registry};
+use crate::sched::injection::InjectionQueue;
+use crate::sched::job::{JobRef, Mode};
+use crate::sched::join::JoinFrame;
+use crate::sched::lanes::HIGH_BEFORE_NORMAL;
+use crate::sched::registry::{Executor, Registry};
 use crate::sync::{spin_hint, thread, Steal, Worker};
 use std::cell::Cell;
 use std::ptr;

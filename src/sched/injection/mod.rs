@@ -31,10 +31,10 @@
 //!   `len_synced` (an RMW that adds nothing) is ordered against every reservation, which the
 //!   fence-free wake-up of the spawn path relies on (sleep.rs).
 
-use crate::job::JobRef;
+use crate::sched::job::JobRef;
+use crate::sched::unwind::{wake_user, PanicSink};
 use crate::sync::atomic::{fence, AtomicU64, AtomicUsize, Ordering};
 use crate::sync::{Condvar, Injector, Mutex, Steal, Worker};
-use crate::unwind::{wake_user, PanicSink};
 use std::collections::VecDeque;
 use std::task::Waker;
 use std::time::Instant;

@@ -10,13 +10,13 @@
 //! - If the target pool is shut down the closure runs on the calling thread: structured work is
 //!   never dropped and never hangs.
 
-use crate::injection_queue::PushError;
-use crate::job::StackJob;
-use crate::latch::{LockLatch, SpinLatch};
-use crate::registry::{Registry, Wait};
+use crate::sched::injection::PushError;
+use crate::sched::job::StackJob;
+use crate::sched::latch::{LockLatch, SpinLatch};
+use crate::sched::registry::{Registry, Wait};
+use crate::sched::unwind::AbortOnUnwind;
+use crate::sched::worker::WorkerThread;
 use crate::sync::thread;
-use crate::unwind::AbortOnUnwind;
-use crate::worker::WorkerThread;
 use std::sync::Arc;
 
 /// Runs `op` on a worker of `registry` and returns its value (re-raising its panic).

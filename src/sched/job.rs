@@ -4,10 +4,10 @@
 //! to stays valid until then: stack jobs because their owner waits on a latch before returning,
 //! heap jobs and tasks because the `JobRef` owns one reference to them.
 
-use crate::latch::Latch;
-use crate::registry::Registry;
+use crate::sched::latch::Latch;
+use crate::sched::registry::Registry;
+use crate::sched::unwind::{self, Payload};
 use crate::sync::UnsafeCell;
-use crate::unwind::{self, Payload};
 
 /// What the executor asks of a job.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

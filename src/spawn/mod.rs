@@ -1,0 +1,7 @@
+//! The ways work enters a pool from user code: detached tasks, `install`, scopes, batches and
+//! task groups.
+
+pub(crate) mod batch;
+pub(crate) mod group;
+pub(crate) mod install;
+pub(crate) mod scope;

@@ -8,10 +8,10 @@
 //! - Off the workers, `Pool::block_on` marks its pool as this thread's for the call (restored
 //!   when it returns or unwinds), so the free functions inside the future use that pool.
 
-use crate::pool::submit;
 use crate::sched::registry::Wait;
 use crate::sched::worker::WorkerThread;
 use crate::spawn::scope::Scope;
+use crate::spawn::submit::submit;
 use crate::task::cell::{new_task, JoinHandle};
 use crate::Pool;
 use std::cell::Cell;

@@ -9,16 +9,15 @@
 
 use crate::builder::Builder;
 use crate::error::SpawnError;
-use crate::sched::injection::PushError;
-use crate::sched::job::JobRef;
 use crate::sched::join;
-use crate::sched::registry::{Lane, Registry, Wait};
+use crate::sched::lanes::Lane;
+use crate::sched::registry::{Registry, Wait};
 use crate::sched::worker::WorkerThread;
 use crate::spawn::scope::Scope;
+use crate::spawn::submit::{spawn_to, Target};
 use crate::spawn::{install, scope};
 use crate::sync::atomic::Ordering;
-use crate::sync::thread;
-use crate::task::cell::{new_task, JoinHandle, UnsubmittedTask};
+use crate::task::cell::JoinHandle;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -71,8 +70,13 @@ impl Pool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        self.spawn_to(func, Wait::Forever, Target::Cpu(Lane::Normal))
-            .0
+        spawn_to(
+            &self.registry,
+            func,
+            Wait::Forever,
+            Target::Cpu(Lane::Normal),
+        )
+        .0
     }
 
     /// Spawns a task without blocking; a full queue or a shut-down pool hands the closure back.
@@ -90,7 +94,8 @@ impl Pool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let (handle, submitted) = self.spawn_to(func, Wait::No, Target::Cpu(Lane::Normal));
+        let (handle, submitted) =
+            spawn_to(&self.registry, func, Wait::No, Target::Cpu(Lane::Normal));
         submitted.map(|()| handle)
     }
 
@@ -105,8 +110,12 @@ impl Pool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let (handle, submitted) =
-            self.spawn_to(func, deadline_after(timeout), Target::Cpu(Lane::Normal));
+        let (handle, submitted) = spawn_to(
+            &self.registry,
+            func,
+            deadline_after(timeout),
+            Target::Cpu(Lane::Normal),
+        );
         submitted.map(|()| handle)
     }
 
@@ -130,7 +139,7 @@ impl Pool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        self.spawn_to(func, Wait::Forever, Target::Io).0
+        spawn_to(&self.registry, func, Wait::Forever, Target::Io).0
     }
 
     /// [`spawn_blocking`](Self::spawn_blocking) without waiting: a full I/O queue or a
@@ -140,7 +149,7 @@ impl Pool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let (handle, submitted) = self.spawn_to(func, Wait::No, Target::Io);
+        let (handle, submitted) = spawn_to(&self.registry, func, Wait::No, Target::Io);
         submitted.map(|()| handle)
     }
 
@@ -155,7 +164,8 @@ impl Pool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let (handle, submitted) = self.spawn_to(func, deadline_after(timeout), Target::Io);
+        let (handle, submitted) =
+            spawn_to(&self.registry, func, deadline_after(timeout), Target::Io);
         submitted.map(|()| handle)
     }
 
@@ -359,33 +369,7 @@ impl Pool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        self.spawn_to(func, Wait::Forever, Target::Cpu(lane)).0
-    }
-
-    /// The one spawn path behind every `spawn*` method: a new task handed to `target`. The
-    /// handle is returned either way; if the task was refused it reports `Cancelled` and the
-    /// closure comes back in the error (dropping the error drops the closure unrun).
-    fn spawn_to<F, T>(
-        &self,
-        func: F,
-        wait: Wait,
-        target: Target,
-    ) -> (JoinHandle<T>, Result<(), SpawnError<F>>)
-    where
-        F: FnOnce() -> T + Send + 'static,
-        T: Send + 'static,
-    {
-        let submit = self.registry.stats.sample_submit();
-        let submit = match target {
-            Target::Cpu(_) => submit,
-            Target::Io => submit.on_io(),
-        };
-        let (task, handle) = new_task(func, submit);
-        let submitted = match target {
-            Target::Cpu(lane) => submit_lane(&self.registry, task, wait, lane),
-            Target::Io => submit_blocking(&self.registry, task, wait),
-        };
-        (handle, submitted)
+        spawn_to(&self.registry, func, Wait::Forever, Target::Cpu(lane)).0
     }
 
     /// Starts building a concurrency-limited [`Group`](crate::Group) on this pool.
@@ -595,143 +579,10 @@ impl std::fmt::Debug for Pool {
     }
 }
 
-/// Which pool a spawn goes to.
-#[derive(Clone, Copy, Debug)]
-enum Target {
-    /// The CPU workers, through `lane`.
-    Cpu(Lane),
-    /// The blocking-I/O pool.
-    Io,
-}
-
-/// Hands a new task to `registry` by the path that fits the calling thread.
-pub(crate) fn submit<F, T>(
-    registry: &Arc<Registry>,
-    task: UnsubmittedTask<F, T>,
-    wait: Wait,
-) -> Result<(), SpawnError<F>>
-where
-    F: FnOnce() -> T + Send + 'static,
-    T: Send + 'static,
-{
-    submit_lane(registry, task, wait, Lane::Normal)
-}
-
-/// Hands a new task to `registry`'s `lane` by the path that fits the calling thread.
-pub(crate) fn submit_lane<F, T>(
-    registry: &Arc<Registry>,
-    task: UnsubmittedTask<F, T>,
-    wait: Wait,
-    lane: Lane,
-) -> Result<(), SpawnError<F>>
-where
-    F: FnOnce() -> T + Send + 'static,
-    T: Send + 'static,
-{
-    let (result, own) = submit_lane_unrecorded(registry, task, wait, lane);
-    registry.record_cpu_submission(
-        result.as_ref().map(|_| ()).map_err(SpawnError::is_full),
-        own,
-    );
-    result
-}
-
-/// [`submit_lane`] without counting the outcome in the metrics; also returns the index of the
-/// calling worker if it is one of `registry`'s (for the caller's own count).
-pub(crate) fn submit_lane_unrecorded<F, T>(
-    registry: &Arc<Registry>,
-    task: UnsubmittedTask<F, T>,
-    wait: Wait,
-    lane: Lane,
-) -> (Result<(), SpawnError<F>>, Option<usize>)
-where
-    F: FnOnce() -> T + Send + 'static,
-    T: Send + 'static,
-{
-    let current = WorkerThread::current();
-    let own = current.filter(|w| Arc::ptr_eq(&w.registry, registry));
-    let result = match (own, current) {
-        (Some(worker), _) => task.submit(|job| {
-            match lane {
-                Lane::Normal => worker.push_or_run(job),
-                // Another lane from a worker: never block; run it here if that queue is full.
-                // A task spawned onto this very worker goes to its inbox too, not its deque:
-                // peers steal from a deque at once, but take from an inbox only once this
-                // worker has been busy past its patience.
-                _ => match registry.inject_lane(job, Wait::No, lane) {
-                    Ok(()) => {}
-                    Err(PushError::Full(job)) => worker.run_inline(job),
-                    Err(closed) => return Err(closed),
-                },
-            }
-            Ok(())
-        }),
-        (None, Some(worker)) if !matches!(wait, Wait::No) => task.submit(|job| {
-            push_while_helping(worker, job, wait, |job| {
-                registry.inject_lane(job, Wait::No, lane)
-            })
-        }),
-        _ => task.submit(|job| registry.inject_lane(job, wait, lane)),
-    };
-    (result, own.map(|w| w.index))
-}
-
-/// Hands a new task to `registry`'s blocking-I/O pool.
-pub(crate) fn submit_blocking<F, T>(
-    registry: &Arc<Registry>,
-    task: UnsubmittedTask<F, T>,
-    wait: Wait,
-) -> Result<(), SpawnError<F>>
-where
-    F: FnOnce() -> T + Send + 'static,
-    T: Send + 'static,
-{
-    let result = match WorkerThread::current() {
-        Some(worker) if !matches!(wait, Wait::No) => task.submit(|job| {
-            push_while_helping(worker, job, wait, |job| {
-                registry.blocking.submit(registry, job, Wait::No)
-            })
-        }),
-        _ => task.submit(|job| registry.blocking.submit(registry, job, wait)),
-    };
-    registry.record_submission(
-        result.as_ref().map(|_| ()).map_err(SpawnError::is_full),
-        true,
-    );
-    result
-}
-
 /// The `Wait` for a timeout from now (forever if the deadline would overflow).
 fn deadline_after(timeout: Duration) -> Wait {
     match Instant::now().checked_add(timeout) {
         Some(deadline) => Wait::Until(deadline),
         None => Wait::Forever,
-    }
-}
-
-/// Pushes from a CPU worker into a queue that may be full: the worker keeps executing its own
-/// pool's work while it waits for room, so it never stalls its pool or wedges another.
-pub(crate) fn push_while_helping(
-    worker: &WorkerThread,
-    mut job: JobRef,
-    wait: Wait,
-    try_push: impl Fn(JobRef) -> Result<(), PushError>,
-) -> Result<(), PushError> {
-    loop {
-        match try_push(job) {
-            Err(PushError::Full(back)) => {
-                if let Wait::Until(deadline) = wait {
-                    if Instant::now() >= deadline {
-                        return Err(PushError::Full(back));
-                    }
-                }
-                job = back;
-                match worker.find_work() {
-                    Some(other) => worker.execute(other),
-                    None => thread::yield_now(),
-                }
-            }
-            done => return done,
-        }
     }
 }

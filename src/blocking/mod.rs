@@ -7,7 +7,6 @@
 //! - While the closure runs elsewhere, the worker executes its own pool's tasks and sleeps only
 //!   through the sleep protocol, whose re-check reads the latch; the I/O thread's `set` wakes it.
 
-use crate::pool::push_while_helping;
 use crate::sched::injection::PushError;
 use crate::sched::job::StackJob;
 use crate::sched::latch::SpinLatch;
@@ -37,7 +36,7 @@ where
     let job_ref = unsafe { job.as_job_ref() };
     // From the push until the latch is set, an I/O thread may use `job`.
     let shared = AbortOnUnwind::new("a blocking call waiting for its I/O thread");
-    let pushed = push_while_helping(worker, job_ref, Wait::Forever, |job| {
+    let pushed = worker.push_helping(job_ref, Wait::Forever, |job| {
         registry.blocking.submit(registry, job, Wait::No)
     });
     match pushed {

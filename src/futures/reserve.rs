@@ -11,7 +11,8 @@
 
 use crate::error::{ShutdownError, SpawnError};
 use crate::sched::injection::Reserve as Outcome;
-use crate::sched::registry::{Lane, Registry, Wait};
+use crate::sched::lanes::Lane;
+use crate::sched::registry::{Registry, Wait};
 use crate::task::cell::{new_task, JoinHandle};
 use std::future::Future;
 use std::pin::Pin;
@@ -155,21 +156,23 @@ where
     T: Send + 'static,
 {
     let (task, handle) = new_task(func, registry.stats.sample_submit());
-    let func = match crate::pool::submit_lane_unrecorded(&registry, task, Wait::No, Lane::Normal) {
-        (Ok(()), own) => {
-            registry.record_cpu_submission(Ok(()), own);
-            return Ok(handle);
-        }
-        (Err(SpawnError::Full(func)), _) => {
-            // The refused task's handle only reports Cancelled: free its cell before waiting.
-            drop(handle);
-            func
-        }
-        (Err(SpawnError::Shutdown(func)), own) => {
-            registry.record_cpu_submission(Err(false), own);
-            return Err(SpawnError::Shutdown(func));
-        }
-    };
+    let func =
+        match crate::spawn::submit::submit_lane_unrecorded(&registry, task, Wait::No, Lane::Normal)
+        {
+            (Ok(()), own) => {
+                registry.record_cpu_submission(Ok(()), own);
+                return Ok(handle);
+            }
+            (Err(SpawnError::Full(func)), _) => {
+                // The refused task's handle only reports Cancelled: free its cell before waiting.
+                drop(handle);
+                func
+            }
+            (Err(SpawnError::Shutdown(func)), own) => {
+                registry.record_cpu_submission(Err(false), own);
+                return Err(SpawnError::Shutdown(func));
+            }
+        };
     spawn_async_wait(registry, func).await
 }
 

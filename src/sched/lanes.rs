@@ -39,6 +39,17 @@ pub enum Priority {
     Normal,
 }
 
+/// Where a submission goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Lane {
+    /// The normal injection queue (or a worker's own deque).
+    Normal,
+    /// The high-priority injection queue.
+    High,
+    /// Worker `index`'s inbox.
+    Worker(usize),
+}
+
 /// One worker's inbox of tasks spawned onto it.
 pub(crate) struct Inbox {
     pub(crate) queue: InjectionQueue,

@@ -3,6 +3,7 @@
 //! the catch boundaries around user code. Everything above this layer reaches the workers
 //! through it; nothing here knows about tasks, handles or the public API.
 
+pub(crate) mod config;
 pub(crate) mod injection;
 pub(crate) mod io_pool;
 pub(crate) mod job;

@@ -40,26 +40,31 @@
 //!   worker's clean-up wait only for the workers that run. `build` then shuts the started ones
 //!   down gracefully and returns the error once every one of them has been joined.
 
-use crate::builder::Config;
 use crate::error::BuildError;
 use crate::metrics::{Metrics, PoolStats};
+use crate::sched::config::{Config, IndexHook, PanicHandler};
 use crate::sched::injection::{InjectionQueue, PushError};
 use crate::sched::io_pool::BlockingPool;
 use crate::sched::job::JobRef;
 use crate::sched::job::Outcome;
-use crate::sched::lanes::Inbox;
+use crate::sched::lanes::{Inbox, Lane};
 use crate::sched::sleep::Sleep;
 use crate::sched::unwind::{self, PanicSink, Payload};
 use crate::sched::worker::WorkerThread;
 use crate::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use crate::sync::{thread, Condvar, Mutex, Stealer, Worker};
-use crate::task::future::Cancel;
 use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
 /// The epoch unit of `Registry::quiet` (the count is below it).
+/// A pending future task the registry can cancel at shutdown (implemented by the future task,
+/// one layer up: the registry only keeps them in a list).
+pub(crate) trait Cancel: Send + Sync {
+    fn cancel(&self) -> bool;
+}
+
 const QUIET_EPOCH: u64 = 1 << 32;
 
 /// How long a submission from outside may wait for room.
@@ -118,9 +123,9 @@ pub(crate) struct Registry {
     threads: Mutex<Vec<thread::JoinHandle<()>>>,
     /// Live `Pool` handles; the last one to go shuts the pool down.
     pub(crate) handles: AtomicUsize,
-    on_thread_start: Option<crate::builder::IndexHook>,
-    on_thread_stop: Option<crate::builder::IndexHook>,
-    panic_handler: Option<crate::builder::PanicHandler>,
+    on_thread_start: Option<IndexHook>,
+    on_thread_stop: Option<IndexHook>,
+    panic_handler: Option<PanicHandler>,
 }
 
 /// Counts workers that have finished starting, so `build` returns a fully running pool.
@@ -154,7 +159,7 @@ impl Registry {
                     )
                 })
                 .collect(),
-            woken: InjectionQueue::new(crate::MAX_QUEUE_CAPACITY),
+            woken: InjectionQueue::new(crate::sched::config::MAX_QUEUE_CAPACITY),
             futures: Mutex::new(BTreeMap::new()),
             cpu_running: AtomicUsize::new(threads),
             main_idle: AtomicUsize::new(0),
@@ -666,17 +671,6 @@ impl Registry {
         };
         (self.cancelled.load(Ordering::SeqCst), finished)
     }
-}
-
-/// Where a submission goes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Lane {
-    /// The normal injection queue (or a worker's own deque).
-    Normal,
-    /// The high-priority injection queue.
-    High,
-    /// Worker `index`'s inbox.
-    Worker(usize),
 }
 
 /// Who executed a job, for the metrics.

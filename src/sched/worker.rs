@@ -21,16 +21,17 @@
 //!   shutdown's drained rule.
 //! - A worker exits its main loop only under the registry's shutdown rule (see registry.rs).
 
-use crate::sched::injection::InjectionQueue;
+use crate::sched::injection::{InjectionQueue, PushError};
 use crate::sched::job::{JobRef, Mode};
 use crate::sched::join::JoinFrame;
 use crate::sched::lanes::HIGH_BEFORE_NORMAL;
-use crate::sched::registry::{Executor, Registry};
+use crate::sched::registry::{Executor, Registry, Wait};
 use crate::sync::{spin_hint, thread, Steal, Worker};
 use std::cell::Cell;
 use std::ptr;
 use std::sync::Arc;
 use std::task::{Wake, Waker};
+use std::time::Instant;
 
 /// How many times an idle worker checks for work, spinning in between (a few microseconds in
 /// all), before it sleeps or, after a busy stretch, yields. (Under loom every check is a branch
@@ -291,6 +292,40 @@ impl WorkerThread {
             // SAFETY: live and unpublished (as above); it is published exactly once, here.
             let job = unsafe { JoinFrame::publish(oldest_unpublished, self) };
             self.push(job);
+        }
+    }
+
+    /// One step of waiting for something other than a latch (room in a full queue, a free
+    /// group slot): runs one job this worker can find, or yields if there is none, so the
+    /// waiting worker never stalls its own pool, and pools feeding each other cannot wedge.
+    pub(crate) fn help_once(&self) {
+        match self.find_work() {
+            Some(job) => self.execute(job),
+            None => thread::yield_now(),
+        }
+    }
+
+    /// Pushes into a queue that may be full (`try_push` never blocks), helping while it is:
+    /// gives up with `Full` only once `wait`'s deadline passed.
+    pub(crate) fn push_helping(
+        &self,
+        mut job: JobRef,
+        wait: Wait,
+        try_push: impl Fn(JobRef) -> Result<(), PushError>,
+    ) -> Result<(), PushError> {
+        loop {
+            match try_push(job) {
+                Err(PushError::Full(back)) => {
+                    if let Wait::Until(deadline) = wait {
+                        if Instant::now() >= deadline {
+                            return Err(PushError::Full(back));
+                        }
+                    }
+                    job = back;
+                    self.help_once();
+                }
+                done => return done,
+            }
         }
     }
 

@@ -586,10 +586,7 @@ impl GroupInner {
     fn wait_while(&self, blocked: impl Fn(u64) -> bool) {
         if let Some(worker) = WorkerThread::current() {
             while blocked(self.counts()) {
-                match worker.find_work() {
-                    Some(job) => worker.execute(job),
-                    None => thread::yield_now(),
-                }
+                worker.help_once();
             }
             return;
         }

@@ -16,7 +16,6 @@ use crate::sched::latch::{LockLatch, SpinLatch};
 use crate::sched::registry::{Registry, Wait};
 use crate::sched::unwind::AbortOnUnwind;
 use crate::sched::worker::WorkerThread;
-use crate::sync::thread;
 use std::sync::Arc;
 
 /// Runs `op` on a worker of `registry` and returns its value (re-raising its panic).
@@ -60,24 +59,14 @@ where
     let job = StackJob::new(op, SpinLatch::cross(&worker.registry, worker.index));
     // SAFETY: as in `install_from_outside`: we wait for the latch, or the job is refused.
     let job_ref = unsafe { job.as_job_ref() };
-    let mut pending = job_ref;
     // From the first successful push until the latch is set, the target pool may use `job`.
     let shared = AbortOnUnwind::new("an install waiting for its job in another pool");
-    loop {
-        match target.inject(pending, Wait::No) {
-            Ok(()) => break,
-            Err(PushError::Closed(_)) => {
-                shared.disarm();
-                return job.run_inline();
-            }
-            Err(PushError::Full(back)) => {
-                pending = back;
-                match worker.find_work() {
-                    Some(other) => worker.execute(other),
-                    None => thread::yield_now(),
-                }
-            }
-        }
+    if let Err(PushError::Closed(_) | PushError::Full(_)) =
+        worker.push_helping(job_ref, Wait::Forever, |job| target.inject(job, Wait::No))
+    {
+        // Closed (`Wait::Forever` never gives up on a full queue): the job is ours again.
+        shared.disarm();
+        return job.run_inline();
     }
     worker.wait_until(&|| job.latch.probe());
     shared.disarm();

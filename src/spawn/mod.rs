@@ -5,3 +5,4 @@ pub(crate) mod batch;
 pub(crate) mod group;
 pub(crate) mod install;
 pub(crate) mod scope;
+pub(crate) mod submit;

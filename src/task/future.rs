@@ -15,7 +15,7 @@
 
 use crate::sched::injection::PushError;
 use crate::sched::job::{Job, JobRef, Mode, Outcome};
-use crate::sched::registry::{Executor, Registry, Wait};
+use crate::sched::registry::{Cancel, Executor, Registry, Wait};
 use crate::sched::unwind;
 use crate::sched::worker::WorkerThread;
 use crate::sync::UnsafeCell;
@@ -28,11 +28,6 @@ use std::task::{Context, Poll, Wake, Waker};
 
 const SCHEDULED: usize = 1 << 5;
 const NOTIFIED: usize = 1 << 6;
-
-/// Something the pool can cancel at shutdown.
-pub(crate) trait Cancel: Send + Sync {
-    fn cancel(&self) -> bool;
-}
 
 struct FutureCell<Fut: Future> {
     completion: Completion<Fut::Output>,
@@ -330,9 +325,9 @@ where
             worker.push_or_run(job);
             Ok(())
         }
-        Some(worker) => crate::pool::push_while_helping(worker, job, Wait::Forever, |job| {
-            registry.inject(job, Wait::No)
-        }),
+        Some(worker) => {
+            worker.push_helping(job, Wait::Forever, |job| registry.inject(job, Wait::No))
+        }
         None => registry.inject(job, Wait::Forever),
     };
     let accepted = match pushed {

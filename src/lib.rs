@@ -34,6 +34,7 @@
 
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 mod blocking;
 mod builder;
@@ -70,4 +71,4 @@ pub use sched::lanes::{Priority, AFFINITY_PATIENCE, HIGH_BEFORE_NORMAL};
 pub use sched::pinning::{Pinning, NO_PIN_ENV};
 pub use spawn::group::{Group, GroupBuilder, GroupMetrics};
 pub use spawn::scope::Scope;
-pub use task::cell::JoinHandle;
+pub use task::handle::JoinHandle;

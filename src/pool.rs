@@ -17,7 +17,7 @@ use crate::spawn::scope::Scope;
 use crate::spawn::submit::{spawn_to, Target};
 use crate::spawn::{install, scope};
 use crate::sync::atomic::Ordering;
-use crate::task::cell::JoinHandle;
+use crate::task::handle::JoinHandle;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

@@ -17,7 +17,7 @@
 use crate::sched::registry::Registry;
 use crate::sched::worker::WorkerThread;
 use crate::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use crate::task::cell::ThreadParker;
+use crate::sync::parker::ThreadParker;
 use std::cell::Cell;
 use std::future::Future;
 use std::pin::pin;

@@ -19,7 +19,7 @@
 //!   overhead); snapshots then read zeros. Under `--cfg corepool_loom` likewise.
 
 use crate::sync::atomic::{AtomicU64, Ordering};
-use crate::sync::Mutex;
+use crate::sync::{CachePadded, IdCounter, Mutex};
 use std::cell::Cell;
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -137,11 +137,6 @@ pub(crate) struct WorkerStats {
     pub(crate) run_time: HistogramCells,
 }
 
-/// Keeps each worker's counters on their own cache lines.
-#[repr(align(128))]
-#[derive(Default)]
-pub(crate) struct Padded<T>(pub(crate) T);
-
 /// What a new task carries from its submission: its sampled submit time (0: not sampled), and
 /// where a cancel through its handle is counted: a pool's statistics, with [`IO_TAG`] set for
 /// its I/O figures (0: nowhere, for a handle made only to report a refused closure). Two words:
@@ -213,12 +208,12 @@ const OWN_COUNTERS: usize = 64;
 /// A spawn counter only one thread (outside the pool's workers) writes.
 struct OwnCounter {
     thread: std::thread::ThreadId,
-    count: Padded<Counter>,
+    count: CachePadded<Counter>,
 }
 
 /// Gives every `PoolStats` an id that is never reused, so a thread-local cache of "my counter
 /// in pool `id`" can never point into a pool that is gone.
-static NEXT_STATS_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+static NEXT_STATS_ID: IdCounter = IdCounter::new(1);
 
 std::thread_local! {
     /// This thread's spawn counter in the pool it last spawned into from outside: the pool's
@@ -230,10 +225,10 @@ std::thread_local! {
 
 /// The statistics of one pool.
 pub(crate) struct PoolStats {
-    pub(crate) workers: Box<[Padded<WorkerStats>]>,
+    pub(crate) workers: Box<[CachePadded<WorkerStats>]>,
     /// Spawns from threads that are not this pool's workers, striped by thread (inline, so
     /// the hot path indexes it without a length check or a pointer load).
-    outside_spawned: [Padded<Counter>; STRIPES],
+    outside_spawned: [CachePadded<Counter>; STRIPES],
     /// Spawn counters of the first `OWN_COUNTERS` outside threads, one writer each (boxed, so
     /// their addresses stay put when the `Vec` grows: thread-local caches point at them; never
     /// removed while the pool lives).
@@ -250,10 +245,10 @@ impl PoolStats {
     pub(crate) fn new(workers: usize, sample_every: u64) -> Self {
         let epoch = Instant::now();
         PoolStats {
-            workers: (0..workers).map(|_| Padded::default()).collect(),
+            workers: (0..workers).map(|_| CachePadded::default()).collect(),
             outside_spawned: Default::default(),
             own_spawned: Mutex::new(Vec::new()),
-            id: NEXT_STATS_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            id: NEXT_STATS_ID.next(),
             shared: SharedStats::default(),
             epoch,
             sample_every: sample_every.max(1),
@@ -303,7 +298,7 @@ impl PoolStats {
             None if own.len() < OWN_COUNTERS => {
                 own.push(Box::new(OwnCounter {
                     thread: me,
-                    count: Padded::default(),
+                    count: CachePadded::default(),
                 }));
                 Some(own.len() - 1)
             }
@@ -311,7 +306,7 @@ impl PoolStats {
         };
         let cached = match index {
             Some(index) => {
-                let counter = &own[index].count.0;
+                let counter: &Counter = &own[index].count;
                 counter.add(1);
                 counter as *const Counter as usize
             }
@@ -319,7 +314,7 @@ impl PoolStats {
                 // Stripe by the address of this thread's cache (thread-local blocks live in
                 // each thread's own stack mapping, so the page number differs).
                 let page = SPAWN_COUNTER.with(|c| c as *const _ as usize) >> 12;
-                let counter = &self.outside_spawned[page % STRIPES].0;
+                let counter: &Counter = &self.outside_spawned[page % STRIPES];
                 counter.add_shared(1);
                 counter as *const Counter as usize | 1
             }
@@ -381,7 +376,7 @@ impl PoolStats {
         let run = ended.saturating_sub(started);
         match worker {
             Some(index) => {
-                let stats = &self.workers[index].0;
+                let stats = &*self.workers[index];
                 stats.queue_wait.record(wait);
                 stats.run_time.record(run);
             }
@@ -396,7 +391,7 @@ impl PoolStats {
     /// observe it).
     #[inline]
     pub(crate) fn record_task_end_on(&self, index: usize, panicked: bool) {
-        let worker = &self.workers[index].0;
+        let worker = &*self.workers[index];
         worker.completed.bump();
         if panicked {
             worker.panicked.bump();
@@ -416,7 +411,7 @@ impl PoolStats {
     #[inline]
     pub(crate) fn busy(&self, index: usize) {
         if ENABLED {
-            let stats = &self.workers[index].0;
+            let stats = &*self.workers[index];
             let idle_since = stats.idle_since.load(Ordering::Relaxed);
             let parked = stats.parks.get() != stats.parks_at_idle.load(Ordering::Relaxed);
             let since = if idle_since == 0 || parked {
@@ -433,7 +428,7 @@ impl PoolStats {
     #[inline]
     pub(crate) fn idle(&self, index: usize) {
         if ENABLED {
-            let stats = &self.workers[index].0;
+            let stats = &*self.workers[index];
             let now = self.now_nanos();
             let since = stats.busy_since.load(Ordering::Relaxed);
             stats.busy_since.store(0, Ordering::Relaxed);
@@ -448,7 +443,7 @@ impl PoolStats {
     }
 
     fn busy_nanos(&self, index: usize, now: u64) -> (u64, bool) {
-        let stats = &self.workers[index].0;
+        let stats = &*self.workers[index];
         let since = stats.busy_since.load(Ordering::Relaxed);
         let current = if since != 0 {
             now.saturating_sub(since)
@@ -488,7 +483,7 @@ impl PoolStats {
         };
         let mut busy_total = 0;
         for (index, padded) in self.workers.iter().enumerate() {
-            let stats = &padded.0;
+            let stats = &**padded;
             let (busy, is_busy) = self.busy_nanos(index, now);
             busy_total += busy;
             metrics.active += usize::from(is_busy);
@@ -510,12 +505,12 @@ impl PoolStats {
                 local_queue_depth: local_depths.get(index).copied().unwrap_or(0),
             });
         }
-        metrics.spawned += self.outside_spawned.iter().map(|c| c.0.get()).sum::<u64>();
+        metrics.spawned += self.outside_spawned.iter().map(|c| c.get()).sum::<u64>();
         metrics.spawned += self
             .own_spawned
             .lock()
             .iter()
-            .map(|c| c.count.0.get())
+            .map(|c| c.count.get())
             .sum::<u64>();
         metrics.cancelled += self.shared.outside_cancelled.get();
         metrics.io.spawned = self.shared.io_spawned.get();

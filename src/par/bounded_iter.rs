@@ -18,7 +18,7 @@
 
 use super::splitter::Joiner;
 use crate::sched::unwind::Payload;
-use parking_lot::Mutex;
+use crate::sync::Mutex;
 use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};

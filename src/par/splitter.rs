@@ -16,8 +16,8 @@
 //!   panic reaches the caller through the joins once all pieces have stopped.
 
 use super::source::ParSource;
+use crate::sync::atomic::{AtomicBool, Ordering};
 use crate::Pool;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 /// How long one sequential block should take: the latency with which a steal is answered.

@@ -472,7 +472,7 @@ impl Registry {
             // a worker's jobs are the sum of its three counters (see `WorkerStats`), so a task
             // costs one counter here, not two.
             Executor::Cpu(index) => {
-                let worker = &stats.workers[index].0;
+                let worker = &*stats.workers[index];
                 match outcome {
                     Outcome::Completed | Outcome::Panicked => {}
                     Outcome::Cancelled | Outcome::Skipped => worker.cancelled.bump(),
@@ -548,7 +548,7 @@ impl Registry {
         let stats = &self.stats;
         match accepted {
             Ok(()) => match own {
-                Some(index) => stats.workers[index].0.spawned.bump(),
+                Some(index) => stats.workers[index].spawned.bump(),
                 None => stats.spawned_outside(),
             },
             Err(true) => stats.shared.rejected_full.add_shared(1),

@@ -340,7 +340,7 @@ impl WorkerThread {
     /// (caller-runs): spawning from a worker never blocks, and memory stays bounded.
     pub(crate) fn push_or_run(&self, job: JobRef) {
         if self.deque.len() >= self.registry.local_queue_limit {
-            self.registry.stats.workers[self.index].0.caller_runs.bump();
+            self.registry.stats.workers[self.index].caller_runs.bump();
             self.execute(job);
         } else {
             self.push(job);
@@ -359,7 +359,7 @@ impl WorkerThread {
 
     /// Runs a spawned job right here (caller-runs), counted as such.
     pub(crate) fn run_inline(&self, job: JobRef) {
-        self.registry.stats.workers[self.index].0.caller_runs.bump();
+        self.registry.stats.workers[self.index].caller_runs.bump();
         self.execute(job);
     }
 
@@ -598,7 +598,7 @@ impl WorkerThread {
                 }
                 match stealers[victim].steal() {
                     Steal::Success(job) => {
-                        self.registry.stats.workers[self.index].0.steals.bump();
+                        self.registry.stats.workers[self.index].steals.bump();
                         return Some(job);
                     }
                     Steal::Retry => contended = true,
@@ -667,7 +667,7 @@ impl WorkerThread {
         if !found {
             // A park is counted when it begins and an unpark when it ends, so a worker asleep
             // right now shows one more park than unparks.
-            let stats = &registry.stats.workers[self.index].0;
+            let stats = &*registry.stats.workers[self.index];
             let slept = sleep.sleep(
                 self.index,
                 || done() || registry.has_work_for(self.index),

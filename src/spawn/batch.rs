@@ -29,7 +29,8 @@ use crate::sched::registry::{Executor, Registry};
 use crate::sched::worker::WorkerThread;
 use crate::sync::atomic::{AtomicUsize, Ordering};
 use crate::sync::{thread, UnsafeCell};
-use crate::task::cell::{new_task, JoinHandle, PanicsTo};
+use crate::task::cell::{new_task, PanicsTo};
+use crate::task::handle::JoinHandle;
 use std::collections::VecDeque;
 use std::sync::Arc;
 

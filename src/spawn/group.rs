@@ -32,12 +32,13 @@ use crate::sched::injection::PushError;
 use crate::sched::job::{JobRef, Mode, Outcome};
 use crate::sched::registry::Registry;
 use crate::sched::worker::WorkerThread;
-use crate::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use crate::sync::{spin_hint, thread, Condvar, Injector, Mutex, Steal};
+use crate::sync::atomic::{AtomicU64, Ordering};
+use crate::sync::{spin_hint, thread, CachePadded, Condvar, Injector, Mutex, Steal};
 use crate::task::cell::{
-    new_hooked_task, new_task, ClosureGone, JoinHandle, PanicsTo, TaskHook, UnsubmittedTask,
-    CANCELLED, GROUP_DRAINED, GROUP_QUEUED, GROUP_SLOTTED,
+    new_hooked_task, new_task, ClosureGone, PanicsTo, TaskHook, UnsubmittedTask,
 };
+use crate::task::handle::JoinHandle;
+use crate::task::state::{GroupMark, Initial, Mark, TaskState};
 use std::sync::Arc;
 
 /// Configures a [`Group`]; from [`Pool::group`](crate::Pool::group).
@@ -90,13 +91,15 @@ impl GroupBuilder {
                 max: self.max_concurrency.min(RUNNING_LIMIT),
                 capacity,
                 entry_limit: capacity + capacity.max(CANCELLED_KEPT),
-                counts: Padded(AtomicU64::new(0)),
-                queue: Padded(Injector::new()),
+                counts: CachePadded::new(AtomicU64::new(0)),
+                queue: CachePadded::new(Injector::new()),
                 freed: AtomicU64::new(0),
                 sleepers: Mutex::new(0),
                 changed: Condvar::new(),
-                completed: (0..=threads).map(|_| Padded(AtomicU64::new(0))).collect(),
-                cancelled: Padded(AtomicU64::new(0)),
+                completed: (0..=threads)
+                    .map(|_| CachePadded::new(AtomicU64::new(0)))
+                    .collect(),
+                cancelled: CachePadded::new(AtomicU64::new(0)),
             }),
         })
     }
@@ -141,9 +144,9 @@ struct GroupInner {
     /// `running` (bits 0–31: slots in use), `queued` (bits 32–62: entries counted for `queue`,
     /// including cancelled ones not yet skipped) and WAITERS (bit 63: a thread sleeps on
     /// `changed`).
-    counts: Padded<AtomicU64>,
+    counts: CachePadded<AtomicU64>,
     /// Queued tasks, oldest first.
-    queue: Padded<Injector<Queued>>,
+    queue: CachePadded<Injector<Queued>>,
     /// Entries in `queue` whose task was cancelled through its handle (they hold no place).
     /// Wrapping: a popper may skip an entry just before its canceller counts it here.
     freed: AtomicU64,
@@ -152,22 +155,9 @@ struct GroupInner {
     changed: Condvar,
     /// Tasks that ran, one count per worker (so that workers finishing tasks do not write
     /// one cache line), the last for other threads (blocking-I/O threads).
-    completed: Box<[Padded<AtomicU64>]>,
+    completed: Box<[CachePadded<AtomicU64>]>,
     /// Tasks cancelled before they ran.
-    cancelled: Padded<AtomicU64>,
-}
-
-/// Keeps a hot field on its own cache line: the spawner and the workers each write different
-/// ones for every task.
-#[repr(align(128))]
-struct Padded<T>(T);
-
-impl<T> std::ops::Deref for Padded<T> {
-    type Target = T;
-
-    fn deref(&self) -> &T {
-        &self.0
-    }
+    cancelled: CachePadded<AtomicU64>,
 }
 
 /// How many times a thread outside the pool yields, re-checking, before it sleeps on the
@@ -204,7 +194,7 @@ fn is_idle(counts: u64) -> bool {
 /// its state word.
 struct Queued {
     job: JobRef,
-    state: *const AtomicUsize,
+    state: *const TaskState,
     blocking: bool,
 }
 
@@ -213,13 +203,13 @@ struct Queued {
 unsafe impl Send for Queued {}
 
 impl Queued {
-    /// Marks the entry's task with `bit` unless it was cancelled through its handle.
-    fn mark(&self, bit: usize) -> bool {
+    /// Marks the entry's task unless it was cancelled through its handle; whether it is live.
+    fn mark(&self, mark: GroupMark) -> bool {
         // SAFETY: the entry owns the job reference, so the task (and its state word) lives.
         let state = unsafe { &*self.state };
         // One RMW: a canceller's claim of CANCELLED either came first (seen here: back off) or
         // sees this bit (and gives back the slot, or leaves the drained place alone).
-        state.fetch_or(bit, Ordering::SeqCst) & CANCELLED == 0
+        state.group_mark(mark) == Mark::Live
     }
 
     /// Drops the entry's reference to its task without running it.
@@ -264,9 +254,9 @@ impl TaskHook for SlotHook {
             ClosureGone::Dropped { state } => state,
         };
         group.cancelled.fetch_add(1, Ordering::Relaxed);
-        if state & GROUP_SLOTTED != 0 {
+        if state.group_slotted() {
             group.release_slot(Release::Other);
-        } else if state & GROUP_DRAINED == 0 {
+        } else if !state.group_drained() {
             // Cancelled through its handle while queued: the entry stays until popped, but its
             // place is free now. The RMW on `counts` orders this against a sleeper's check.
             group.freed.fetch_add(1, Ordering::SeqCst);
@@ -308,7 +298,7 @@ impl GroupInner {
 
     /// Starts a built task (marking it slotted) or queues it (it starts out marked queued).
     /// Hands the job back, untouched, if the group's queue is full.
-    fn admit(&self, job: JobRef, state: *const AtomicUsize, blocking: bool) -> Result<(), JobRef> {
+    fn admit(&self, job: JobRef, state: *const TaskState, blocking: bool) -> Result<(), JobRef> {
         let mut current = self.counts();
         let start = loop {
             let (next, start) = if running(current) < self.max && queued(current) == 0 {
@@ -331,7 +321,8 @@ impl GroupInner {
         if start {
             // SAFETY: the caller holds the task's job reference, so its state word lives;
             // nobody else can reach the task yet (its handle is not returned before this).
-            unsafe { &*state }.fetch_or(GROUP_SLOTTED, Ordering::SeqCst);
+            let mark = unsafe { &*state }.group_mark(GroupMark::Slotted);
+            debug_assert_eq!(mark, Mark::Live, "nobody can cancel it yet");
             self.hand_to_pool(job, blocking);
             return Ok(());
         }
@@ -348,12 +339,12 @@ impl GroupInner {
         Ok(())
     }
 
-    /// Takes the oldest entry out of the queue, marks its task with `bit` and uncounts it.
+    /// Takes the oldest entry out of the queue, marks its task with `mark` and uncounts it.
     /// `None` if no entry is pushed; `Some(None)` if the task had been cancelled through its
     /// handle (the entry is dropped).
-    fn pop(&self, bit: usize) -> Option<Option<Queued>> {
+    fn pop(&self, mark: GroupMark) -> Option<Option<Queued>> {
         let entry = self.steal()?;
-        let live = entry.mark(bit);
+        let live = entry.mark(mark);
         self.uncount(live);
         if live {
             return Some(Some(entry));
@@ -470,7 +461,7 @@ impl GroupInner {
                 }
                 continue;
             }
-            match self.pop(GROUP_SLOTTED) {
+            match self.pop(GroupMark::Slotted) {
                 Some(Some(entry)) => return self.pass_slot(entry, why),
                 // Cancelled while queued: the slot is still ours.
                 Some(None) => current = self.counts(),
@@ -522,7 +513,7 @@ impl GroupInner {
             }
             // A slot is ours: pass it to the oldest entry, or give it back if none is pushed.
             current = loop {
-                match self.pop(GROUP_SLOTTED) {
+                match self.pop(GroupMark::Slotted) {
                     Some(Some(entry)) => {
                         self.pass_slot(entry, Release::Other);
                         break self.counts();
@@ -548,7 +539,7 @@ impl GroupInner {
     fn drain(&self, closed: bool) -> usize {
         let mut cancelled = 0;
         while let Some(entry) = self.steal() {
-            let live = entry.mark(GROUP_DRAINED);
+            let live = entry.mark(GroupMark::Drained);
             if live && closed {
                 self.registry.record_submission(Err(false), entry.blocking);
             }
@@ -628,7 +619,7 @@ impl Group {
         };
         let submit = inner.registry.stats.sample_submit();
         let submit = if blocking { submit.on_io() } else { submit };
-        new_hooked_task(func, submit, hook, GROUP_QUEUED)
+        new_hooked_task(func, submit, hook, Initial::GroupQueued)
     }
 
     /// `spawn` and `spawn_blocking`: the task is built first, then started or queued, waiting

@@ -16,7 +16,8 @@ use crate::sched::injection::PushError;
 use crate::sched::lanes::Lane;
 use crate::sched::registry::{Registry, Wait};
 use crate::sched::worker::WorkerThread;
-use crate::task::cell::{new_task, JoinHandle, UnsubmittedTask};
+use crate::task::cell::{new_task, UnsubmittedTask};
+use crate::task::handle::JoinHandle;
 use std::sync::Arc;
 
 /// Which pool a spawn goes to.

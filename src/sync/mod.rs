@@ -12,8 +12,29 @@ pub(crate) use real::*;
 
 #[cfg(corepool_loom)]
 mod model;
+pub(crate) mod parker;
 #[cfg(corepool_loom)]
 pub(crate) use model::*;
+
+/// Keeps a value on its own cache line(s), so that writes to it do not slow down readers and
+/// writers of its neighbours. A layout wrapper only: the same type under loom.
+pub(crate) use crossbeam_utils::CachePadded;
+
+/// A process-wide counter that hands out unique ids, usable in a `static`. It orders nothing
+/// (an id is compared, never used to publish data), so it is a std atomic under loom too,
+/// whose atomics cannot live in statics.
+pub(crate) struct IdCounter(std::sync::atomic::AtomicU64);
+
+impl IdCounter {
+    pub(crate) const fn new(first: u64) -> Self {
+        IdCounter(std::sync::atomic::AtomicU64::new(first))
+    }
+
+    /// The next id: never the same twice in this process.
+    pub(crate) fn next(&self) -> u64 {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    }
+}
 
 /// Interior mutability whose accesses loom can check for data races.
 ///

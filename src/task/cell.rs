@@ -34,50 +34,11 @@ use crate::sched::job::{Job, JobRef, Mode, Outcome};
 use crate::sched::registry::Registry;
 use crate::sched::unwind::{self, wake_user, PanicSink, Payload};
 use crate::sched::worker::WorkerThread;
-use crate::sync::atomic::{AtomicUsize, Ordering};
-use crate::sync::{spin_hint, thread, Condvar, Mutex, UnsafeCell};
-use std::future::Future;
-use std::pin::Pin;
+use crate::sync::{spin_hint, thread, Mutex, UnsafeCell};
+use crate::task::handle::JoinHandle;
+use crate::task::state::{Claim, Initial, Snapshot, TaskState};
 use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
-
-pub(crate) const RUNNING: usize = 1 << 0;
-pub(crate) const COMPLETE: usize = 1 << 1;
-pub(crate) const CANCELLED: usize = 1 << 2;
-pub(crate) const DETACHED: usize = 1 << 3;
-pub(crate) const WAITING: usize = 1 << 4;
-pub(crate) const DONE: usize = COMPLETE | CANCELLED;
-/// Set by a task group before the task enters its queue (group.rs).
-pub(crate) const GROUP_QUEUED: usize = 1 << 5;
-/// Set by a task group when the task is given one of its slots (void if CANCELLED came first).
-pub(crate) const GROUP_SLOTTED: usize = 1 << 6;
-/// Set by a task group that takes the task out of its queue to cancel it (void if CANCELLED
-/// came first).
-pub(crate) const GROUP_DRAINED: usize = 1 << 7;
-/// Set with CANCELLED by a cancel through the handle, which counts it in the pool's metrics.
-const CANCEL_BY_HANDLE: usize = 1 << 8;
-/// Set by that canceller once the count has landed (module invariants).
-const CANCEL_COUNTED: usize = 1 << 9;
-
-/// Sets `bit` in `state` unless one of `forbidden` is set; the state it was set in, or `None`.
-#[inline]
-fn set_unless(state: &AtomicUsize, bit: usize, forbidden: usize) -> Option<usize> {
-    let mut current = state.load(Ordering::SeqCst);
-    loop {
-        if current & forbidden != 0 {
-            return None;
-        }
-        match state.compare_exchange_weak(
-            current,
-            current | bit,
-            Ordering::SeqCst,
-            Ordering::SeqCst,
-        ) {
-            Ok(prev) => return Some(prev),
-            Err(actual) => current = actual,
-        }
-    }
-}
+use std::task::Waker;
 
 /// How a task's closure went: what its hook is told.
 #[derive(Clone, Copy, Debug)]
@@ -87,8 +48,8 @@ pub(crate) enum ClosureGone {
         worker: Option<usize>,
         panicked: bool,
     },
-    /// A cancel dropped it unrun; the task's state word then.
-    Dropped { state: usize },
+    /// A cancel dropped it unrun; the task's state word as the cancel's claim found it.
+    Dropped { state: Snapshot },
 }
 
 /// Told once that a task's closure is gone, so that whatever the task held is given back.
@@ -105,7 +66,7 @@ impl TaskHook for () {
 
 /// The part of a task its handle shares: the state word, the waker slot and the output.
 pub(crate) struct Completion<T> {
-    pub(crate) state: AtomicUsize,
+    pub(crate) state: TaskState,
     /// Submit time in the pool's metrics clock if this task is sampled for latency (else 0),
     /// and where a cancel through the handle is counted.
     submitted: Submit,
@@ -121,9 +82,9 @@ pub(crate) struct Completion<T> {
 unsafe impl<T: Send> Sync for Completion<T> {}
 
 impl<T> Completion<T> {
-    pub(crate) fn new(initial: usize, submitted: Submit) -> Self {
+    pub(crate) fn new(initial: Initial, submitted: Submit) -> Self {
         Completion {
-            state: AtomicUsize::new(initial),
+            state: TaskState::new(initial),
             submitted,
             waker: Mutex::new(None),
             output: UnsafeCell::new(None),
@@ -131,33 +92,16 @@ impl<T> Completion<T> {
         }
     }
 
-    /// Sets `bit` if none of `forbidden` is set; false if someone else got there first.
-    pub(crate) fn claim(&self, bit: usize, forbidden: usize) -> bool {
-        set_unless(&self.state, bit, forbidden).is_some()
-    }
-
-    /// Sets `set` (and clears `clear`); returns the prior state and the registered waiter's
-    /// waker, for the caller to wake once it holds no lock (user code: see [`wake_user`]).
+    /// The registered waiter's waker, if the word before a finishing transition (`prev`)
+    /// had WAITING set; for the caller to wake once it holds no lock (user code: see
+    /// [`wake_user`]).
     #[must_use = "the returned waker must be woken"]
-    pub(crate) fn finish(&self, set: usize, clear: usize) -> (usize, Option<Waker>) {
-        let mut current = self.state.load(Ordering::SeqCst);
-        let prev = loop {
-            match self.state.compare_exchange_weak(
-                current,
-                (current | set) & !clear,
-                Ordering::SeqCst,
-                Ordering::SeqCst,
-            ) {
-                Ok(prev) => break prev,
-                Err(actual) => current = actual,
-            }
-        };
-        let waker = if prev & WAITING != 0 {
+    pub(crate) fn waiter(&self, prev: Snapshot) -> Option<Waker> {
+        if prev.is_waiting() {
             self.waker.lock().take()
         } else {
             None
-        };
-        (prev, waker)
+        }
     }
 
     /// Stores the output and completes. What is left to do runs user code (an output nobody
@@ -166,10 +110,11 @@ impl<T> Completion<T> {
     ///
     /// `sink` is called only for a panic: the handle reports the payload there if it is
     /// dropped after this without reading it.
+    /// `complete` is the state transition (a closure's or a future's).
     pub(crate) fn complete(
         &self,
         output: Result<T, Payload>,
-        clear: usize,
+        complete: impl FnOnce(&TaskState) -> Snapshot,
         sink: impl FnOnce() -> PanicSink,
     ) -> Settle<T> {
         let panicked = output.is_err();
@@ -185,10 +130,11 @@ impl<T> Completion<T> {
             // SAFETY: the caller owns RUNNING; nobody reads the output before COMPLETE.
             unsafe { *o = Some(output) }
         });
-        let (prev, waker) = self.finish(COMPLETE, clear);
+        let prev = complete(&self.state);
+        let waker = self.waiter(prev);
         // The handle is gone (DETACHED came before COMPLETE): nobody else will take the output,
         // so it is dropped here, inside a boundary, and not with the task's last reference.
-        let unread = if prev & DETACHED != 0 {
+        let unread = if prev.is_detached() {
             self.output.with_mut(|o| {
                 // SAFETY: the handle is gone, so the output is ours alone.
                 unsafe { (*o).take() }
@@ -199,16 +145,16 @@ impl<T> Completion<T> {
         Settle { unread, waker }
     }
 
-    pub(crate) fn state(&self) -> usize {
-        self.state.load(Ordering::SeqCst)
+    pub(crate) fn state(&self) -> Snapshot {
+        self.state.load()
     }
 
-    fn take_output(&self) -> Option<Result<T, JoinError>> {
-        let state = self.state.load(Ordering::SeqCst);
-        if state & CANCELLED != 0 {
+    pub(crate) fn take_output(&self) -> Option<Result<T, JoinError>> {
+        let state = self.state.load();
+        if state.is_cancelled() {
             return Some(Err(JoinError::cancelled()));
         }
-        if state & COMPLETE == 0 {
+        if !state.is_complete() {
             return None;
         }
         let output = self.output.with_mut(|o| {
@@ -224,7 +170,7 @@ impl<T> Completion<T> {
     ///
     /// The waker's `clone` and the old waker's `drop` are user code: they run on the caller's
     /// thread (the poller's), and never while the slot's lock is held.
-    fn register(&self, waker: &Waker) -> bool {
+    pub(crate) fn register(&self, waker: &Waker) -> bool {
         let same = matches!(&*self.waker.lock(), Some(existing) if existing.will_wake(waker));
         if !same {
             let new = waker.clone();
@@ -232,16 +178,14 @@ impl<T> Completion<T> {
             let old = self.waker.lock().replace(new);
             drop(old);
         }
-        let prev = self.state.fetch_or(WAITING, Ordering::SeqCst);
-        prev & DONE != 0
+        self.state.register_waiting()
     }
 
     /// The handle lets go. If the task already completed, the output is the handle's to dispose
     /// of: a value is dropped here, on the dropping thread (its `Drop` is the caller's code, as
     /// dropping the handle is); a panic nobody read goes to the panic sink.
-    fn detach(&self) {
-        let prev = self.state.fetch_or(DETACHED, Ordering::SeqCst);
-        if prev & COMPLETE == 0 {
+    pub(crate) fn detach(&self) {
+        if !self.state.detach().is_complete() {
             return;
         }
         // COMPLETE was observed by this RMW (SeqCst), so the executor's writes before it are
@@ -324,10 +268,6 @@ where
     T: Send,
     H: TaskHook,
 {
-    fn claim(&self, bit: usize) -> bool {
-        self.completion.claim(bit, RUNNING | DONE)
-    }
-
     fn take_func(&self) -> Option<F> {
         self.func.with_mut(|f| {
             // SAFETY: only the thread that won `claim` calls this (module invariant).
@@ -344,8 +284,7 @@ where
     fn cancel_now(&self, on: PanicsTo<'_>, by_handle: bool) -> bool {
         // The hook is told the state this claim found: a group bit set after CANCELLED (by a
         // `fetch_or` that then saw CANCELLED) is not the hook's.
-        let claim = CANCELLED | if by_handle { CANCEL_BY_HANDLE } else { 0 };
-        let Some(prev) = set_unless(&self.completion.state, claim, RUNNING | DONE) else {
+        let Claim::Won(prev) = self.completion.state.claim_cancel(by_handle) else {
             return false;
         };
         if by_handle {
@@ -353,10 +292,10 @@ where
         }
         let func = self.take_func();
         let dropped = unwind::catch(move || drop(func));
-        self.hook.closure_gone(ClosureGone::Dropped {
-            state: prev | CANCELLED,
-        });
-        let (_, waker) = self.completion.finish(0, 0);
+        self.hook.closure_gone(ClosureGone::Dropped { state: prev });
+        let waker = self
+            .completion
+            .waiter(self.completion.state.settle_cancelled());
         let woken = waker.map_or(Ok(()), |waker| unwind::catch(move || waker.wake()));
         on.report("dropping a cancelled task's closure", dropped.err());
         on.report("a cancelled task's waker", woken.err());
@@ -396,7 +335,7 @@ where
     }
 
     fn cancel(&self) -> bool {
-        self.cancel_now(PanicsTo::Caller, true) || self.completion.state() & CANCELLED != 0
+        self.cancel_now(PanicsTo::Caller, true) || self.completion.state().is_cancelled()
     }
 }
 
@@ -417,7 +356,7 @@ where
                 cell.skipped()
             };
         }
-        if !cell.claim(RUNNING) {
+        if cell.completion.state.claim_run() == Claim::Lost {
             return cell.skipped();
         }
         let func = cell.take_func().expect("a claimed task has its closure");
@@ -462,7 +401,7 @@ where
         }
         let settle = cell
             .completion
-            .complete(output, 0, || registry.panic_sink());
+            .complete(output, TaskState::complete, || registry.panic_sink());
         if settle.runs_user_code() {
             // A task its hook handed to this worker to run next would wait behind that code,
             // which may block: it goes where a peer can take it.
@@ -486,17 +425,15 @@ where
 {
     /// Counts a cancel through the handle, claimed in state `prev`, in the pool's metrics, then
     /// lets an executor waiting in [`skipped`](Self::skipped) go.
-    fn count_cancel_by_handle(&self, prev: usize) {
+    fn count_cancel_by_handle(&self, prev: Snapshot) {
         // A group's task is in the pool only once it holds a slot.
-        if prev & GROUP_QUEUED == 0 || prev & GROUP_SLOTTED != 0 {
+        if prev.in_pool() {
             // SAFETY: the claim found the task unstarted, so its job is still queued (its pool
             // alive until the job is executed), or an executor has it and waits in `skipped`
             // for CANCEL_COUNTED, set below, before it lets the job (and the pool) go.
             unsafe { self.completion.submitted.count_cancel_by_handle() };
         }
-        self.completion
-            .state
-            .fetch_or(CANCEL_COUNTED, Ordering::SeqCst);
+        self.completion.state.set_cancel_counted();
     }
 
     /// The outcome for an executor that found the task cancelled before it could claim it.
@@ -504,11 +441,11 @@ where
     /// landed, which keeps the pool alive under it.
     #[cold]
     fn skipped(&self) -> Outcome {
-        if self.completion.state() & CANCEL_BY_HANDLE == 0 {
+        if !self.completion.state().cancelled_by_handle() {
             return Outcome::Skipped;
         }
         let mut spins = 0u32;
-        while self.completion.state() & CANCEL_COUNTED == 0 {
+        while !self.completion.state.cancel_counted() {
             // The canceller is between two of its own atomic operations: give it the CPU if it
             // was preempted there.
             if spins < 16 {
@@ -528,16 +465,15 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    new_hooked_task(func, submitted, (), 0)
+    new_hooked_task(func, submitted, (), Initial::Plain)
 }
 
-/// [`new_task`] for a task whose `hook` is told when its closure is gone, starting in `state`
-/// (a hook's bits).
+/// [`new_task`] for a task whose `hook` is told when its closure is gone, starting in `state`.
 pub(crate) fn new_hooked_task<F, T, H>(
     func: F,
     submitted: Submit,
     hook: H,
-    state: usize,
+    state: Initial,
 ) -> (UnsubmittedTask<F, T, H>, JoinHandle<T>)
 where
     F: FnOnce() -> T + Send + 'static,
@@ -549,9 +485,7 @@ where
         func: UnsafeCell::new(Some(func)),
         hook,
     });
-    let handle = JoinHandle {
-        task: Arc::clone(&cell) as Arc<dyn TaskOutput<T>>,
-    };
+    let handle = JoinHandle::from_task(Arc::clone(&cell) as Arc<dyn TaskOutput<T>>);
     (UnsubmittedTask { cell }, handle)
 }
 
@@ -568,7 +502,7 @@ where
 {
     /// The task's state word, valid for as long as a reference to the task is held (its job
     /// reference, until executed).
-    pub(crate) fn state_ptr(&self) -> *const AtomicUsize {
+    pub(crate) fn state_ptr(&self) -> *const TaskState {
         &self.cell.completion.state
     }
 
@@ -601,8 +535,11 @@ where
         };
         // SAFETY: the queue refused the job, so the reference leaked above is still ours.
         let cell = unsafe { Arc::from_raw(raw) };
-        let claimed = cell.claim(CANCELLED);
-        debug_assert!(claimed, "a refused task cannot have started");
+        let claimed = cell.completion.state.claim_cancel(false);
+        debug_assert!(
+            matches!(claimed, Claim::Won(_)),
+            "a refused task cannot have started"
+        );
         let func = cell
             .take_func()
             .expect("a refused task still has its closure");
@@ -610,148 +547,5 @@ where
             PushError::Full(_) => SpawnError::Full(func),
             PushError::Closed(_) => SpawnError::Shutdown(func),
         })
-    }
-}
-
-/// A handle to a spawned task: block on it with [`join`](JoinHandle::join) or `.await` it.
-///
-/// Dropping the handle detaches the task: it still runs and its result is dropped (on the worker
-/// if the handle went first, inside a catch boundary; on the dropping thread if the task had
-/// already finished, so a panicking `Drop` of the result is raised there). A panic the handle
-/// never delivered (through `join`, `.await` or `join_all`) is sent to the pool's panic
-/// handler exactly once: by the worker if the handle was already gone, or by the handle's drop
-/// if the task had already panicked.
-///
-/// ```
-/// let pool = corepool::Pool::builder().threads(2).build()?;
-/// let handle = pool.spawn(|| 6 * 7);
-/// assert_eq!(handle.join().unwrap(), 42);
-/// # Ok::<(), corepool::BuildError>(())
-/// ```
-#[must_use = "dropping a JoinHandle detaches the task; call .join() or .await to get its result"]
-pub struct JoinHandle<T> {
-    task: Arc<dyn TaskOutput<T>>,
-}
-
-impl<T> JoinHandle<T> {
-    pub(crate) fn from_task(task: Arc<dyn TaskOutput<T>>) -> Self {
-        JoinHandle { task }
-    }
-
-    /// Waits for the task and returns its value, or why there is none.
-    ///
-    /// On a worker thread the worker keeps executing other tasks while it waits, so joining a
-    /// handle inside the pool cannot deadlock it, even with one thread.
-    pub fn join(self) -> Result<T, JoinError> {
-        if let Some(out) = self.task.completion().take_output() {
-            return out;
-        }
-        match WorkerThread::current() {
-            Some(worker) => {
-                let waker = worker.waker();
-                if !self.task.completion().register(&waker) {
-                    worker.wait_until(&|| self.task.completion().state() & DONE != 0);
-                }
-            }
-            None => {
-                let parker = ThreadParker::current();
-                let waker = Waker::from(Arc::clone(&parker));
-                while !self.task.completion().register(&waker) {
-                    parker.park();
-                }
-            }
-        }
-        self.task
-            .completion()
-            .take_output()
-            .expect("task done after wait")
-    }
-
-    /// Whether the task has finished (ran to completion, panicked, or was cancelled).
-    pub fn is_finished(&self) -> bool {
-        self.task.completion().state() & DONE != 0
-    }
-
-    /// Cancels the task if it has not started. Returns `true` if it will never run (now or
-    /// before); `false` if it is running or done. A cancelled task's closure is dropped at once
-    /// and its handle reports [`JoinError::is_cancelled`].
-    ///
-    /// # Panics
-    /// If the closure's `Drop` (or a waker registered on this handle) panics, the panic is
-    /// raised here, on the caller, once the cancel is complete: the handle already reports
-    /// `Cancelled` and the pool is not affected.
-    pub fn cancel(&self) -> bool {
-        self.task.cancel()
-    }
-}
-
-impl<T> Drop for JoinHandle<T> {
-    fn drop(&mut self) {
-        self.task.completion().detach();
-    }
-}
-
-impl<T> std::fmt::Debug for JoinHandle<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JoinHandle")
-            .field("finished", &self.is_finished())
-            .finish()
-    }
-}
-
-impl<T> Future for JoinHandle<T> {
-    type Output = Result<T, JoinError>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        if let Some(out) = self.task.completion().take_output() {
-            return Poll::Ready(out);
-        }
-        if self.task.completion().register(cx.waker()) {
-            return Poll::Ready(self.task.completion().take_output().expect("task done"));
-        }
-        Poll::Pending
-    }
-}
-
-/// Blocks a thread outside the pool until a waker fires. The token is a boolean under a mutex,
-/// so a wake before `park` is never lost.
-pub(crate) struct ThreadParker {
-    notified: Mutex<bool>,
-    cond: Condvar,
-}
-
-impl ThreadParker {
-    pub(crate) fn new() -> Self {
-        ThreadParker {
-            notified: Mutex::new(false),
-            cond: Condvar::new(),
-        }
-    }
-
-    pub(crate) fn current() -> Arc<ThreadParker> {
-        crate::sync::thread_local! {
-            static PARKER: Arc<ThreadParker> = Arc::new(ThreadParker::new());
-        }
-        PARKER.with(Arc::clone)
-    }
-
-    pub(crate) fn park(&self) {
-        let mut notified = self.notified.lock();
-        while !*notified {
-            self.cond.wait(&mut notified);
-        }
-        *notified = false;
-    }
-}
-
-impl Wake for ThreadParker {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        let mut notified = self.notified.lock();
-        *notified = true;
-        self.cond.notify_one();
     }
 }

@@ -18,16 +18,14 @@ use crate::sched::job::{Job, JobRef, Mode, Outcome};
 use crate::sched::registry::{Cancel, Executor, Registry, Wait};
 use crate::sched::unwind;
 use crate::sched::worker::WorkerThread;
-use crate::sync::UnsafeCell;
-use crate::task::cell::{Completion, JoinHandle, PanicsTo, TaskOutput, CANCELLED, DONE, RUNNING};
+use crate::sync::{IdCounter, UnsafeCell};
+use crate::task::cell::{Completion, PanicsTo, TaskOutput};
+use crate::task::handle::JoinHandle;
+use crate::task::state::{AfterPending, Claim, Initial, TaskState, Wake as WakeState};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering as StdOrdering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
-
-const SCHEDULED: usize = 1 << 5;
-const NOTIFIED: usize = 1 << 6;
 
 struct FutureCell<Fut: Future> {
     completion: Completion<Fut::Output>,
@@ -56,12 +54,14 @@ where
     /// The future's `Drop` and the waiter's waker run after the cancel is complete; a panic from
     /// them goes as `on` says.
     fn cancel_now(&self, on: PanicsTo<'_>) -> bool {
-        if !self.completion.claim(CANCELLED, RUNNING | DONE) {
+        if self.completion.state.claim_cancel(false) == Claim::Lost {
             return false;
         }
         let future = self.take_future();
         let dropped = unwind::catch(move || drop(future));
-        let (_, waker) = self.completion.finish(0, NOTIFIED);
+        let waker = self
+            .completion
+            .waiter(self.completion.state.settle_cancelled_future());
         self.registry.futures_forget(self.id);
         let woken = waker.map_or(Ok(()), |waker| unwind::catch(move || waker.wake()));
         on.report("dropping a cancelled future", dropped.err());
@@ -107,28 +107,7 @@ where
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        let state = &self.completion.state;
-        let mut current = state.load(crate::sync::atomic::Ordering::SeqCst);
-        loop {
-            if current & DONE != 0 || current & (SCHEDULED | NOTIFIED) != 0 {
-                return;
-            }
-            let next = if current & RUNNING != 0 {
-                current | NOTIFIED
-            } else {
-                current | SCHEDULED
-            };
-            match state.compare_exchange_weak(
-                current,
-                next,
-                crate::sync::atomic::Ordering::SeqCst,
-                crate::sync::atomic::Ordering::SeqCst,
-            ) {
-                Ok(_) => break,
-                Err(actual) => current = actual,
-            }
-        }
-        if current & RUNNING == 0 {
+        if self.completion.state.wake() == WakeState::Schedule {
             self.schedule();
         }
     }
@@ -148,7 +127,7 @@ where
             self.registry.stats.shared.outside_cancelled.add_shared(1);
             return true;
         }
-        self.completion.state() & CANCELLED != 0
+        self.completion.state().is_cancelled()
     }
 }
 
@@ -180,21 +159,8 @@ where
             };
         }
         // SCHEDULED -> RUNNING, unless it was cancelled while queued.
-        let state = &cell.completion.state;
-        let mut current = state.load(crate::sync::atomic::Ordering::SeqCst);
-        loop {
-            if current & DONE != 0 {
-                return Outcome::Nothing;
-            }
-            match state.compare_exchange_weak(
-                current,
-                (current & !SCHEDULED) | RUNNING,
-                crate::sync::atomic::Ordering::SeqCst,
-                crate::sync::atomic::Ordering::SeqCst,
-            ) {
-                Ok(_) => break,
-                Err(actual) => current = actual,
-            }
+        if cell.completion.state.start_poll() == Claim::Lost {
+            return Outcome::Nothing;
         }
         let waker = Waker::from(Arc::clone(&cell));
         let mut cx = Context::from_waker(&waker);
@@ -230,7 +196,7 @@ where
         registry.record_task_end(outcome == Outcome::Panicked);
         let sink = || registry.panic_sink();
         cell.completion
-            .complete(output, RUNNING | NOTIFIED, sink)
+            .complete(output, TaskState::complete_future, sink)
             .run(registry);
         outcome
     }
@@ -245,9 +211,9 @@ where
     /// poller owns the future, drops it and resolves the handle. A wake that came in during the
     /// poll (NOTIFIED) is dropped with it; a later one sees CANCELLED and does nothing.
     fn cancel_pending(&self, registry: &Registry) {
-        let (_, waker) = self
+        let waker = self
             .completion
-            .finish(CANCELLED, RUNNING | NOTIFIED | SCHEDULED);
+            .waiter(self.completion.state.cancel_after_pending());
         let future = self.take_future();
         unwind::guarded(
             move || drop(future),
@@ -263,25 +229,7 @@ where
 
     /// RUNNING -> idle, or -> SCHEDULED and re-queued if a wake came in during the poll.
     fn after_pending(self: &Arc<Self>) {
-        let state = &self.completion.state;
-        let mut current = state.load(crate::sync::atomic::Ordering::SeqCst);
-        loop {
-            let next = if current & NOTIFIED != 0 {
-                (current & !(RUNNING | NOTIFIED)) | SCHEDULED
-            } else {
-                current & !RUNNING
-            };
-            match state.compare_exchange_weak(
-                current,
-                next,
-                crate::sync::atomic::Ordering::SeqCst,
-                crate::sync::atomic::Ordering::SeqCst,
-            ) {
-                Ok(_) => break,
-                Err(actual) => current = actual,
-            }
-        }
-        if current & NOTIFIED != 0 {
+        if self.completion.state.end_pending_poll() == AfterPending::Requeue {
             self.schedule();
         }
     }
@@ -293,12 +241,12 @@ where
     Fut: Future + Send + 'static,
     Fut::Output: Send + 'static,
 {
-    static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+    static NEXT_ID: IdCounter = IdCounter::new(0);
     let cell = Arc::new(FutureCell {
-        completion: Completion::new(SCHEDULED, crate::metrics::Submit::NONE),
+        completion: Completion::new(Initial::Scheduled, crate::metrics::Submit::NONE),
         future: UnsafeCell::new(Some(future)),
         registry: Arc::clone(registry),
-        id: NEXT_ID.fetch_add(1, StdOrdering::Relaxed),
+        id: NEXT_ID.next(),
     });
     let handle = JoinHandle::from_task(Arc::clone(&cell) as Arc<dyn TaskOutput<Fut::Output>>);
     registry.futures_track(cell.id, Arc::clone(&cell) as Arc<dyn Cancel>);

@@ -3,3 +3,5 @@
 
 pub(crate) mod cell;
 pub(crate) mod future;
+pub(crate) mod handle;
+pub(crate) mod state;

@@ -26,7 +26,7 @@
 //! state word (`Registry::has_work_for` reads it with `InjectionQueue::len_synced`).
 
 use crate::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
-use crate::sync::{Condvar, Mutex};
+use crate::sync::{CachePadded, Condvar, Mutex};
 use std::time::Instant;
 
 /// One worker's bed.
@@ -46,10 +46,6 @@ pub(crate) struct Sleep {
     slots: Box<[CachePadded<Slot>]>,
 }
 
-/// Keeps each slot on its own cache line so a wake-up of one worker does not disturb another.
-#[repr(align(128))]
-struct CachePadded<T>(T);
-
 impl Sleep {
     pub(crate) fn new(workers: usize) -> Self {
         Sleep {
@@ -57,7 +53,9 @@ impl Sleep {
             searching: AtomicUsize::new(0),
             slots: (0..workers)
                 .map(|_| {
-                    CachePadded(Slot {
+                    // Each slot on its own cache line: a wake-up of one worker does not disturb
+                    // another.
+                    CachePadded::new(Slot {
                         sleeping: AtomicBool::new(false),
                         lock: Mutex::new(()),
                         cond: Condvar::new(),
@@ -115,7 +113,7 @@ impl Sleep {
         deadline: impl FnOnce() -> Option<Instant>,
         parked: impl FnOnce(),
     ) -> bool {
-        let slot = &self.slots[index].0;
+        let slot = &*self.slots[index];
         let mut guard = slot.lock.lock();
         slot.sleeping.store(true, Ordering::SeqCst);
         self.sleepers.fetch_add(1, Ordering::SeqCst);
@@ -199,7 +197,7 @@ impl Sleep {
     /// one, if it is not waiting). loom never times a wait out by itself.
     #[cfg(corepool_loom)]
     pub(crate) fn expire(&self, index: usize) {
-        let slot = &self.slots[index].0;
+        let slot = &*self.slots[index];
         let guard = slot.lock.lock();
         slot.cond.expire_one(&guard);
     }
@@ -211,7 +209,7 @@ impl Sleep {
     }
 
     fn try_wake(&self, index: usize) -> bool {
-        let slot = &self.slots[index].0;
+        let slot = &*self.slots[index];
         if !slot.sleeping.load(Ordering::SeqCst) {
             return false;
         }

@@ -12,7 +12,7 @@ use crate::error::SpawnError;
 use crate::sched::join;
 use crate::sched::lanes::Lane;
 use crate::sched::registry::{Registry, Wait};
-use crate::sched::worker::WorkerThread;
+use crate::sched::worker::{Caller, WorkerThread};
 use crate::spawn::scope::Scope;
 use crate::spawn::submit::{spawn_to, Target};
 use crate::spawn::{install, scope};
@@ -405,7 +405,7 @@ impl Pool {
     {
         let registry = &self.registry;
         install::install(registry, move || {
-            match WorkerThread::current().filter(|w| Arc::ptr_eq(&w.registry, registry)) {
+            match Caller::of(registry).own() {
                 Some(worker) => join::join_on_worker(worker, a, b),
                 // The pool is shut down: run both here, in order.
                 None => join::join_here(a, b),

@@ -34,7 +34,7 @@ use std::mem::{ManuallyDrop, MaybeUninit};
 /// frame has. It heads every `JoinJob` (`repr(C)`, offset 0), so a frame pointer is a job
 /// pointer.
 #[repr(C)]
-pub(crate) struct JoinFrame {
+struct JoinFrame {
     /// The frame this one is nested in (null: the worker's outermost join). Touched only by
     /// the owner.
     prev: Cell<*const JoinFrame>,
@@ -46,24 +46,12 @@ pub(crate) struct JoinFrame {
 }
 
 impl JoinFrame {
-    /// Links this frame to the one it is nested in.
-    #[inline(always)]
-    pub(crate) fn set_prev(&self, prev: *const JoinFrame) {
-        self.prev.set(prev);
-    }
-
-    /// The frame this one is nested in.
-    #[inline(always)]
-    pub(crate) fn prev(&self) -> *const JoinFrame {
-        self.prev.get()
-    }
-
     /// Arms the latch for `owner` and returns the job reference to push.
     ///
     /// # Safety
     /// `this` is a live frame of `owner`'s chain, published once, here; the caller pushes the
     /// reference (the push orders the latch's initialization before any thief sees it).
-    pub(crate) unsafe fn publish(this: *const JoinFrame, owner: &WorkerThread) -> JobRef {
+    unsafe fn publish(this: *const JoinFrame, owner: &WorkerThread) -> JobRef {
         // SAFETY: nobody else has seen the frame yet (caller contract); the owner's join reads
         // the latch only once the frame is published.
         unsafe { (*(*this).latch.get()).write(JoinLatch::new(owner)) };
@@ -89,6 +77,90 @@ impl Job for JoinFrame {
     unsafe fn execute(this: *const Self, mode: Mode, registry: &Registry) -> Outcome {
         // SAFETY: forwarded; `execute` was set for the job this frame heads.
         unsafe { ((*this).execute)(this, mode, registry) }
+    }
+}
+
+/// One worker's chain of pending join frames, kept in its `WorkerThread` and touched only by
+/// `join`, on the worker's own thread.
+pub(crate) struct FrameChain {
+    /// The newest join frame the worker is inside (null: none); each links to the one it is
+    /// nested in, so the chain runs from the newest to the oldest.
+    head: Cell<*const JoinFrame>,
+    /// The newest *published* frame (null: none). Published frames are always the oldest ones
+    /// of the chain: this frame and every frame older than it.
+    published: Cell<*const JoinFrame>,
+}
+
+impl FrameChain {
+    pub(crate) const fn new() -> Self {
+        FrameChain {
+            head: Cell::new(std::ptr::null()),
+            published: Cell::new(std::ptr::null()),
+        }
+    }
+
+    /// Records a join's frame as the newest pending one; returns the frame it is nested in
+    /// (null for the worker's outermost join).
+    ///
+    /// The frame must stay in place until `pop` (it lives in the join's stack frame).
+    #[inline(always)]
+    fn push(&self, frame: &JoinFrame) -> *const JoinFrame {
+        let prev = self.head.get();
+        frame.prev.set(prev);
+        self.head.set(frame);
+        prev
+    }
+
+    /// Removes `frame`, the newest; returns whether it had been published.
+    #[inline(always)]
+    fn pop(&self, frame: &JoinFrame, prev: *const JoinFrame) -> bool {
+        debug_assert!(std::ptr::eq(self.head.get(), frame));
+        self.head.set(prev);
+        if std::ptr::eq(self.published.get(), frame) {
+            // Published frames are the oldest: the one it is nested in is published too.
+            self.published.set(prev);
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// If a worker is hungry and `worker` offers nothing to steal, publishes its oldest
+/// unpublished join frame (the biggest piece of work it holds).
+#[inline(always)]
+fn publish_if_hungry(worker: &WorkerThread) {
+    if worker.registry.sleep.anyone_hungry() {
+        publish_oldest(worker);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn publish_oldest(worker: &WorkerThread) {
+    if worker.deque_is_empty() {
+        publish_next(worker);
+    }
+}
+
+/// Publishes `worker`'s oldest unpublished join frame, if any.
+#[inline(never)]
+fn publish_next(worker: &WorkerThread) {
+    let chain = worker.frames();
+    let published = chain.published.get();
+    let mut frame = chain.head.get();
+    let mut oldest_unpublished = std::ptr::null();
+    while !frame.is_null() && !std::ptr::eq(frame, published) {
+        oldest_unpublished = frame;
+        // SAFETY: every frame of the chain belongs to a join this worker is still inside, so
+        // it is live; the chain is touched only by this worker's thread.
+        frame = unsafe { (*frame).prev.get() };
+    }
+    if !oldest_unpublished.is_null() {
+        chain.published.set(oldest_unpublished);
+        // SAFETY: live and unpublished (as above); it is published exactly once, here.
+        let job = unsafe { JoinFrame::publish(oldest_unpublished, worker) };
+        worker.push(job);
     }
 }
 
@@ -181,20 +253,21 @@ where
     RB: Send,
 {
     let job_b = JoinJob::new(b);
-    // The frame stays in place until `frames_pop`, and once published this function does not
+    // The frame stays in place until `chain.pop`, and once published this function does not
     // return before `job_b` is popped back or its latch is set (`join_published`); nothing
     // between here and there can unwind: `a` is caught, and executing a job never unwinds
     // (`unwind`). `join_published` holds an abort guard all the same.
-    let prev = worker.frames_push(&job_b.frame);
+    let chain = worker.frames();
+    let prev = chain.push(&job_b.frame);
     if prev.is_null() {
         // The outermost join on this worker is always offered at once: its `a` may run long
         // without ever reaching another join, where a pending frame could be published.
-        worker.publish_next();
+        publish_next(worker);
     } else {
-        worker.publish_if_hungry();
+        publish_if_hungry(worker);
     }
     let result_a = unwind::catch(a);
-    if worker.frames_pop(&job_b.frame, prev) {
+    if chain.pop(&job_b.frame, prev) {
         return join_published(worker, &job_b, result_a);
     }
     // Never published: nobody else can have seen `b`.

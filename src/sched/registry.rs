@@ -50,7 +50,7 @@ use crate::sched::job::Outcome;
 use crate::sched::lanes::{Inbox, Lane};
 use crate::sched::sleep::Sleep;
 use crate::sched::unwind::{self, PanicSink, Payload};
-use crate::sched::worker::WorkerThread;
+use crate::sched::worker::{Caller, WorkerThread};
 use crate::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use crate::sync::{thread, Condvar, Mutex, Stealer, Worker};
 use std::cell::Cell;
@@ -499,9 +499,7 @@ impl Registry {
     /// a `join` that returned is always already counted.
     #[inline]
     pub(crate) fn record_task_end(&self, panicked: bool) {
-        let worker = WorkerThread::current()
-            .filter(|w| std::ptr::eq(Arc::as_ptr(&w.registry), self))
-            .map(|w| w.index);
+        let worker = Caller::of(self).own().map(|w| w.index);
         let stats = &self.stats;
         match worker {
             Some(index) => stats.record_task_end_on(index, panicked),
@@ -516,9 +514,7 @@ impl Registry {
 
     /// Records a sampled task's latencies under the pool (CPU or I/O) running it.
     pub(crate) fn record_sampled(&self, submitted: u64, started: u64) {
-        let worker = WorkerThread::current()
-            .filter(|w| std::ptr::eq(Arc::as_ptr(&w.registry), self))
-            .map(|w| w.index);
+        let worker = Caller::of(self).own().map(|w| w.index);
         self.stats.record_sampled(worker, submitted, started);
     }
 
@@ -534,9 +530,7 @@ impl Registry {
             }
             return;
         }
-        let own = WorkerThread::current()
-            .filter(|w| std::ptr::eq(Arc::as_ptr(&w.registry), self))
-            .map(|w| w.index);
+        let own = Caller::of(self).own().map(|w| w.index);
         self.record_cpu_submission(accepted, own);
     }
 

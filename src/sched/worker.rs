@@ -23,7 +23,7 @@
 
 use crate::sched::injection::{InjectionQueue, PushError};
 use crate::sched::job::{JobRef, Mode};
-use crate::sched::join::JoinFrame;
+use crate::sched::join::FrameChain;
 use crate::sched::lanes::HIGH_BEFORE_NORMAL;
 use crate::sched::registry::{Executor, Registry, Wait};
 use crate::sync::{spin_hint, thread, Steal, Worker};
@@ -71,6 +71,41 @@ crate::sync::thread_local! {
     static CURRENT: Cell<*const WorkerThread> = Cell::new(ptr::null());
 }
 
+/// Which thread a call aimed at one pool is made on. Every path that acts differently on a
+/// worker (submit, install, scope, join, a future's wake, the metrics' per-worker counts) asks
+/// [`Caller::of`] once and matches on the answer, so the rule for each kind of thread is
+/// written in one `match` and the thread-local is read once per call.
+#[derive(Clone, Copy)]
+pub(crate) enum Caller<'w> {
+    /// One of the target pool's own workers: it may use its deque, and never blocks.
+    Own(&'w WorkerThread),
+    /// A worker of another pool: it may wait, but keeps executing its own pool's work.
+    OtherPool(&'w WorkerThread),
+    /// Not a worker of any pool: it goes through the target's injection queues and may block.
+    Outside,
+}
+
+impl<'w> Caller<'w> {
+    /// The calling thread, as seen by `registry`'s pool.
+    #[inline]
+    pub(crate) fn of(registry: &Registry) -> Caller<'w> {
+        match WorkerThread::current() {
+            Some(worker) if ptr::eq(Arc::as_ptr(&worker.registry), registry) => Caller::Own(worker),
+            Some(worker) => Caller::OtherPool(worker),
+            None => Caller::Outside,
+        }
+    }
+
+    /// The calling worker, if it is one of the target pool's own.
+    #[inline]
+    pub(crate) fn own(self) -> Option<&'w WorkerThread> {
+        match self {
+            Caller::Own(worker) => Some(worker),
+            _ => None,
+        }
+    }
+}
+
 /// The state of one worker, living on its thread's stack for the thread's whole life.
 pub(crate) struct WorkerThread {
     deque: Worker<JobRef>,
@@ -85,12 +120,8 @@ pub(crate) struct WorkerThread {
     /// came from the wake queue (registry.rs, "Futures under a graceful shutdown").
     quiet: Cell<bool>,
     high_streak: Cell<u32>,
-    /// The newest join frame this worker is inside (null: none); each links to the one it is
-    /// nested in, so the chain runs from the newest to the oldest.
-    frames_head: Cell<*const JoinFrame>,
-    /// The newest *published* frame (null: none). Published frames are always the oldest ones
-    /// of the chain: this frame and every frame older than it.
-    published: Cell<*const JoinFrame>,
+    /// The join frames this worker is inside, and how many of them are published (`join`).
+    frames: FrameChain,
     /// Jobs run since this worker's previous idle spell (saturating), for [`YIELD_ROUNDS`].
     ran_since_idle: Cell<u32>,
     /// A job handed to this worker to run right after the current one (a task group passing
@@ -128,8 +159,7 @@ impl WorkerThread {
             oldest_due: Cell::new(false),
             quiet: Cell::new(false),
             high_streak: Cell::new(0),
-            frames_head: Cell::new(ptr::null()),
-            published: Cell::new(ptr::null()),
+            frames: FrameChain::new(),
             ran_since_idle: Cell::new(0),
             handed: Cell::new(None),
             executing: Cell::new(0),
@@ -232,67 +262,16 @@ impl WorkerThread {
         }
     }
 
-    /// Records a join's frame as the newest pending one of this worker; returns the frame it is
-    /// nested in (null for the worker's outermost join).
-    ///
-    /// The frame must stay in place until `frames_pop` (it lives in the join's stack frame).
+    /// This worker's chain of pending join frames (only `join` touches it).
     #[inline(always)]
-    pub(crate) fn frames_push(&self, frame: &JoinFrame) -> *const JoinFrame {
-        let prev = self.frames_head.get();
-        frame.set_prev(prev);
-        self.frames_head.set(frame);
-        prev
+    pub(crate) fn frames(&self) -> &FrameChain {
+        &self.frames
     }
 
-    /// Removes `frame`, the newest; returns whether it had been published.
-    #[inline(always)]
-    pub(crate) fn frames_pop(&self, frame: &JoinFrame, prev: *const JoinFrame) -> bool {
-        debug_assert!(ptr::eq(self.frames_head.get(), frame));
-        self.frames_head.set(prev);
-        if ptr::eq(self.published.get(), frame) {
-            // Published frames are the oldest: the one it is nested in is published too.
-            self.published.set(prev);
-            true
-        } else {
-            false
-        }
-    }
-
-    /// If a worker is hungry and this worker offers nothing to steal, publishes its oldest
-    /// unpublished join frame (the biggest piece of work it holds).
-    #[inline(always)]
-    pub(crate) fn publish_if_hungry(&self) {
-        if self.registry.sleep.anyone_hungry() {
-            self.publish_oldest();
-        }
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn publish_oldest(&self) {
-        if self.deque.is_empty() {
-            self.publish_next();
-        }
-    }
-
-    /// Publishes the oldest unpublished join frame, if any.
-    #[inline(never)]
-    pub(crate) fn publish_next(&self) {
-        let published = self.published.get();
-        let mut frame = self.frames_head.get();
-        let mut oldest_unpublished = ptr::null();
-        while !frame.is_null() && !ptr::eq(frame, published) {
-            oldest_unpublished = frame;
-            // SAFETY: every frame of the chain belongs to a join this worker is still inside,
-            // so it is live; the chain is touched only by this worker's thread.
-            frame = unsafe { (*frame).prev() };
-        }
-        if !oldest_unpublished.is_null() {
-            self.published.set(oldest_unpublished);
-            // SAFETY: live and unpublished (as above); it is published exactly once, here.
-            let job = unsafe { JoinFrame::publish(oldest_unpublished, self) };
-            self.push(job);
-        }
+    /// Whether this worker's own deque is empty: it offers thieves nothing.
+    #[inline]
+    pub(crate) fn deque_is_empty(&self) -> bool {
+        self.deque.is_empty()
     }
 
     /// One step of waiting for something other than a latch (room in a full queue, a free

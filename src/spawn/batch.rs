@@ -26,7 +26,7 @@ use crate::error::JoinError;
 use crate::sched::injection::Reserve;
 use crate::sched::job::{Job, JobRef, Mode, Outcome};
 use crate::sched::registry::{Executor, Registry};
-use crate::sched::worker::WorkerThread;
+use crate::sched::worker::{Caller, WorkerThread};
 use crate::sync::atomic::{AtomicUsize, Ordering};
 use crate::sync::{thread, UnsafeCell};
 use crate::task::cell::{new_task, PanicsTo};
@@ -50,7 +50,7 @@ where
 {
     let mut tasks = tasks.into_iter();
     let mut handles = Vec::with_capacity(tasks.size_hint().0);
-    if let Some(worker) = WorkerThread::current().filter(|w| Arc::ptr_eq(&w.registry, registry)) {
+    if let Caller::Own(worker) = Caller::of(registry) {
         for func in tasks {
             let (task, handle) = new_task(func, registry.stats.sample_submit());
             worker.push_or_run(task.into_job_ref());
@@ -290,7 +290,7 @@ fn run_jobs(jobs: Vec<JobRef>, mode: Mode, registry: &Registry) {
 }
 
 fn run_list(list: RunList, mode: Mode, registry: &Registry) {
-    match WorkerThread::current().filter(|w| std::ptr::eq(Arc::as_ptr(&w.registry), registry)) {
+    match Caller::of(registry).own() {
         Some(worker) => run_on_worker(worker, list),
         None => {
             for &job in &list.jobs[list.next..] {

@@ -15,7 +15,7 @@ use crate::sched::job::StackJob;
 use crate::sched::latch::{LockLatch, SpinLatch};
 use crate::sched::registry::{Registry, Wait};
 use crate::sched::unwind::AbortOnUnwind;
-use crate::sched::worker::WorkerThread;
+use crate::sched::worker::{Caller, WorkerThread};
 use std::sync::Arc;
 
 /// Runs `op` on a worker of `registry` and returns its value (re-raising its panic).
@@ -24,10 +24,10 @@ where
     OP: FnOnce() -> R + Send,
     R: Send,
 {
-    match WorkerThread::current() {
-        Some(worker) if Arc::ptr_eq(&worker.registry, registry) => op(),
-        Some(worker) => install_from_other_pool(worker, registry, op),
-        None => install_from_outside(registry, op),
+    match Caller::of(registry) {
+        Caller::Own(_) => op(),
+        Caller::OtherPool(worker) => install_from_other_pool(worker, registry, op),
+        Caller::Outside => install_from_outside(registry, op),
     }
 }
 

@@ -14,7 +14,7 @@
 use crate::sched::job::HeapJob;
 use crate::sched::registry::{Registry, Wait};
 use crate::sched::unwind::{self, AbortOnUnwind, Payload};
-use crate::sched::worker::WorkerThread;
+use crate::sched::worker::{Caller, WorkerThread};
 use crate::spawn::install;
 use crate::sync::atomic::{AtomicUsize, Ordering};
 use crate::sync::Mutex;
@@ -137,7 +137,7 @@ where
         // `install` runs `op` on a worker of `registry`, unless the pool is shut down: then it
         // runs here, every child is refused by the closed queue and runs inline, and the owner
         // has nobody to wait for.
-        let worker = WorkerThread::current().filter(|w| Arc::ptr_eq(&w.registry, registry));
+        let worker = Caller::of(registry).own();
         let scope = Scope {
             registry: Arc::clone(registry),
             owner_index: worker.map_or(NO_OWNER, |w| w.index),

@@ -15,7 +15,7 @@ use crate::error::SpawnError;
 use crate::sched::injection::PushError;
 use crate::sched::lanes::Lane;
 use crate::sched::registry::{Registry, Wait};
-use crate::sched::worker::WorkerThread;
+use crate::sched::worker::Caller;
 use crate::task::cell::{new_task, UnsubmittedTask};
 use crate::task::handle::JoinHandle;
 use std::sync::Arc;
@@ -99,10 +99,9 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    let current = WorkerThread::current();
-    let own = current.filter(|w| Arc::ptr_eq(&w.registry, registry));
-    let result = match (own, current) {
-        (Some(worker), _) => task.submit(|job| {
+    let caller = Caller::of(registry);
+    let result = match caller {
+        Caller::Own(worker) => task.submit(|job| {
             match lane {
                 Lane::Normal => worker.push_or_run(job),
                 // Another lane from a worker: never block; run it here if that queue is full.
@@ -117,12 +116,14 @@ where
             }
             Ok(())
         }),
-        (None, Some(worker)) if !matches!(wait, Wait::No) => task.submit(|job| {
+        Caller::OtherPool(worker) if !matches!(wait, Wait::No) => task.submit(|job| {
             worker.push_helping(job, wait, |job| registry.inject_lane(job, Wait::No, lane))
         }),
-        _ => task.submit(|job| registry.inject_lane(job, wait, lane)),
+        Caller::OtherPool(_) | Caller::Outside => {
+            task.submit(|job| registry.inject_lane(job, wait, lane))
+        }
     };
-    (result, own.map(|w| w.index))
+    (result, caller.own().map(|w| w.index))
 }
 
 /// Hands a new task to `registry`'s blocking-I/O pool.
@@ -135,12 +136,15 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    let result = match WorkerThread::current() {
-        Some(worker) if !matches!(wait, Wait::No) => task.submit(|job| {
-            worker.push_helping(job, wait, |job| {
-                registry.blocking.submit(registry, job, Wait::No)
-            })
-        }),
+    let result = match Caller::of(registry) {
+        // A CPU worker (of this pool or another) never blocks in the I/O queue: it waits for
+        // room while executing its pool's work.
+        Caller::Own(worker) | Caller::OtherPool(worker) if !matches!(wait, Wait::No) => task
+            .submit(|job| {
+                worker.push_helping(job, wait, |job| {
+                    registry.blocking.submit(registry, job, Wait::No)
+                })
+            }),
         _ => task.submit(|job| registry.blocking.submit(registry, job, wait)),
     };
     registry.record_submission(

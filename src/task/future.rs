@@ -17,7 +17,7 @@ use crate::sched::injection::PushError;
 use crate::sched::job::{Job, JobRef, Mode, Outcome};
 use crate::sched::registry::{Cancel, Executor, Registry, Wait};
 use crate::sched::unwind;
-use crate::sched::worker::WorkerThread;
+use crate::sched::worker::Caller;
 use crate::sync::{IdCounter, UnsafeCell};
 use crate::task::cell::{Completion, PanicsTo, TaskOutput};
 use crate::task::handle::JoinHandle;
@@ -74,14 +74,10 @@ where
         let raw = Arc::into_raw(Arc::clone(self));
         // SAFETY: the leaked reference keeps the cell alive until the job is executed.
         let job = unsafe { JobRef::new(raw) };
-        match WorkerThread::current() {
+        match Caller::of(&self.registry) {
             // A deque at its bound leaves the task to the wake queue (`Pool::spawn_future`), and
             // so does termination (registry.rs: deques then hold closures only).
-            Some(worker)
-                if Arc::ptr_eq(&worker.registry, &self.registry)
-                    && worker.has_room()
-                    && !self.registry.terminating() =>
-            {
+            Caller::Own(worker) if worker.has_room() && !self.registry.terminating() => {
                 worker.push(job)
             }
             _ => match self.registry.woken.try_push(job) {
@@ -253,30 +249,26 @@ where
     let raw = Arc::into_raw(Arc::clone(&cell));
     // SAFETY: the leaked reference keeps the cell alive until the job is executed or refused.
     let job = unsafe { JobRef::new(raw) };
-    let pushed = match WorkerThread::current() {
+    let pushed = match Caller::of(registry) {
         // A graceful shutdown whose closures drained cancels new futures (registry.rs).
-        Some(worker) if Arc::ptr_eq(&worker.registry, registry) && registry.futures_closing() => {
-            Err(PushError::Closed(job))
-        }
+        Caller::Own(_) if registry.futures_closing() => Err(PushError::Closed(job)),
         // During termination futures wait on the wake queue, not on a deque (registry.rs).
-        Some(worker) if Arc::ptr_eq(&worker.registry, registry) && registry.terminating() => {
-            match registry.woken.try_push(job) {
-                Ok(()) => {
-                    registry.sleep.notify_new_work();
-                    Ok(())
-                }
-                Err(refused) => Err(refused),
+        Caller::Own(_) if registry.terminating() => match registry.woken.try_push(job) {
+            Ok(()) => {
+                registry.sleep.notify_new_work();
+                Ok(())
             }
-        }
-        Some(worker) if Arc::ptr_eq(&worker.registry, registry) => {
+            Err(refused) => Err(refused),
+        },
+        Caller::Own(worker) => {
             // At the deque's bound, the first poll runs here (see `Pool::spawn_future`).
             worker.push_or_run(job);
             Ok(())
         }
-        Some(worker) => {
+        Caller::OtherPool(worker) => {
             worker.push_helping(job, Wait::Forever, |job| registry.inject(job, Wait::No))
         }
-        None => registry.inject(job, Wait::Forever),
+        Caller::Outside => registry.inject(job, Wait::Forever),
     };
     let accepted = match pushed {
         Ok(()) => true,

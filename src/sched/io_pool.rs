@@ -20,7 +20,8 @@
 use crate::metrics::IoMetrics;
 use crate::sched::injection::{InjectionQueue, PushError, Submitter};
 use crate::sched::job::{JobRef, Mode, Outcome};
-use crate::sched::registry::{Executor, PoolThread, Registry, ThreadKind, Wait};
+use crate::sched::registry::{Executor, Registry, Wait};
+use crate::sched::shutdown::{PoolThread, ThreadKind};
 use crate::sync::{spin_hint, thread, Condvar, Mutex};
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -12,6 +12,7 @@ pub(crate) mod lanes;
 pub(crate) mod latch;
 pub(crate) mod pinning;
 pub(crate) mod registry;
+pub(crate) mod shutdown;
 pub(crate) mod sleep;
 pub(crate) mod unwind;
 pub(crate) mod worker;

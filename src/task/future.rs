@@ -15,7 +15,8 @@
 
 use crate::sched::injection::PushError;
 use crate::sched::job::{Job, JobRef, Mode, Outcome};
-use crate::sched::registry::{Cancel, Executor, Registry, Wait};
+use crate::sched::registry::{Executor, Registry, Wait};
+use crate::sched::shutdown::Cancel;
 use crate::sched::unwind;
 use crate::sched::worker::Caller;
 use crate::sync::{IdCounter, UnsafeCell};

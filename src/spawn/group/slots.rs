@@ -1,4 +1,5 @@
-//! Task groups: at most `n` of a group's tasks run at once on the shared pool.
+//! The slot protocol of a task group: at most `n` of its tasks hold a slot (run) at once, and
+//! no lock is taken to spawn, queue, hand a slot on or give it back.
 //!
 //! Invariants:
 //! - `counts` packs `running` (slots in use), `queued` (entries of `queue`, counted before
@@ -27,137 +28,39 @@
 //!   sees WAITERS in its own RMW's result and, if a sleeper can go on, notifies under the lock.
 //!   Both RMWs are on one word, so no wake-up is lost.
 
-use crate::error::{BuildError, SpawnError};
 use crate::sched::injection::PushError;
 use crate::sched::job::{JobRef, Mode, Outcome};
 use crate::sched::registry::Registry;
 use crate::sched::worker::WorkerThread;
 use crate::sync::atomic::{AtomicU64, Ordering};
 use crate::sync::{spin_hint, thread, CachePadded, Condvar, Injector, Mutex, Steal};
-use crate::task::cell::{
-    new_hooked_task, new_task, ClosureGone, PanicsTo, TaskHook, UnsubmittedTask,
-};
-use crate::task::handle::JoinHandle;
-use crate::task::state::{GroupMark, Initial, Mark, TaskState};
+use crate::task::cell::{ClosureGone, TaskHook};
+use crate::task::state::{GroupMark, Mark, TaskState};
 use std::sync::Arc;
 
-/// Configures a [`Group`]; from [`Pool::group`](crate::Pool::group).
-#[must_use = "a group builder does nothing until .build() is called"]
-pub struct GroupBuilder {
-    registry: Arc<Registry>,
-    max_concurrency: usize,
-    capacity: usize,
-}
-
-impl GroupBuilder {
-    pub(crate) fn new(registry: Arc<Registry>) -> Self {
-        GroupBuilder {
-            registry,
-            max_concurrency: 1,
-            capacity: 1024,
-        }
-    }
-
-    /// At most this many of the group's tasks run at once (default 1, at least 1; values
-    /// above `u32::MAX` count as `u32::MAX`).
-    pub fn max_concurrency(mut self, n: usize) -> Self {
-        self.max_concurrency = n;
-        self
-    }
-
-    /// At most this many tasks wait in the group for a slot (default 1024, at least 1; values
-    /// above 2^29 count as 2^29); beyond that `spawn` waits and `try_spawn` hands the closure
-    /// back. A waiting task cancelled through its handle frees its place at once (its entry is
-    /// skipped later; at most `max(capacity, 1024)` such entries are kept beyond the capacity).
-    pub fn capacity(mut self, n: usize) -> Self {
-        self.capacity = n;
-        self
-    }
-
-    /// Builds the group.
-    pub fn build(self) -> Result<Group, BuildError> {
-        if self.max_concurrency == 0 {
-            return Err(BuildError::ZeroGroupConcurrency);
-        }
-        if self.capacity == 0 {
-            return Err(BuildError::ZeroGroupCapacity);
-        }
-        // `counts` keeps each count in 32 bits: larger limits are no limit anyway.
-        let capacity = self.capacity.min(CAPACITY_LIMIT);
-        let threads = self.registry.num_threads();
-        Ok(Group {
-            inner: Arc::new(GroupInner {
-                registry: self.registry,
-                max: self.max_concurrency.min(RUNNING_LIMIT),
-                capacity,
-                entry_limit: capacity + capacity.max(CANCELLED_KEPT),
-                counts: CachePadded::new(AtomicU64::new(0)),
-                queue: CachePadded::new(Injector::new()),
-                freed: AtomicU64::new(0),
-                sleepers: Mutex::new(0),
-                changed: Condvar::new(),
-                completed: (0..=threads)
-                    .map(|_| CachePadded::new(AtomicU64::new(0)))
-                    .collect(),
-                cancelled: CachePadded::new(AtomicU64::new(0)),
-            }),
-        })
-    }
-}
-
-/// A concurrency-limited set of tasks on a shared pool; cheap to clone.
-///
-/// ```
-/// let pool = corepool::Pool::builder().threads(4).build()?;
-/// let group = pool.group().max_concurrency(2).build()?;
-/// let handles: Vec<_> = (0..10).map(|i| group.spawn(move || i * i)).collect();
-/// let results = corepool::join_all(handles);
-/// assert_eq!(results.iter().map(|r| *r.as_ref().unwrap()).sum::<i32>(), 285);
-/// group.wait();
-/// # Ok::<(), corepool::BuildError>(())
-/// ```
-#[derive(Clone)]
-pub struct Group {
-    inner: Arc<GroupInner>,
-}
-
-/// A group's figures, from [`Group::metrics`].
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct GroupMetrics {
-    /// Slots in use: tasks handed to the pool and not finished.
-    pub running: usize,
-    /// Tasks waiting in the group for a slot.
-    pub queued: usize,
-    /// Tasks that ran (panics included).
-    pub completed: u64,
-    /// Tasks cancelled before they ran.
-    pub cancelled: u64,
-}
-
-struct GroupInner {
-    registry: Arc<Registry>,
-    max: usize,
-    capacity: usize,
+pub(super) struct GroupInner {
+    pub(super) registry: Arc<Registry>,
+    pub(super) max: usize,
+    pub(super) capacity: usize,
     /// The most entries `queue` holds, cancelled ones included.
-    entry_limit: usize,
+    pub(super) entry_limit: usize,
     /// `running` (bits 0–31: slots in use), `queued` (bits 32–62: entries counted for `queue`,
     /// including cancelled ones not yet skipped) and WAITERS (bit 63: a thread sleeps on
     /// `changed`).
-    counts: CachePadded<AtomicU64>,
+    pub(super) counts: CachePadded<AtomicU64>,
     /// Queued tasks, oldest first.
-    queue: CachePadded<Injector<Queued>>,
+    pub(super) queue: CachePadded<Injector<Queued>>,
     /// Entries in `queue` whose task was cancelled through its handle (they hold no place).
     /// Wrapping: a popper may skip an entry just before its canceller counts it here.
-    freed: AtomicU64,
+    pub(super) freed: AtomicU64,
     /// Threads sleeping on `changed`.
-    sleepers: Mutex<usize>,
-    changed: Condvar,
+    pub(super) sleepers: Mutex<usize>,
+    pub(super) changed: Condvar,
     /// Tasks that ran, one count per worker (so that workers finishing tasks do not write
     /// one cache line), the last for other threads (blocking-I/O threads).
-    completed: Box<[CachePadded<AtomicU64>]>,
+    pub(super) completed: Box<[CachePadded<AtomicU64>]>,
     /// Tasks cancelled before they ran.
-    cancelled: CachePadded<AtomicU64>,
+    pub(super) cancelled: CachePadded<AtomicU64>,
 }
 
 /// How many times a thread outside the pool yields, re-checking, before it sleeps on the
@@ -165,19 +68,19 @@ struct GroupInner {
 const YIELDS_BEFORE_SLEEP: u32 = if cfg!(corepool_loom) { 0 } else { 64 };
 
 /// The largest `max_concurrency` kept (a 32-bit field of `counts`).
-const RUNNING_LIMIT: usize = u32::MAX as usize;
+pub(super) const RUNNING_LIMIT: usize = u32::MAX as usize;
 
 /// The largest `capacity` kept: live and cancelled entries together fit `queued`'s 31 bits.
-const CAPACITY_LIMIT: usize = 1 << 29;
+pub(super) const CAPACITY_LIMIT: usize = 1 << 29;
 
 /// Cancelled entries a group keeps beyond its capacity at the least (see `entry_limit`).
-const CANCELLED_KEPT: usize = 1024;
+pub(super) const CANCELLED_KEPT: usize = 1024;
 
 const RUNNING: u64 = 1;
 const QUEUED: u64 = 1 << 32;
 const WAITERS: u64 = 1 << 63;
 
-fn running(counts: u64) -> usize {
+pub(super) fn running(counts: u64) -> usize {
     (counts & (QUEUED - 1)) as usize
 }
 
@@ -186,13 +89,13 @@ fn queued(counts: u64) -> usize {
 }
 
 /// Nothing queued or running.
-fn is_idle(counts: u64) -> bool {
+pub(super) fn is_idle(counts: u64) -> bool {
     counts & !WAITERS == 0
 }
 
 /// A queued task: its job reference (it owns the task until it is handed on or cancelled) and
 /// its state word.
-struct Queued {
+pub(super) struct Queued {
     job: JobRef,
     state: *const TaskState,
     blocking: bool,
@@ -232,8 +135,8 @@ enum Release {
 }
 
 /// A group task's hook: what it holds is given back when its closure is gone.
-struct SlotHook {
-    group: Arc<GroupInner>,
+pub(super) struct SlotHook {
+    pub(super) group: Arc<GroupInner>,
 }
 
 impl TaskHook for SlotHook {
@@ -273,32 +176,37 @@ impl GroupInner {
         self.completed[shard].fetch_add(1, Ordering::Relaxed);
     }
 
-    fn completed(&self) -> u64 {
+    pub(super) fn completed(&self) -> u64 {
         self.completed
             .iter()
             .map(|c| c.load(Ordering::Relaxed))
             .sum()
     }
 
-    fn counts(&self) -> u64 {
+    pub(super) fn counts(&self) -> u64 {
         self.counts.load(Ordering::SeqCst)
     }
 
     /// Queued tasks not cancelled.
-    fn live(&self, counts: u64) -> usize {
+    pub(super) fn live(&self, counts: u64) -> usize {
         // Below zero while a popper has skipped an entry its canceller has not counted yet:
         // that entry is already out of `queued` too.
         let freed = (self.freed.load(Ordering::SeqCst) as i64).max(0);
         (queued(counts) as i64 - freed).max(0) as usize
     }
 
-    fn is_full(&self, counts: u64) -> bool {
+    pub(super) fn is_full(&self, counts: u64) -> bool {
         self.live(counts) >= self.capacity || queued(counts) >= self.entry_limit
     }
 
     /// Starts a built task (marking it slotted) or queues it (it starts out marked queued).
     /// Hands the job back, untouched, if the group's queue is full.
-    fn admit(&self, job: JobRef, state: *const TaskState, blocking: bool) -> Result<(), JobRef> {
+    pub(super) fn admit(
+        &self,
+        job: JobRef,
+        state: *const TaskState,
+        blocking: bool,
+    ) -> Result<(), JobRef> {
         let mut current = self.counts();
         let start = loop {
             let (next, start) = if running(current) < self.max && queued(current) == 0 {
@@ -536,7 +444,7 @@ impl GroupInner {
     /// this cancelled. `closed`: the pool refused a task, and the pool's metrics count these
     /// as refused too. (An entry counted but not pushed yet is not waited for: its spawn
     /// raced with this, and it is started or queued as usual.)
-    fn drain(&self, closed: bool) -> usize {
+    pub(super) fn drain(&self, closed: bool) -> usize {
         let mut cancelled = 0;
         while let Some(entry) = self.steal() {
             let live = entry.mark(GroupMark::Drained);
@@ -574,7 +482,7 @@ impl GroupInner {
     }
 
     /// Waits, helping the pool on a worker, while `blocked` holds for the counts.
-    fn wait_while(&self, blocked: impl Fn(u64) -> bool) {
+    pub(super) fn wait_while(&self, blocked: impl Fn(u64) -> bool) {
         if let Some(worker) = WorkerThread::current() {
             while blocked(self.counts()) {
                 worker.help_once();
@@ -600,173 +508,4 @@ impl GroupInner {
             self.counts.fetch_and(!WAITERS, Ordering::SeqCst);
         }
     }
-}
-
-impl Group {
-    /// Builds the task with its slot hook (`blocking`: for the blocking-I/O pool).
-    fn build<F, T>(
-        &self,
-        func: F,
-        blocking: bool,
-    ) -> (UnsubmittedTask<F, T, SlotHook>, JoinHandle<T>)
-    where
-        F: FnOnce() -> T + Send + 'static,
-        T: Send + 'static,
-    {
-        let inner = &self.inner;
-        let hook = SlotHook {
-            group: Arc::clone(inner),
-        };
-        let submit = inner.registry.stats.sample_submit();
-        let submit = if blocking { submit.on_io() } else { submit };
-        new_hooked_task(func, submit, hook, Initial::GroupQueued)
-    }
-
-    /// `spawn` and `spawn_blocking`: the task is built first, then started or queued, waiting
-    /// while the group's queue is full.
-    fn spawn_waiting<F, T>(&self, func: F, blocking: bool) -> JoinHandle<T>
-    where
-        F: FnOnce() -> T + Send + 'static,
-        T: Send + 'static,
-    {
-        let inner = &self.inner;
-        if inner.registry.injected.is_closed() {
-            return cancelled_handle(&inner.registry, func);
-        }
-        let (task, handle) = self.build(func, blocking);
-        let state = task.state_ptr();
-        let mut job = task.into_job_ref();
-        while let Err(refused) = inner.admit(job, state, blocking) {
-            job = refused;
-            inner.wait_while(|counts| inner.is_full(counts));
-        }
-        handle
-    }
-
-    /// `try_spawn` and `try_spawn_blocking`: a full group hands the closure back.
-    fn spawn_or_refuse<F, T>(&self, func: F, blocking: bool) -> Result<JoinHandle<T>, SpawnError<F>>
-    where
-        F: FnOnce() -> T + Send + 'static,
-        T: Send + 'static,
-    {
-        let inner = &self.inner;
-        if inner.registry.injected.is_closed() {
-            return Err(SpawnError::Shutdown(func));
-        }
-        let (task, handle) = self.build(func, blocking);
-        let state = task.state_ptr();
-        task.submit(|job| inner.admit(job, state, blocking).map_err(PushError::Full))?;
-        Ok(handle)
-    }
-
-    /// Spawns a CPU task in the group; it runs when one of the group's slots is free. Waits
-    /// while the group's queue is full (on a worker, executing other tasks meanwhile). On a
-    /// shut-down pool the handle reports `Cancelled`.
-    pub fn spawn<F, T>(&self, func: F) -> JoinHandle<T>
-    where
-        F: FnOnce() -> T + Send + 'static,
-        T: Send + 'static,
-    {
-        self.spawn_waiting(func, false)
-    }
-
-    /// Spawns without waiting: a full group queue or a shut-down pool hands the closure back.
-    pub fn try_spawn<F, T>(&self, func: F) -> Result<JoinHandle<T>, SpawnError<F>>
-    where
-        F: FnOnce() -> T + Send + 'static,
-        T: Send + 'static,
-    {
-        self.spawn_or_refuse(func, false)
-    }
-
-    /// Spawns a blocking task in the group, run on the pool's blocking-I/O threads.
-    pub fn spawn_blocking<F, T>(&self, func: F) -> JoinHandle<T>
-    where
-        F: FnOnce() -> T + Send + 'static,
-        T: Send + 'static,
-    {
-        self.spawn_waiting(func, true)
-    }
-
-    /// [`spawn_blocking`](Self::spawn_blocking) without waiting.
-    pub fn try_spawn_blocking<F, T>(&self, func: F) -> Result<JoinHandle<T>, SpawnError<F>>
-    where
-        F: FnOnce() -> T + Send + 'static,
-        T: Send + 'static,
-    {
-        self.spawn_or_refuse(func, true)
-    }
-
-    /// Waits for every handle; see [`join_all`](crate::join_all).
-    ///
-    /// The group adds nothing to this: a handle's wait is the handle's own, whichever group
-    /// or pool its task belongs to, so this is exactly `corepool::join_all`.
-    #[deprecated(
-        since = "0.1.0",
-        note = "the group plays no part in waiting on handles; use `corepool::join_all`"
-    )]
-    pub fn join_all<T>(
-        &self,
-        handles: impl IntoIterator<Item = JoinHandle<T>>,
-    ) -> Vec<Result<T, crate::JoinError>> {
-        crate::spawn::batch::join_all(handles)
-    }
-
-    /// Waits until none of the group's tasks is queued or running.
-    pub fn wait(&self) {
-        self.inner.wait_while(|counts| !is_idle(counts));
-    }
-
-    /// Cancels every task still queued in the group (their handles report `Cancelled`) and
-    /// returns how many. Tasks already running are not interrupted.
-    pub fn cancel(&self) -> usize {
-        self.inner.drain(false)
-    }
-
-    /// The group's figures.
-    pub fn metrics(&self) -> GroupMetrics {
-        let inner = &self.inner;
-        let counts = inner.counts();
-        GroupMetrics {
-            running: running(counts),
-            queued: inner.live(counts),
-            completed: inner.completed(),
-            cancelled: inner.cancelled.load(Ordering::Relaxed),
-        }
-    }
-
-    /// The most tasks of this group that run at once.
-    pub fn max_concurrency(&self) -> usize {
-        self.inner.max
-    }
-}
-
-impl std::fmt::Debug for Group {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Group")
-            .field("max_concurrency", &self.inner.max)
-            .field("metrics", &self.metrics())
-            .finish()
-    }
-}
-
-impl std::fmt::Debug for GroupBuilder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GroupBuilder")
-            .field("max_concurrency", &self.max_concurrency)
-            .field("capacity", &self.capacity)
-            .finish()
-    }
-}
-
-/// A handle that reports `Cancelled` for a closure that was refused (dropped unrun).
-fn cancelled_handle<F, T>(registry: &Registry, func: F) -> JoinHandle<T>
-where
-    F: FnOnce() -> T + Send + 'static,
-    T: Send + 'static,
-{
-    let (task, handle) = new_task(func, crate::metrics::Submit::NONE);
-    task.cancel_unsubmitted(PanicsTo::Caller);
-    registry.record_submission(Err(false), false);
-    handle
 }

@@ -27,8 +27,8 @@ const MIN_LEAF: usize = 1 << 13;
 /// Merges shorter than this run sequentially.
 const MIN_MERGE: usize = 1 << 13;
 /// Leaves per worker: enough for stealing to even out a slow worker, few enough that the extra
-/// levels (a merge pass, or a `select_nth_unstable` pass) stay cheap. Measured on 2 cores with
-/// 10M `u64`: 2 beat 1 and 4 for both sorts.
+/// levels (a merge pass, or a `select_nth_unstable` pass) stay cheap; chosen with the sort
+/// benchmarks (`benches/`), where it beat one and four for both sorts.
 const LEAVES_PER_THREAD: usize = 2;
 
 /// A raw pointer that may cross threads: every use below is to a region no other task touches.

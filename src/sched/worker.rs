@@ -33,11 +33,9 @@ const SPIN_ROUNDS: u32 = if cfg!(corepool_loom) { 0 } else { 32 };
 /// A worker in a stream of short tasks (a submitter flooding the pool) that finds the queue
 /// empty for a moment is usually waiting for a thread it shares a core with: yielding lets that
 /// thread run while this worker still counts as searching, so the submitter does not pay a
-/// futex wake-up per refill (measured over 3M outside spawns: about 9,000 parks without it,
-/// about 500 with it, and a third more wall time without it). A worker woken for a lone task
-/// never yields: on a crowded machine a yielded searcher can stay off-CPU for a whole time
-/// slice (3.4 ms measured behind two CPU hogs, against 12 µs without yielding) while
-/// publishers, seeing it searching, wake nobody.
+/// futex wake-up per refill, and far fewer parks happen. A worker woken for a lone task never
+/// yields: on a crowded machine a yielded searcher can stay off-CPU for a whole time slice
+/// while publishers, seeing it searching, wake nobody.
 const YIELD_ROUNDS: u32 = if cfg!(corepool_loom) { 0 } else { 8 };
 /// How many times a quiet worker (a graceful shutdown with only futures left) yields while it
 /// waits for the next woken future, before it goes idle like any other worker.

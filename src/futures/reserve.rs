@@ -10,7 +10,7 @@
 //!   frees the slot. A permit never holds up shutdown.
 
 use crate::error::{ShutdownError, SpawnError};
-use crate::sched::injection::Reserve as Outcome;
+use crate::sched::injection::Slot;
 use crate::sched::lanes::Lane;
 use crate::sched::registry::{Registry, Wait};
 use crate::task::cell::new_task;
@@ -47,11 +47,11 @@ impl Future for Reserve {
             .injected
             .poll_permit(&mut this.waiter, cx.waker())
         {
-            Outcome::Ok => Poll::Ready(Ok(Permit {
+            Slot::Ok => Poll::Ready(Ok(Permit {
                 registry: Some(Arc::clone(&this.registry)),
             })),
-            Outcome::Closed => Poll::Ready(Err(ShutdownError)),
-            Outcome::Full => Poll::Pending,
+            Slot::Closed => Poll::Ready(Err(ShutdownError)),
+            Slot::Full => Poll::Pending,
         }
     }
 }

@@ -23,7 +23,7 @@
 //!   worker it keeps executing other tasks while it waits.
 
 use crate::error::JoinError;
-use crate::sched::injection::Reserve;
+use crate::sched::injection::Slot;
 use crate::sched::job::{Job, JobRef, Mode, Outcome};
 use crate::sched::registry::{Executor, Registry};
 use crate::sched::worker::{Caller, WorkerThread};
@@ -72,7 +72,7 @@ where
             return handles;
         }
         let reserved = match registry.injected.reserve_many(next.len() as u64) {
-            Err(Reserve::Full) => match in_flight.pop_front() {
+            Err(Slot::Full) => match in_flight.pop_front() {
                 // No room: rather than wait, collect the oldest batch (converting it here if
                 // no worker has started it yet).
                 Some(batch) => {

@@ -79,7 +79,7 @@ pub(crate) enum Submitter {
 
 /// The outcome of trying to take a slot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Reserve {
+pub(crate) enum Slot {
     Ok,
     Full,
     Closed,
@@ -136,14 +136,14 @@ impl InjectionQueue {
     }
 
     /// Takes a slot for `who`: `add` is 1 for a job, `PERMIT + 1` for a permit.
-    fn reserve_with(&self, add: u64, who: Submitter) -> Reserve {
+    fn reserve_with(&self, add: u64, who: Submitter) -> Slot {
         let mut current = self.state.load(Ordering::SeqCst);
         loop {
             if closed_to(current, who) {
-                return Reserve::Closed;
+                return Slot::Closed;
             }
             if slots(current) >= self.capacity {
-                return Reserve::Full;
+                return Slot::Full;
             }
             match self.state.compare_exchange_weak(
                 current,
@@ -151,26 +151,26 @@ impl InjectionQueue {
                 Ordering::SeqCst,
                 Ordering::SeqCst,
             ) {
-                Ok(_) => return Reserve::Ok,
+                Ok(_) => return Slot::Ok,
                 Err(actual) => current = actual,
             }
         }
     }
 
-    fn reserve(&self, who: Submitter) -> Reserve {
+    fn reserve(&self, who: Submitter) -> Slot {
         self.reserve_with(1, who)
     }
 
     /// Takes between 1 and `max` slots at once, without waiting; `Err` is `Full` or `Closed`.
-    pub(crate) fn reserve_many(&self, max: u64) -> Result<u64, Reserve> {
+    pub(crate) fn reserve_many(&self, max: u64) -> Result<u64, Slot> {
         let mut current = self.state.load(Ordering::SeqCst);
         loop {
             if current & CLOSED != 0 {
-                return Err(Reserve::Closed);
+                return Err(Slot::Closed);
             }
             let free = self.capacity.saturating_sub(slots(current));
             if free == 0 {
-                return Err(Reserve::Full);
+                return Err(Slot::Full);
             }
             let take = free.min(max);
             match self.state.compare_exchange_weak(
@@ -186,10 +186,10 @@ impl InjectionQueue {
     }
 
     /// Waits for at least one slot (until `deadline`), then takes up to `max`.
-    pub(crate) fn reserve_many_blocking(&self, max: u64) -> Result<u64, Reserve> {
+    pub(crate) fn reserve_many_blocking(&self, max: u64) -> Result<u64, Slot> {
         match self.reserve_many(max) {
-            Err(Reserve::Full) => match self.wait_for_room(None, Submitter::Insider) {
-                Reserve::Ok => Ok(1 + self.reserve_many(max - 1).unwrap_or(0)),
+            Err(Slot::Full) => match self.wait_for_room(None, Submitter::Insider) {
+                Slot::Ok => Ok(1 + self.reserve_many(max - 1).unwrap_or(0)),
                 other => Err(other),
             },
             other => other,
@@ -236,12 +236,12 @@ impl InjectionQueue {
     /// [`try_push`](Self::try_push) for `who`.
     pub(crate) fn try_push_as(&self, job: JobRef, who: Submitter) -> Result<(), PushError> {
         match self.reserve(who) {
-            Reserve::Ok => {
+            Slot::Ok => {
                 self.jobs.push(job);
                 Ok(())
             }
-            Reserve::Full => Err(PushError::Full(job)),
-            Reserve::Closed => Err(PushError::Closed(job)),
+            Slot::Full => Err(PushError::Full(job)),
+            Slot::Closed => Err(PushError::Closed(job)),
         }
     }
 
@@ -262,22 +262,22 @@ impl InjectionQueue {
         who: Submitter,
     ) -> Result<(), PushError> {
         let outcome = match self.reserve(who) {
-            Reserve::Full => self.wait_for_room(deadline, who),
+            Slot::Full => self.wait_for_room(deadline, who),
             other => other,
         };
         match outcome {
-            Reserve::Ok => {
+            Slot::Ok => {
                 self.jobs.push(job);
                 Ok(())
             }
-            Reserve::Closed => Err(PushError::Closed(job)),
-            Reserve::Full => Err(PushError::Full(job)),
+            Slot::Closed => Err(PushError::Closed(job)),
+            Slot::Full => Err(PushError::Full(job)),
         }
     }
 
     /// Waits, registered in `waiting`, until a slot is reserved, the queue closes, or the
     /// deadline passes.
-    fn wait_for_room(&self, deadline: Option<Instant>, who: Submitter) -> Reserve {
+    fn wait_for_room(&self, deadline: Option<Instant>, who: Submitter) -> Slot {
         let mut guard = self.lock.lock();
         guard.threads += 1;
         self.waiting.fetch_add(1, Ordering::SeqCst);
@@ -285,7 +285,7 @@ impl InjectionQueue {
         fence(Ordering::SeqCst);
         let outcome = loop {
             match self.reserve(who) {
-                Reserve::Full => {}
+                Slot::Full => {}
                 other => break other,
             }
             let timed_out = match deadline {
@@ -349,11 +349,11 @@ impl InjectionQueue {
 
     /// Tries to take a permit for a future: `Ready` outcomes are `Ok` and `Closed`. On `Full`
     /// the waker is queued (under `waiter`, a per-future id slot) and woken when room appears.
-    pub(crate) fn poll_permit(&self, waiter: &mut Option<u64>, waker: &Waker) -> Reserve {
+    pub(crate) fn poll_permit(&self, waiter: &mut Option<u64>, waker: &Waker) -> Slot {
         match self.reserve_with(PERMIT + 1, Submitter::Insider) {
-            Reserve::Full => {}
+            Slot::Full => {}
             other => {
-                self.forget_waiter(waiter, other == Reserve::Ok);
+                self.forget_waiter(waiter, other == Slot::Ok);
                 return other;
             }
         }
@@ -385,11 +385,11 @@ impl InjectionQueue {
                 .push_back((id, waker.take().expect("set above"))),
         }
         let outcome = match self.reserve_with(PERMIT + 1, Submitter::Insider) {
-            Reserve::Full => Reserve::Full,
+            Slot::Full => Slot::Full,
             other => {
                 drop(waiters);
                 drop(waker);
-                self.forget_waiter(waiter, other == Reserve::Ok);
+                self.forget_waiter(waiter, other == Slot::Ok);
                 return other;
             }
         };

@@ -1,4 +1,4 @@
-//! Contract 4 (caller-runs keeps memory bounded): a worker task that spawns 1,000,000 detached
+//! The backpressure rule's caller-runs half keeps memory bounded: a worker task that spawns 1,000,000 detached
 //! children in a loop completes without the process growing unboundedly. Own file (own
 //! process) so RSS is not disturbed by other tests.
 //!

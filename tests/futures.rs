@@ -1,13 +1,25 @@
-//! Async embedding: `JoinHandle` as a future from tokio and futures executors, `spawn_future`
-//! wake semantics, `block_on`, and async backpressure that never blocks the runtime thread.
+//! Futures and async embedding: `JoinHandle` as a future from tokio and futures executors,
+//! `spawn_future` wake semantics, `block_on` (which keeps helping on a worker, and makes the free
+//! functions use its pool), and async backpressure (`reserve`) that never blocks the runtime
+//! thread and loses no wake-up.
+//!
+//! `spawn_future` from a worker is bounded like `spawn`: a worker's deque never holds more than
+//! `local_queue_limit` jobs because of futures. Past it, `spawn_future` polls the new future once
+//! right there (caller-polls), and a wake on a worker at the bound queues the task on the pool's
+//! wake queue. Nothing there waits for another task, so it never deadlocks, whatever the futures
+//! wait for (the watchdog is for hangs only).
+//!
+//! A test named `bug_*`, or whose doc comment starts "Fixed bug", guards a fixed bug: it failed on
+//! the code before the fix, and its doc comment says what the bug was.
 
 mod common;
 
-use corepool::Pool;
+use common::{block_on, hold_workers, panic_message, watchdog, watchdog_for};
+use corepool::{Pinning, Pool};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Barrier};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -347,4 +359,383 @@ fn a_waiter_dropped_after_its_wake_up_leaves_the_slot_to_the_next() {
         assert_eq!((err.into_inner())(), 4);
         assert!(pool.block_on(pool.reserve()).is_err());
     });
+}
+
+/// Forwards to a `JoinHandle` and records whether its first poll was Ready, *after* that poll
+/// returned.
+struct Probe<T> {
+    inner: corepool::JoinHandle<T>,
+    first_poll: Arc<Mutex<Option<bool>>>,
+}
+
+impl<T> Future for Probe<T> {
+    type Output = Result<T, corepool::JoinError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let result = Pin::new(&mut self.inner).poll(cx);
+        let mut first = self.first_poll.lock().unwrap();
+        if first.is_none() {
+            *first = Some(result.is_ready());
+        }
+        result
+    }
+}
+
+#[test]
+fn join_handle_is_a_future() {
+    watchdog("future", || {
+        let pool = Pool::builder()
+            .threads(2)
+            .pinning(Pinning::None)
+            .build()
+            .unwrap();
+
+        let (out, _) = block_on(pool.spawn(|| 40 + 2));
+        assert_eq!(out.unwrap(), 42);
+
+        // Pending first, then woken: the workers stay held until the first poll has returned,
+        // so that poll must be Pending and the result must come through the waker.
+        let held = hold_workers(&pool);
+        let first_poll = Arc::new(Mutex::new(None));
+        let probe = Probe {
+            inner: pool.spawn(|| String::from("late")),
+            first_poll: Arc::clone(&first_poll),
+        };
+        let release = {
+            let first_poll = Arc::clone(&first_poll);
+            std::thread::spawn(move || {
+                common::wait_for("the first poll", || first_poll.lock().unwrap().is_some());
+                held.release_and_join();
+            })
+        };
+        let (out, polls) = block_on(probe);
+        assert_eq!(out.unwrap(), "late");
+        assert_eq!(
+            *first_poll.lock().unwrap(),
+            Some(false),
+            "first poll was Pending"
+        );
+        assert!(polls >= 2, "woken and polled again (polls {polls})");
+        release.join().unwrap();
+
+        // A panicking task.
+        let (out, _) = block_on(pool.spawn(|| -> u8 { panic!("async boom") }));
+        assert_eq!(panic_message(&*out.unwrap_err().into_panic()), "async boom");
+
+        // Several handles awaited in one async block, including one already finished.
+        let done = pool.spawn(|| 1u64);
+        while !done.is_finished() {
+            std::thread::yield_now();
+        }
+        let handles: Vec<_> = (0..50u64).map(|i| pool.spawn(move || i * i)).collect();
+        let (sum, _) = block_on(async move {
+            let mut sum = done.await.unwrap();
+            for h in handles {
+                sum += h.await.unwrap();
+            }
+            sum
+        });
+        assert_eq!(sum, 1 + (0..50u64).map(|i| i * i).sum::<u64>());
+
+        // Awaiting a handle from a thread that is a worker of another pool works too.
+        let other = Pool::builder()
+            .threads(1)
+            .pinning(Pinning::None)
+            .build()
+            .unwrap();
+        let h = pool.spawn(|| 9);
+        let v = other.spawn(move || block_on(h).0).join().unwrap();
+        assert_eq!(v.unwrap(), 9);
+    });
+}
+
+/// `pool.block_on(fut)` called off the workers makes the free functions inside the future use
+/// `pool`. Before the fix `block_on` ignored `self`: `corepool::spawn` and `corepool::join`
+/// inside it ran on the global pool.
+#[test]
+fn free_functions_inside_block_on_use_that_pool() {
+    watchdog("free_functions_inside_block_on_use_that_pool", || {
+        let pool = Pool::builder()
+            .threads(2)
+            .pinning(Pinning::None)
+            .build()
+            .unwrap();
+        let (p, q, r) = (pool.clone(), pool.clone(), pool.clone());
+        let (spawned, joined, nested) = pool.block_on(async move {
+            let spawned = corepool::spawn(move || p.current_thread_index().is_some())
+                .await
+                .unwrap();
+            let (a, b) = corepool::join(
+                || q.current_thread_index().is_some(),
+                || q.current_thread_index().is_some(),
+            );
+            // A nested `block_on` of the global (no-pool) kind keeps the entered pool.
+            let nested = Pool::block_on_here(async move {
+                corepool::scope(|_| r.current_thread_index().is_some())
+            });
+            (spawned, a && b, nested)
+        });
+        assert!(spawned, "corepool::spawn inside pool.block_on runs on pool");
+        assert!(joined, "corepool::join inside pool.block_on runs on pool");
+        assert!(nested, "corepool::scope inside pool.block_on runs on pool");
+        // After `block_on` returned, off the workers the free functions use the global pool.
+        let after = pool.clone();
+        assert!(
+            !corepool::spawn(move || after.current_thread_index().is_some())
+                .join()
+                .unwrap()
+        );
+    });
+}
+
+const LIMIT: usize = 16;
+
+fn unpinned_pool(threads: usize) -> Pool {
+    Pool::builder()
+        .threads(threads)
+        .pinning(Pinning::None)
+        .local_queue_limit(LIMIT)
+        .build()
+        .unwrap()
+}
+
+/// Counts the futures alive: made and not yet dropped (a finished future is dropped).
+#[derive(Clone, Default)]
+struct Live(Arc<AtomicUsize>);
+
+struct Token(Arc<AtomicUsize>);
+
+impl Live {
+    fn token(&self) -> Token {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Token(Arc::clone(&self.0))
+    }
+
+    fn get(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Token {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// The deque depth of the worker running this code.
+fn own_depth(pool: &Pool) -> usize {
+    let index = pool.current_thread_index().expect("runs on a worker");
+    pool.metrics().workers[index].local_queue_depth
+}
+
+/// Pending, waking itself each time, until `flag` is set: a future that yields while it waits
+/// for the task that spawned it.
+struct YieldUntil(Arc<AtomicBool>);
+
+impl Future for YieldUntil {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0.load(Ordering::SeqCst) {
+            Poll::Ready(())
+        } else {
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+}
+
+/// Many futures that finish at their first poll, spawned in a loop on a worker: the spawner's
+/// deque stays within its bound and the futures alive at any time are at most the ones queued
+/// there plus those being polled. (The code before the fix queued every one: on one thread,
+/// all 20 000 were alive when the loop ended.)
+#[test]
+fn spawn_future_from_a_worker_keeps_the_deque_and_live_futures_bounded() {
+    const FUTURES: usize = 20_000;
+    for threads in [1, 2] {
+        watchdog("spawn_future bounded", move || {
+            let pool = unpinned_pool(threads);
+            let live = Live::default();
+            let spawner = {
+                let (pool, live) = (pool.clone(), live.clone());
+                pool.clone().spawn(move || {
+                    let (mut max_live, mut max_depth) = (0, 0);
+                    let mut handles = Vec::with_capacity(FUTURES);
+                    for i in 0..FUTURES {
+                        let token = live.token();
+                        handles.push(pool.spawn_future(async move {
+                            drop(token);
+                            i
+                        }));
+                        max_live = max_live.max(live.get());
+                        if i % 64 == 0 {
+                            max_depth = max_depth.max(own_depth(&pool));
+                        }
+                    }
+                    for (i, handle) in handles.into_iter().enumerate() {
+                        assert_eq!(handle.join().expect("every future completes"), i);
+                    }
+                    (max_live, max_depth)
+                })
+            };
+            let (max_live, max_depth) = spawner.join().expect("the spawner finishes");
+            assert!(
+                max_depth <= LIMIT,
+                "{threads} thread(s): the spawner's deque held {max_depth} jobs (bound {LIMIT})"
+            );
+            assert!(
+                max_live <= LIMIT + threads,
+                "{threads} thread(s): {max_live} futures were alive at once (bound {})",
+                LIMIT + threads
+            );
+            assert_eq!(live.get(), 0);
+            assert!(
+                pool.metrics().caller_runs > 0,
+                "some first polls ran inline"
+            );
+        });
+    }
+}
+
+/// Futures that cannot finish until their spawner goes on: half wait for a message it sends
+/// after the loop, half yield until a flag it sets after the loop. Spawning them never waits for
+/// them (no deadlock on one or two threads), and the bound still holds: the yielding ones, woken
+/// at the bound, wait in the wake queue.
+#[test]
+fn spawn_future_from_a_worker_never_waits_for_the_futures_it_spawns() {
+    const FUTURES: usize = 2_000;
+    for threads in [1, 2] {
+        watchdog("spawn_future no deadlock", move || {
+            let pool = unpinned_pool(threads);
+            let spawner = {
+                let pool = pool.clone();
+                pool.clone().spawn(move || {
+                    let flag = Arc::new(AtomicBool::new(false));
+                    let mut senders = Vec::new();
+                    let mut handles = Vec::new();
+                    let mut max_depth = 0;
+                    for i in 0..FUTURES {
+                        let handle = if i % 2 == 0 {
+                            let (tx, rx) = futures::channel::oneshot::channel::<usize>();
+                            senders.push(tx);
+                            pool.spawn_future(async move { rx.await.expect("sent") })
+                        } else {
+                            let flag = Arc::clone(&flag);
+                            pool.spawn_future(async move {
+                                YieldUntil(flag).await;
+                                i
+                            })
+                        };
+                        handles.push(handle);
+                        max_depth = max_depth.max(own_depth(&pool));
+                    }
+                    flag.store(true, Ordering::SeqCst);
+                    for (i, tx) in senders.into_iter().enumerate() {
+                        tx.send(2 * i).expect("the future waits");
+                    }
+                    for (i, handle) in handles.into_iter().enumerate() {
+                        assert_eq!(handle.join().expect("every future completes"), i);
+                    }
+                    max_depth
+                })
+            };
+            let max_depth = spawner.join().expect("the spawner finishes");
+            assert!(
+                max_depth <= LIMIT,
+                "{threads} thread(s): the spawner's deque held {max_depth} jobs (bound {LIMIT})"
+            );
+        });
+    }
+}
+
+/// Outside a worker, `block_on` (`block_on.rs`) and `JoinHandle::join` (`job_handle.rs`) park
+/// on the same thread-local `ThreadParker` token. A future driven by `pool.block_on` polls
+/// handle A (registering block_on's waker), then blocks in `B.join()`; A finishes during that
+/// join and sets the token; `join`'s `park()` consumes it as a spurious wake and parks again
+/// until B is done. The future returns `Pending` and `block_on` parks with the token already
+/// spent: A's wake-up is lost and `block_on` never returns. (Same with a nested `block_on`.)
+#[test]
+fn bug_blocking_join_inside_block_on_swallows_the_wake_up() {
+    let pool = Pool::builder()
+        .threads(2)
+        .pinning(Pinning::None)
+        .build()
+        .unwrap();
+    let p = pool.clone();
+    let out = watchdog_for(
+        "block_on with a blocking join inside",
+        Duration::from_secs(10),
+        move || {
+            // A must not finish before the first poll (that poll would return 1 at once and
+            // never reach the join): it waits for `go`, set right before the blocking join.
+            let go = Arc::new(AtomicBool::new(false));
+            let gate = Arc::clone(&go);
+            let fast = p.spawn(move || {
+                while !gate.load(Ordering::Acquire) {
+                    std::thread::yield_now();
+                }
+                1
+            });
+            let slow = p.spawn(|| {
+                std::thread::sleep(Duration::from_millis(100));
+                2
+            });
+            let mut fast = Some(fast);
+            let mut slow = Some(slow);
+            let mut got = 0;
+            p.block_on(std::future::poll_fn(move |cx| {
+                use std::future::Future;
+                let f = fast.as_mut().unwrap();
+                if let std::task::Poll::Ready(v) = std::pin::Pin::new(f).poll(cx) {
+                    return std::task::Poll::Ready(v.unwrap() + got);
+                }
+                if let Some(s) = slow.take() {
+                    go.store(true, Ordering::Release);
+                    got = s.join().unwrap();
+                }
+                std::task::Poll::Pending
+            }))
+        },
+    );
+    assert_eq!(out, 3);
+}
+
+/// Nested async backpressure on one worker deadlocks.
+///
+/// `injection_queue.rs` `release()` → `wake_one()` wakes only the *front* async waiter. On a
+/// worker, `block_on` (block_on.rs) helps by running other jobs, so a second `block_on` can
+/// run *on top of* the first on the same stack. When both wait in `reserve()` and a slot frees,
+/// the wake goes to the outer (front) waiter, which cannot be polled until the inner one
+/// returns; the inner waiter is never woken, the worker finds no work and sleeps forever.
+#[test]
+fn bug_nested_block_on_reserve_on_one_worker_loses_the_wake_up() {
+    let pool = Pool::builder()
+        .threads(1)
+        .pinning(Pinning::None)
+        .queue_capacity(1)
+        .build()
+        .unwrap();
+    let p = pool.clone();
+    let out = watchdog_for(
+        "nested block_on(spawn_async) on one worker",
+        Duration::from_secs(10),
+        move || {
+            let q = p.clone();
+            p.install(move || {
+                // 1. Fill the one injection slot with a task X (from the worker, through a permit).
+                let x = q.block_on(q.reserve()).unwrap().spawn(|| 1).unwrap();
+                // 2. Queue J on this worker's own deque: J waits for room (the inner waiter).
+                let r = q.clone();
+                let j = corepool::spawn(move || {
+                    r.block_on(async { r.spawn_async(|| 2).await.ok().unwrap().await.unwrap() })
+                });
+                // 3. Wait for room here (the outer waiter). While waiting, this worker pops J,
+                //    whose wait runs on top of ours; J then takes X, freeing the slot, and the
+                //    wake-up goes to us (front of the queue), not to J.
+                let z =
+                    q.block_on(async { q.spawn_async(|| 3).await.ok().unwrap().await.unwrap() });
+                x.join().unwrap() + j.join().unwrap() + z
+            })
+        },
+    );
+    assert_eq!(out, 6);
 }

@@ -393,15 +393,6 @@ fn queued_counts_every_lane_and_queue_bound_is_the_true_bound() {
     });
 }
 
-fn capped_pool(threads: usize, cap: usize) -> Pool {
-    Pool::builder()
-        .threads(threads)
-        .pinning(Pinning::None)
-        .queue_capacity(cap)
-        .build()
-        .unwrap()
-}
-
 /// With the only worker held, exactly `cap` tasks fit in the queue and the next one is `Full`.
 fn assert_full_capacity_usable(pool: &Pool, cap: usize) {
     let (release, held) = hold_worker(pool);
@@ -428,7 +419,7 @@ fn assert_full_capacity_usable(pool: &Pool, cap: usize) {
 #[test]
 fn capacity_one_round_trip() {
     watchdog("capacity one", || {
-        let pool = capped_pool(1, 1);
+        let pool = pool(1, 1);
         let (release, held) = hold_worker(&pool);
         let queued = pool.try_spawn(|| 1).unwrap();
         let e = pool.try_spawn(|| 2).unwrap_err();
@@ -633,7 +624,7 @@ impl Slot {
 /// permits used or dropped: afterwards the full capacity is usable again.
 fn cancelled_async_waiters_lose_no_permit(rng: &mut Rng) {
     let cap = [1, 2, 5][rng.below(3) as usize];
-    let pool = capped_pool(1, cap);
+    let pool = pool(1, cap);
     let ran = Arc::new(AtomicUsize::new(0));
     let (release, held) = hold_worker(&pool);
     let fillers: Vec<_> = (0..cap)
@@ -740,7 +731,7 @@ fn tokio_timeouts_cancel_spawn_async_without_losing_permits() {
         move || {
             for _ in 0..common::volume(3, 50) {
                 let cap = 1 + rng.below(4) as usize;
-                let pool = capped_pool(1, cap);
+                let pool = pool(1, cap);
                 let rt = tokio::runtime::Builder::new_current_thread()
                     .enable_time()
                     .build()
@@ -793,7 +784,7 @@ fn tokio_timeouts_cancel_spawn_async_without_losing_permits() {
 #[test]
 fn waiting_async_submitters_are_refused_at_shutdown_and_permits_never_hold_it_up() {
     watchdog("async waiters at shutdown", || {
-        let pool = capped_pool(1, 1);
+        let pool = pool(1, 1);
         let (release, held) = hold_worker(&pool);
         let permit = pool.block_on(pool.reserve()).unwrap(); // takes the only slot
         let mut reserve = Slot {

@@ -490,7 +490,7 @@ fn free_functions_inside_block_on_use_that_pool() {
 
 const LIMIT: usize = 16;
 
-fn unpinned_pool(threads: usize) -> Pool {
+fn limited_pool(threads: usize) -> Pool {
     Pool::builder()
         .threads(threads)
         .pinning(Pinning::None)
@@ -553,7 +553,7 @@ fn spawn_future_from_a_worker_keeps_the_deque_and_live_futures_bounded() {
     const FUTURES: usize = 20_000;
     for threads in [1, 2] {
         watchdog("spawn_future bounded", move || {
-            let pool = unpinned_pool(threads);
+            let pool = limited_pool(threads);
             let live = Live::default();
             let spawner = {
                 let (pool, live) = (pool.clone(), live.clone());
@@ -605,7 +605,7 @@ fn spawn_future_from_a_worker_never_waits_for_the_futures_it_spawns() {
     const FUTURES: usize = 2_000;
     for threads in [1, 2] {
         watchdog("spawn_future no deadlock", move || {
-            let pool = unpinned_pool(threads);
+            let pool = limited_pool(threads);
             let spawner = {
                 let pool = pool.clone();
                 pool.clone().spawn(move || {

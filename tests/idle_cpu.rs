@@ -1,6 +1,6 @@
-//! The sleep protocol's idle rule: an idle, warmed-up pool burns essentially no CPU. This file holds a
-//! single test so the process-wide CPU measurement is not polluted by other tests; the worker
-//! threads' own CPU time is measured as well.
+//! The sleep protocol's idle rule: an idle, warmed-up pool burns essentially no CPU. This file
+//! holds a single test so the process-wide CPU measurement is not polluted by other tests; the
+//! worker threads' own CPU time is measured as well.
 //! (That no wake-up is lost is in `sleep.rs`.)
 
 mod common;

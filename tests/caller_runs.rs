@@ -1,6 +1,6 @@
-//! Contract 4 (caller-runs keeps memory bounded): a worker task that spawns 1,000,000 detached
-//! children in a loop completes without the process growing unboundedly. Own file (own
-//! process) so RSS is not disturbed by other tests.
+//! The backpressure rule's caller-runs half keeps memory bounded: a worker task that spawns
+//! 1,000,000 detached children in a loop completes without the process growing unboundedly.
+//! Own file (own process) so RSS is not disturbed by other tests.
 //!
 //! Calibration: the pool has ONE worker, so no thief drains the spawner's deque: without
 //! caller-runs all 1,000,000 children (each ~350 bytes with its 256-byte capture) would sit in

@@ -1,49 +1,14 @@
-//! Task groups, settled join_all, batch spawn, priority lanes and affinity spawn.
+//! Task groups: a group never runs more than its limit (and the pool keeps serving others), a
+//! full group hands the closure back, cancel empties it, a cancelled queued task frees its place
+//! once, long group queues are cancelled or handed on without recursing, and builder mistakes
+//! are errors.
 
 mod common;
 
-use corepool::{Pool, Priority, SpawnError};
+use corepool::{Pool, SpawnError};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Barrier, Mutex};
 use std::time::Duration;
-
-/// Holds the only worker of `pool` until the returned barrier is waited on.
-fn hold_worker(pool: &Pool) -> (Arc<Barrier>, corepool::JoinHandle<()>) {
-    let gate = Arc::new(Barrier::new(2));
-    let g = Arc::clone(&gate);
-    let held = pool.spawn(move || {
-        g.wait();
-    });
-    while pool.queued() > 0 {
-        std::thread::yield_now();
-    }
-    (gate, held)
-}
-
-#[test]
-fn join_all_settles_success_panic_and_cancel_in_order() {
-    let pool = Pool::builder().threads(1).build().unwrap();
-    let (gate, held) = hold_worker(&pool);
-    let ok = pool.spawn(|| 1);
-    let boom = pool.spawn(|| -> i32 { panic!("settled") });
-    let cancelled = pool.spawn(|| 3);
-    assert!(cancelled.cancel());
-    gate.wait();
-    let results = corepool::join_all(vec![ok, boom, cancelled]);
-    held.join().unwrap();
-    assert_eq!(results.len(), 3);
-    assert_eq!(*results[0].as_ref().unwrap(), 1);
-    assert!(results[1].as_ref().unwrap_err().is_panic());
-    assert!(results[2].as_ref().unwrap_err().is_cancelled());
-    let again = futures::executor::block_on(corepool::join_all_async(vec![
-        pool.spawn(|| 5),
-        pool.spawn(|| 6),
-    ]));
-    assert_eq!(
-        again.into_iter().map(Result::unwrap).collect::<Vec<_>>(),
-        [5, 6]
-    );
-}
 
 #[test]
 fn a_group_never_runs_more_than_its_limit_and_the_pool_keeps_serving_others() {
@@ -169,190 +134,12 @@ fn group_blocking_tasks_respect_the_limit() {
 }
 
 #[test]
-fn high_priority_overtakes_a_normal_backlog_and_normal_still_finishes() {
-    common::watchdog("groups", || {
-        let pool = Pool::builder()
-            .threads(1)
-            .queue_capacity(2000)
-            .build()
-            .unwrap();
-        let (gate, held) = hold_worker(&pool);
-        let order = Arc::new(Mutex::new(Vec::new()));
-        let normal: Vec<_> = (0..200)
-            .map(|i| {
-                let order = Arc::clone(&order);
-                pool.spawn(move || order.lock().unwrap().push(('n', i)))
-            })
-            .collect();
-        let high: Vec<_> = (0..1000)
-            .map(|i| {
-                let order = Arc::clone(&order);
-                pool.spawn_with(Priority::High, move || order.lock().unwrap().push(('h', i)))
-            })
-            .collect();
-        gate.wait();
-        held.join().unwrap();
-        for h in high.into_iter().chain(normal) {
-            h.join().unwrap();
-        }
-        let order = order.lock().unwrap();
-        assert_eq!(order.len(), 1200);
-        // High overtook the older Normal backlog...
-        assert_eq!(order[0].0, 'h');
-        let mean = |lane: char| {
-            let positions: Vec<usize> = (0..order.len()).filter(|&p| order[p].0 == lane).collect();
-            positions.iter().sum::<usize>() as f64 / positions.len() as f64
-        };
-        assert!(mean('h') < mean('n'));
-        // ...but Normal was not starved while High kept coming: it got picks before the High
-        // backlog ran dry (one Normal pick after every HIGH_BEFORE_NORMAL High picks).
-        let last_high = order.iter().rposition(|(lane, _)| *lane == 'h').unwrap();
-        let normals_before = order[..last_high].iter().filter(|(l, _)| *l == 'n').count();
-        assert!(
-            normals_before >= 1,
-            "normal work was starved while high work ran"
-        );
-    });
-}
-
-#[test]
-fn spawn_on_runs_on_that_worker_and_keys_stick_to_one_worker() {
-    common::watchdog("groups", || {
-        // A long patience: a worker descheduled by a loaded machine is not "busy".
-        let pool = Pool::builder()
-            .threads(4)
-            .affinity_patience(Duration::from_secs(30))
-            .build()
-            .unwrap();
-        for i in 0..4 {
-            for _ in 0..20 {
-                let ran_on = pool
-                    .spawn_on(i, corepool::current_thread_index)
-                    .join()
-                    .unwrap();
-                assert_eq!(ran_on, Some(i));
-            }
-        }
-        for key in ["alpha", "beta", "gamma"] {
-            let first = pool
-                .spawn_keyed(key, corepool::current_thread_index)
-                .join()
-                .unwrap();
-            for _ in 0..20 {
-                let again = pool
-                    .spawn_keyed(key, corepool::current_thread_index)
-                    .join()
-                    .unwrap();
-                assert_eq!(again, first);
-            }
-        }
-    });
-}
-
-#[test]
-fn a_task_for_a_busy_worker_is_taken_by_a_peer() {
-    common::watchdog("groups", || {
-        let pool = Pool::builder()
-            .threads(2)
-            .affinity_patience(Duration::from_millis(5))
-            .build()
-            .unwrap();
-        let (tx, rx) = mpsc::channel::<()>();
-        // Worker 0 is busy until the task spawned onto it has run somewhere.
-        let busy = pool.spawn_on(0, move || rx.recv().unwrap());
-        std::thread::sleep(Duration::from_millis(5));
-        let helper = pool.spawn_on(0, move || {
-            tx.send(()).unwrap();
-            corepool::current_thread_index()
-        });
-        assert_eq!(helper.join().unwrap(), Some(1));
-        busy.join().unwrap();
-    });
-}
-
-#[test]
-fn spawn_all_matches_spawn_and_cancels_on_a_closed_pool() {
-    let pool = Pool::builder()
-        .threads(2)
-        .queue_capacity(16)
-        .build()
-        .unwrap();
-    let handles = pool.spawn_all((0..10_000u64).map(|i| move || i));
-    let sum: u64 = handles.into_iter().map(|h| h.join().unwrap()).sum();
-    assert_eq!(sum, (0..10_000).sum());
-    let inside = pool.install(|| {
-        let p = corepool::Pool::builder().threads(1).build().unwrap();
-        drop(p);
-        3
-    });
-    assert_eq!(inside, 3);
-    assert_eq!(pool.metrics().spawned, 10_000);
-    pool.shutdown();
-    let late = pool.spawn_all((0..5).map(|i| move || i));
-    assert!(late
-        .into_iter()
-        .all(|h| h.join().unwrap_err().is_cancelled()));
-}
-
-#[test]
 fn group_builder_mistakes_are_errors() {
     let pool = Pool::builder().threads(1).build().unwrap();
     let err = pool.group().max_concurrency(0).build().unwrap_err();
     assert!(err.to_string().contains("max_concurrency(0)"));
     let err = pool.group().capacity(0).build().unwrap_err();
     assert!(err.to_string().contains("capacity(0)"));
-}
-
-#[test]
-fn a_batch_spreads_over_the_pool_while_its_first_task_runs() {
-    // Two tasks of one batch that can only finish together: the second must be taken by the
-    // other worker while the first waits on it, whether or not that worker was already
-    // looking for work when the batch started.
-    common::watchdog("groups", || {
-        let pool = Pool::builder().threads(2).build().unwrap();
-        for _ in 0..200 {
-            let both = Arc::new(Barrier::new(2));
-            let handles = pool.spawn_all((0..2).map(|i| {
-                let both = Arc::clone(&both);
-                move || {
-                    both.wait();
-                    i
-                }
-            }));
-            let results: Vec<i32> = corepool::join_all(handles)
-                .into_iter()
-                .map(Result::unwrap)
-                .collect();
-            assert_eq!(results, [0, 1]);
-        }
-    });
-}
-
-#[test]
-fn spawn_all_settles_every_handle_and_counts_every_task_under_shutdown_now() {
-    common::watchdog("groups", || {
-        let pool = Pool::builder()
-            .threads(2)
-            .queue_capacity(64)
-            .build()
-            .unwrap();
-        let n = 5_000u64;
-        let handles = pool.spawn_all((0..n).map(|i| move || i));
-        let cancelled = pool.shutdown_now() as u64;
-        let mut ran = 0;
-        for (i, h) in handles.into_iter().enumerate() {
-            match h.join() {
-                Ok(v) => {
-                    assert_eq!(v, i as u64);
-                    ran += 1;
-                }
-                Err(e) => assert!(e.is_cancelled()),
-            }
-        }
-        assert_eq!(ran + cancelled, n);
-        let m = pool.metrics();
-        assert_eq!((m.spawned, m.completed, m.cancelled), (n, ran, cancelled));
-    });
 }
 
 #[test]

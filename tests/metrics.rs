@@ -1,6 +1,11 @@
-//! Metrics: exact counts after a quiescent point, queue depth, histogram buckets, utilization.
+//! Metrics: exact counts after a quiescent point, queue depth, histogram buckets, utilization,
+//! no busy worker after shutdown, and a cancel through the handle counted before `cancel`
+//! returns.
 
-use corepool::{Histogram, Pool};
+mod common;
+
+use common::watchdog;
+use corepool::{Histogram, Pinning, Pool};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
@@ -247,4 +252,95 @@ fn outside_spawn_counts_exact_across_pools_and_many_threads() {
     let (ma, mb) = (a.metrics(), b.metrics());
     assert_eq!((ma.spawned, ma.completed), (900, 900));
     assert_eq!((mb.spawned, mb.completed), (100, 100));
+}
+
+/// Sums the workers' busy time of a snapshot.
+fn busy_total(m: &corepool::Metrics) -> Duration {
+    m.workers.iter().map(|w| w.busy).sum()
+}
+
+/// Lets the metrics clock move on (a busy period still open would then have grown).
+fn let_the_clock_move() {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_micros(100) {
+        std::hint::spin_loop();
+    }
+}
+
+/// After `shutdown()` returned, no worker is active, busy time no longer grows and the
+/// utilization since the previous snapshot is zero. Before the fix the exit path left each
+/// worker's busy period open: `active` read 2 and `busy` kept growing.
+#[test]
+fn after_shutdown_no_worker_is_busy() {
+    watchdog("after_shutdown_no_worker_is_busy", || {
+        let pool = Pool::builder()
+            .threads(2)
+            .pinning(Pinning::None)
+            .build()
+            .unwrap();
+        pool.spawn(|| 1).join().unwrap();
+        pool.shutdown();
+        let first = pool.metrics();
+        assert_eq!(first.active, 0, "no worker is active after shutdown");
+        let_the_clock_move();
+        let second = pool.metrics();
+        assert_eq!(busy_total(&first), busy_total(&second), "busy time stopped");
+        assert_eq!(second.utilization, 0.0);
+    });
+}
+
+/// A one-worker pool with at most `io_threads` I/O threads and an I/O queue of `io_capacity`.
+fn io_pool(io_threads: usize, io_capacity: usize) -> Pool {
+    Pool::builder()
+        .threads(1)
+        .pinning(Pinning::None)
+        .io_threads(io_threads)
+        .io_queue_capacity(io_capacity)
+        .build()
+        .unwrap()
+}
+
+/// A task cancelled through its handle while queued is counted in the metrics before
+/// `cancel()` returns, CPU and blocking alike, and counted once: when a thread later pops and
+/// skips the job, nothing more is counted. Before the fix both counts were still 0 right
+/// after `cancel()` returned true, and moved only when the job was skipped.
+#[test]
+fn a_cancel_through_the_handle_is_counted_before_cancel_returns() {
+    watchdog("a_cancel_through_the_handle_is_counted", || {
+        let pool = io_pool(1, 4);
+        let mut held = common::hold_workers(&pool);
+        let (release_io, io_released) = std::sync::mpsc::channel::<()>();
+        let (io_started, is_io_started) = std::sync::mpsc::channel::<()>();
+        let held_io = pool.spawn_blocking(move || {
+            io_started.send(()).unwrap();
+            io_released.recv().unwrap();
+        });
+        is_io_started.recv().unwrap();
+        let cpu = pool.try_spawn(|| 1).unwrap();
+        let io = pool.try_spawn_blocking(|| 2).unwrap();
+        assert!(cpu.cancel());
+        assert_eq!(
+            pool.metrics().cancelled,
+            1,
+            "counted before cancel() returned"
+        );
+        assert!(io.cancel());
+        assert_eq!(
+            pool.metrics().io.cancelled,
+            1,
+            "counted before cancel() returned"
+        );
+        assert!(cpu.cancel(), "a second cancel still says it will never run");
+        held.release();
+        release_io.send(()).unwrap();
+        held_io.join().unwrap();
+        assert!(cpu.join().unwrap_err().is_cancelled());
+        assert!(io.join().unwrap_err().is_cancelled());
+        pool.shutdown(); // every job, the two skipped ones included, has been executed
+        let m = pool.metrics();
+        assert_eq!((m.cancelled, m.io.cancelled), (1, 1), "counted once");
+        assert_eq!(m.spawned, m.completed + m.cancelled);
+        assert_eq!(m.io.spawned, m.io.completed + m.io.cancelled);
+        drop(held);
+    });
 }

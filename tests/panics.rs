@@ -1,4 +1,4 @@
-//! Contract 6 (panics): a panicking task never kills its worker; a handle's `join` returns the
+//! The panic rule: a panicking task never kills its worker; a handle's `join` returns the
 //! payload; a detached task's panic reaches `panic_handler` exactly once; `join` re-raises a
 //! child's panic (a's wins); `scope` re-raises only after every other child has finished.
 //!

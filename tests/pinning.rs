@@ -1,9 +1,14 @@
-//! Contract 2 (pinning): `PerCore` pins worker i to allowed core i (round-robin), `Cores(ids)`
-//! pins to the listed cores and rejects cores outside the allowed set, `None` pins nothing.
+//! The pinning rule: `PerCore` pins worker i to allowed core i (round-robin), `Cores(ids)` pins
+//! to the listed cores and rejects cores outside the allowed set, `None` pins nothing; a pool
+//! built on a pinned worker does not inherit that worker's single core (neither its mask nor its
+//! default thread count).
 //!
 //! Each worker's mask is read twice: by the worker itself (`core_affinity::get_core_ids` reads
 //! the calling thread's mask) from `on_thread_start` and from a task, and from outside through
-//! `/proc/self/task/<tid>/status`.
+//! `/proc/self/task/<tid>/status`. (The `COREPOOL_NO_PIN` variable is in `pinning_env.rs`.)
+//!
+//! A test named `bug_*`, or whose doc comment starts "Fixed bug", guards a fixed bug: it failed on
+//! the code before the fix, and its doc comment says what the bug was.
 
 mod common;
 
@@ -190,5 +195,96 @@ fn none_pins_nothing() {
         let allowed = allowed();
         let masks = worker_masks(allowed.len() + 1, Pinning::None);
         assert_masks(&masks, |_| allowed.clone());
+    });
+}
+
+/// A pool built without `.threads()` on a pinned worker gets the process's CPU count, as it
+/// does outside any worker. Before the fix `num_cpus::get()` read the pinned worker's own
+/// mask there and the pool got 1 thread.
+#[test]
+fn default_thread_count_does_not_shrink_on_a_pinned_worker() {
+    watchdog(
+        "default_thread_count_does_not_shrink_on_a_pinned_worker",
+        || {
+            let outside = Pool::builder().pinning(Pinning::None).build().unwrap();
+            let expected = outside.threads();
+            drop(outside);
+            let pinned = Pool::builder()
+                .threads(1)
+                .pinning(Pinning::PerCore)
+                .build()
+                .unwrap();
+            let (inner, mask) = pinned
+                .spawn(|| {
+                    let inner = Pool::builder().pinning(Pinning::None).build().unwrap();
+                    (inner.threads(), common::my_cores().len())
+                })
+                .join()
+                .unwrap();
+            if expected > 1 && std::env::var_os(corepool::NO_PIN_ENV).is_none() {
+                assert_eq!(mask, 1, "the worker is pinned to one core");
+            }
+            assert_eq!(inner, expected);
+        },
+    );
+}
+
+/// Fixed bug: pinning used the *building thread's* affinity mask as "the cores this process may
+/// run on" (`pinning::plan` calls `core_affinity::get_core_ids()`, which reads the calling
+/// thread's mask), and new worker threads inherit the builder's mask. A pool built from a task
+/// (i.e. on a worker that `PerCore` pinned to one core) therefore:
+/// - rejects `Pinning::Cores` with another core the process may run on (`UnknownCore`, whose
+///   message claims the process may not run there), and
+/// - with `Pinning::None` confines all its workers to the builder's single core.
+///
+/// Needs at least two allowed cores to show; passes trivially on one.
+#[test]
+fn bug_pool_built_on_a_pinned_worker_inherits_its_single_core() {
+    watchdog("pinned builder", || {
+        let allowed = my_cores();
+        if allowed.len() < 2 || std::env::var_os(corepool::NO_PIN_ENV).is_some() {
+            return;
+        }
+        let outer = Pool::builder()
+            .threads(2)
+            .pinning(Pinning::PerCore)
+            .build()
+            .unwrap();
+        let prefix = unique_prefix("inh");
+        let allowed2 = allowed.clone();
+        let (my_core, cores_result, inner_masks) = outer.install(move || {
+            let my_core = my_cores();
+            let other = *allowed2.iter().find(|c| !my_core.contains(c)).unwrap();
+            let cores_result = Pool::builder()
+                .threads(1)
+                .pinning(Pinning::Cores(vec![other]))
+                .build()
+                .map(|_| ())
+                .map_err(|e| e.to_string());
+            let p = prefix.clone();
+            let inner = Pool::builder()
+                .threads(2)
+                .pinning(Pinning::None)
+                .thread_name(move |i| format!("{p}{i}"))
+                .build()
+                .unwrap();
+            let masks: Vec<Vec<usize>> = tids_named(&prefix)
+                .into_iter()
+                .map(thread_allowed_cpus)
+                .collect();
+            drop(inner);
+            (my_core, cores_result, masks)
+        });
+        assert_eq!(my_core.len(), 1, "the outer worker is pinned");
+        assert!(
+            cores_result.is_ok(),
+            "Pinning::Cores with a core this process may run on was rejected: {cores_result:?}"
+        );
+        for mask in inner_masks {
+            assert_eq!(
+                mask, allowed,
+                "a Pinning::None worker is confined to {my_core:?}"
+            );
+        }
     });
 }

@@ -1,7 +1,7 @@
-//! User code is hostile: every place it runs on a pool thread (the list in `src/unwind.rs`) may
-//! panic. For each entry point: panic there, then check that the pool still runs tasks on every
-//! worker, that the panic reached the panic handler exactly once (or the thread that asked for
-//! the result), and that `shutdown` returns.
+//! User code is hostile: every place it runs on a pool thread (the list in
+//! `src/sched/unwind.rs`) may panic. For each entry point: panic there, then check that the pool
+//! still runs tasks on every worker, that the panic reached the panic handler exactly once (or
+//! the thread that asked for the result), and that `shutdown` returns.
 //!
 //! Panicking user code prints the usual panic message on stderr; that is expected.
 

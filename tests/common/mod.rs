@@ -1,5 +1,6 @@
 //! Helpers shared by the integration tests: a deadlock watchdog, `/proc` readers (thread
-//! names, per-thread CPU time, affinity, RSS) and a minimal `block_on`.
+//! names and counts, per-thread CPU time, affinity, RSS), a minimal `block_on`, a seeded PRNG
+//! and the `COREPOOL_SOAK` switch for the randomised stress tests.
 //!
 //! Every test file includes this with `mod common;` and uses a subset, hence the allow.
 #![allow(dead_code)]
@@ -63,6 +64,27 @@ pub fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
         assert!(Instant::now() < deadline, "timed out waiting for: {what}");
         thread::sleep(Duration::from_millis(1));
     }
+}
+
+/// Polls `cond` until it holds or `timeout` passes; returns whether it held.
+pub fn eventually(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// Threads of this process (`/proc/self/task`).
+pub fn thread_count() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .map(|d| d.count())
+        .unwrap_or(0)
 }
 
 /// A prefix no other test (or test binary) uses, for naming a pool's worker threads. Linux
@@ -290,5 +312,86 @@ pub fn hold_workers(pool: &corepool::Pool) -> Held {
         barrier,
         released: false,
         blockers,
+    }
+}
+
+/// Spawns a task on `pool` that blocks its worker until the returned sender is dropped or
+/// sent to, and waits until the worker has taken it (the injection queue is empty again).
+pub fn hold_worker(pool: &corepool::Pool) -> (mpsc::Sender<()>, corepool::JoinHandle<()>) {
+    let (started_tx, started_rx) = mpsc::channel();
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    let handle = pool.spawn(move || {
+        let _ = started_tx.send(());
+        let _ = release_rx.recv();
+    });
+    started_rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the holding task never started");
+    assert!(
+        eventually(Duration::from_secs(30), || pool.queued() == 0),
+        "the queue did not drain after the holder started"
+    );
+    (release_tx, handle)
+}
+
+/// `true` when `COREPOOL_SOAK` is set to anything but empty or `0`: long-mode volumes.
+pub fn soak() -> bool {
+    matches!(std::env::var("COREPOOL_SOAK"), Ok(v) if !v.is_empty() && v != "0")
+}
+
+/// Picks `ci` normally and `long` under `COREPOOL_SOAK=1`.
+pub fn volume(ci: usize, long: usize) -> usize {
+    if soak() {
+        long
+    } else {
+        ci
+    }
+}
+
+/// A small deterministic PRNG (splitmix64).
+#[derive(Clone, Debug)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Rng(seed)
+    }
+
+    /// A seed from `COREPOOL_SEED` if set, else from the clock; printed so a failure can be
+    /// replayed with `COREPOOL_SEED=<seed>`.
+    pub fn seeded(test: &str) -> Self {
+        let seed = std::env::var("COREPOOL_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_nanos() as u64)
+                    .unwrap_or(1)
+            });
+        eprintln!("[{test}] seed {seed} (replay with COREPOOL_SEED={seed})");
+        Rng(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n` (n > 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+
+    /// `true` with probability `percent`/100.
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+
+    pub fn fork(&mut self) -> Rng {
+        Rng(self.next_u64())
     }
 }

@@ -1,4 +1,4 @@
-//! Suite 7 — property test: random sequences of API calls against a model.
+//! Property test: random sequences of API calls against a model.
 //!
 //! A one-worker pool with a small queue is driven by a random sequence of `try_spawn`,
 //! `spawn`, `spawn_timeout(0)`, `cancel`, handle `join`, `scope`, `join`, holding and
@@ -12,12 +12,13 @@
 //! 256 cases in CI mode, 5,000 under `COREPOOL_SOAK=1`; proptest shrinks a failure to a
 //! minimal sequence and prints it.
 
-mod rel_support;
+mod common;
 
 use corepool::{JoinHandle, Pinning, Pool, SpawnError};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
-use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::Ordering::SeqCst;
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
@@ -271,7 +272,7 @@ impl Harness {
                 if self.shutdown || self.held.is_some() {
                     return Ok(());
                 }
-                self.held = Some(rel_support::hold_worker(&self.pool));
+                self.held = Some(common::hold_worker(&self.pool));
                 self.epoch += 1;
                 self.slots = 0;
                 // Tasks accepted earlier that are still queued behind the gate are racy.
@@ -414,8 +415,8 @@ fn run_case(cap: usize, ops: Vec<Op>) -> Result<(), TestCaseError> {
 
 #[test]
 fn random_api_sequences_match_the_model() {
-    let cases = rel_support::volume(256, 5_000) as u32;
-    rel_support::watchdog("proptest model", 300, move || {
+    let cases = common::volume(256, 5_000) as u32;
+    common::watchdog_for("proptest model", Duration::from_secs(300), move || {
         let mut runner = TestRunner::new(Config {
             cases,
             failure_persistence: None,

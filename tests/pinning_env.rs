@@ -1,6 +1,6 @@
-//! Contract 2 (`COREPOOL_NO_PIN`): the environment variable turns pinning off whatever the
-//! builder says. Environment variables are process-wide, so this file holds a single test (its
-//! own process) that sets the variable before each build.
+//! The pinning rule's `COREPOOL_NO_PIN` override: the environment variable turns pinning off
+//! whatever the builder says. Environment variables are process-wide, so this file holds a
+//! single test (its own process) that sets the variable before each build.
 
 mod common;
 

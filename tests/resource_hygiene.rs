@@ -1,4 +1,4 @@
-//! Suite 5 — resource hygiene.
+//! Resource hygiene.
 //!
 //! Creating and dropping 1,000 small pools (every way of ending one: drop, `shutdown`,
 //! `shutdown_now`, `shutdown_timeout`, with queued CPU and I/O work, with I/O threads alive)
@@ -9,11 +9,12 @@
 //! These checks measure process-wide figures, so they run one after another in a single test:
 //! the test harness starts a thread per test, which would move the baseline.
 
-mod rel_support;
+mod common;
 
+use common::{eventually, rss_kib, thread_count, watchdog_for, Rng};
 use corepool::{Pinning, Pool};
-use rel_support::{eventually, rss_kib, thread_count, watchdog, Rng};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
+use std::sync::atomic::Ordering::SeqCst;
+use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -69,38 +70,42 @@ fn one_pool_life(rng: &mut Rng, i: usize) {
 
 fn a_thousand_pools_leave_no_thread_and_no_memory_behind() {
     let mut rng = Rng::seeded("thousand-pools");
-    let n = rel_support::volume(1_000, 20_000);
-    watchdog("create and drop pools", 600, move || {
-        // Warm up: lazily initialised statics, allocator arenas, the core list.
-        for i in 0..50 {
-            one_pool_life(&mut rng, i);
-        }
-        std::thread::sleep(Duration::from_millis(100));
-        let threads_before = thread_count();
-        let rss_before = rss_kib();
-        let started = Instant::now();
-        for i in 0..n {
-            one_pool_life(&mut rng, i);
-        }
-        let elapsed = started.elapsed();
-        // Threads of pools ended from inside one of their tasks exit shortly after.
-        let back = eventually(Duration::from_secs(20), || thread_count() <= threads_before);
-        let threads_after = thread_count();
-        let rss_after = rss_kib();
-        eprintln!(
+    let n = common::volume(1_000, 20_000);
+    watchdog_for(
+        "create and drop pools",
+        Duration::from_secs(600),
+        move || {
+            // Warm up: lazily initialised statics, allocator arenas, the core list.
+            for i in 0..50 {
+                one_pool_life(&mut rng, i);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+            let threads_before = thread_count();
+            let rss_before = rss_kib();
+            let started = Instant::now();
+            for i in 0..n {
+                one_pool_life(&mut rng, i);
+            }
+            let elapsed = started.elapsed();
+            // Threads of pools ended from inside one of their tasks exit shortly after.
+            let back = eventually(Duration::from_secs(20), || thread_count() <= threads_before);
+            let threads_after = thread_count();
+            let rss_after = rss_kib();
+            eprintln!(
             "{n} pools in {elapsed:?}: threads {threads_before} -> {threads_after}, RSS {rss_before} KiB -> {rss_after} KiB"
         );
-        assert!(back, "thread leak: {threads_before} -> {threads_after}");
-        assert!(
-            rss_after < rss_before + 32 * 1024,
-            "RSS grew by {} KiB over {n} pools",
-            rss_after.saturating_sub(rss_before)
-        );
-    });
+            assert!(back, "thread leak: {threads_before} -> {threads_after}");
+            assert!(
+                rss_after < rss_before + 32 * 1024,
+                "RSS grew by {} KiB over {n} pools",
+                rss_after.saturating_sub(rss_before)
+            );
+        },
+    );
 }
 
 fn dropping_the_last_handle_inside_its_own_tasks_lets_every_thread_exit() {
-    watchdog("drop inside own task", 120, || {
+    watchdog_for("drop inside own task", Duration::from_secs(120), || {
         let before = thread_count();
         for way in 0..4 {
             let pool = Pool::builder()
@@ -265,7 +270,7 @@ fn mixed_load_soak_keeps_rss_and_threads_flat() {
             quiet(info);
         }
     }));
-    let secs = if rel_support::soak() {
+    let secs = if common::soak() {
         std::env::var("COREPOOL_SOAK_SECS")
             .ok()
             .and_then(|s| s.parse().ok())
@@ -273,7 +278,7 @@ fn mixed_load_soak_keeps_rss_and_threads_flat() {
     } else {
         3
     };
-    watchdog("soak", secs + 120, move || soak(secs));
+    watchdog_for("soak", Duration::from_secs(secs + 120), move || soak(secs));
 }
 
 #[test]

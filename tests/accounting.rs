@@ -1,25 +1,29 @@
-//! Suite 1 — accounting under chaos.
+//! Accounting: every submitted task runs at most once (structured ones exactly once), every
+//! handle resolves and tells the truth about its task, ran + cancelled + rejected == submitted,
+//! and `pool.metrics()` agrees with the tests' own tallies.
 //!
-//! Four submitter threads push tasks through every submission path of both pools (`spawn`,
-//! `try_spawn`, `spawn_timeout`, `scope`, `join`, `spawn_future`, `spawn_blocking` and its
-//! `try_`/`_timeout` forms, `spawn_async` and `reserve` driven by `pool.block_on`); a random
+//! The chaos test: four submitter threads push tasks through every submission path of both pools
+//! (`spawn`, `try_spawn`, `spawn_timeout`, `scope`, `join`, `spawn_future`, `spawn_blocking` and
+//! its `try_`/`_timeout` forms, `spawn_async` and `reserve` driven by `pool.block_on`); a random
 //! share panics, a random share is cancelled through `JoinHandle::cancel`, and `shutdown_now`
-//! fires from a fifth thread at a random moment. Every task has an atomic run counter, so the
-//! suite proves: each task ran at most once (structured ones exactly once), every handle
-//! resolves (under a watchdog), ran + cancelled + rejected == submitted, every handle tells the
-//! truth about its task, and `pool.metrics()` agrees with our own tallies once the pool is shut
-//! down.
+//! fires from a fifth thread at a random moment. Every task has an atomic run counter, and the
+//! metrics are compared once the pool is shut down.
 //!
-//! CI mode: 2 rounds of 100k tasks (one with `shutdown_now` mid-run, one drained gracefully).
-//! `COREPOOL_SOAK=1`: 50 rounds of 200k tasks (10M). `COREPOOL_SEED=<n>` replays a run.
+//! CI mode: a few rounds of tens of thousands of tasks (one with `shutdown_now` mid-run, one
+//! drained gracefully). `COREPOOL_SOAK=1`: 50 rounds of 200k tasks. `COREPOOL_SEED=<n>` replays a
+//! run.
+//!
+//! A test named `bug_*`, or whose doc comment starts "Fixed bug", guards a fixed bug: it failed on
+//! the code before the fix, and its doc comment says what the bug was.
 
-mod rel_support;
+mod common;
 
+use common::{watchdog, watchdog_for, Rng};
 use corepool::{JoinHandle, Pinning, Pool, SpawnError};
-use rel_support::{watchdog, Rng};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering::SeqCst};
+use std::sync::atomic::Ordering::SeqCst;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Once};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -87,7 +91,7 @@ struct Tally {
     err_full: usize,
     err_shutdown: usize,
     /// `spawn_async` refusals (`SpawnError::Shutdown`), which the metrics do not count
-    /// consistently (see `rel_bugs::bug_spawn_async_refusal_is_not_counted_in_rejected_shutdown`).
+    /// consistently (see `bug_spawn_async_refusal_is_not_counted_in_rejected_shutdown` below).
     async_refused: usize,
     /// `reserve()` refused with `ShutdownError`: the closure never left our hands.
     reserve_refused: usize,
@@ -430,7 +434,7 @@ fn round(rng: &mut Rng, tasks: usize, shutdown_now_at: Option<f64>) {
     // Handles of infallible spawns refused by a shut-down pool are counted as rejections, not
     // as spawned tasks: spawned == completed + cancelled for each pool. Known bug: a
     // `spawn_future` refused while the last worker exits is also counted as cancelled
-    // (rel_bugs::bug_refused_spawn_future_can_be_counted_as_cancelled); only that excess,
+    // (`bug_refused_spawn_future_can_be_counted_as_cancelled` below); only that excess,
     // bounded by the future handles that came back cancelled, is tolerated here.
     let double = (m.completed + m.cancelled).saturating_sub(m.spawned) as usize;
     assert!(
@@ -492,11 +496,11 @@ fn round(rng: &mut Rng, tasks: usize, shutdown_now_at: Option<f64>) {
 #[test]
 fn every_task_runs_at_most_once_and_every_handle_and_metric_tells_the_truth() {
     let mut rng = Rng::seeded("accounting");
-    let rounds = rel_support::volume(4, 50);
-    let tasks = rel_support::volume(60_000, 200_000);
-    watchdog(
+    let rounds = common::volume(4, 50);
+    let tasks = common::volume(60_000, 200_000);
+    watchdog_for(
         "accounting under chaos",
-        300 + 120 * rounds as u64,
+        Duration::from_secs(300 + 120 * rounds as u64),
         move || {
             for r in 0..rounds {
                 // Odd rounds: shutdown_now at a random point; even rounds: graceful at the end.
@@ -510,8 +514,120 @@ fn every_task_runs_at_most_once_and_every_handle_and_metric_tells_the_truth() {
 #[test]
 fn shutdown_now_right_at_the_start_and_at_the_very_end() {
     let mut rng = Rng::seeded("accounting-edges");
-    watchdog("accounting at the edges", 240, move || {
-        round(&mut rng, 4_000, Some(0.0));
-        round(&mut rng, 4_000, Some(1.0));
+    watchdog_for(
+        "accounting at the edges",
+        Duration::from_secs(240),
+        move || {
+            round(&mut rng, 4_000, Some(0.0));
+            round(&mut rng, 4_000, Some(1.0));
+        },
+    );
+}
+
+#[test]
+fn a_million_tiny_tasks_each_run_exactly_once() {
+    watchdog("million", || {
+        const N: usize = 1_000_000;
+        let pool = Pool::builder()
+            .threads(2)
+            .pinning(Pinning::None)
+            .build()
+            .unwrap();
+        assert_eq!(pool.queue_capacity(), corepool::DEFAULT_QUEUE_CAPACITY);
+        let runs: Arc<Vec<AtomicU8>> = Arc::new((0..N).map(|_| AtomicU8::new(0)).collect());
+        let total = Arc::new(AtomicUsize::new(0));
+        for i in 0..N {
+            let (runs, total) = (Arc::clone(&runs), Arc::clone(&total));
+            drop(pool.spawn(move || {
+                runs[i].fetch_add(1, Ordering::Relaxed);
+                total.fetch_add(1, Ordering::Relaxed);
+            }));
+        }
+        pool.shutdown(); // graceful: returns after every accepted task ran
+        assert_eq!(total.load(Ordering::Relaxed), N);
+        let wrong: Vec<(usize, u8)> = runs
+            .iter()
+            .map(|r| r.load(Ordering::Relaxed))
+            .enumerate()
+            .filter(|&(_, r)| r != 1)
+            .take(10)
+            .collect();
+        assert!(
+            wrong.is_empty(),
+            "tasks not run exactly once (index, runs): {wrong:?}"
+        );
     });
+}
+
+/// `reserve.rs` `spawn_async` turns `Err(ShutdownError)` from its `Reserve` into
+/// `SpawnError::Shutdown(func)` without `record_submission`, while every other refusal
+/// (including `Permit::spawn`) is counted in `metrics.rejected_shutdown`, documented as
+/// "Submissions refused with `SpawnError::Shutdown` (both pools)".
+#[test]
+fn bug_spawn_async_refusal_is_not_counted_in_rejected_shutdown() {
+    let pool = Pool::builder()
+        .threads(1)
+        .pinning(Pinning::None)
+        .build()
+        .unwrap();
+    pool.shutdown();
+    assert!(pool.try_spawn(|| 1).unwrap_err().is_shutdown());
+    assert_eq!(pool.metrics().rejected_shutdown, 1);
+    let refused = pool.block_on(pool.spawn_async(|| 2));
+    assert!(refused.unwrap_err().is_shutdown());
+    assert_eq!(
+        pool.metrics().rejected_shutdown,
+        2,
+        "spawn_async's SpawnError::Shutdown was not counted"
+    );
+}
+
+/// A `spawn_future` refused by a shutting-down pool can be counted twice: as
+/// `rejected_shutdown` *and* as `cancelled` (and in `shutdown_now`'s return value).
+///
+/// `future_task.rs` `spawn_future` puts the task in the pool's `futures` table
+/// (`futures_track`) *before* it tries to inject it. If the injection is refused because the
+/// pool is closing, and the last CPU worker runs `registry.rs` `cpu_worker_exiting` in between,
+/// that worker takes the table, cancels the task (`record_outcome(Cancelled, CpuOutside)`:
+/// `cancelled += 1`, shutdown count += 1); then `spawn_future` records the refusal
+/// (`rejected_shutdown += 1`). Afterwards `spawned != completed + cancelled`.
+#[test]
+fn bug_refused_spawn_future_can_be_counted_as_cancelled() {
+    let iterations = common::volume(2_000, 50_000);
+    watchdog_for(
+        "spawn_future racing shutdown_now",
+        Duration::from_secs(240),
+        move || {
+            for i in 0..iterations {
+                let pool = Pool::builder()
+                    .threads(1)
+                    .pinning(Pinning::None)
+                    .build()
+                    .unwrap();
+                let p = pool.clone();
+                let submitter = std::thread::spawn(move || {
+                    let mut handles = Vec::new();
+                    while !p.is_shutdown() {
+                        handles.push(p.spawn_future(async { 1 }));
+                    }
+                    for _ in 0..4 {
+                        handles.push(p.spawn_future(async { 1 }));
+                    }
+                    handles
+                });
+                std::thread::sleep(Duration::from_micros(50 + (i as u64 % 5) * 40));
+                pool.shutdown_now();
+                for h in submitter.join().unwrap() {
+                    let _ = h.join();
+                }
+                pool.shutdown();
+                let m = pool.metrics();
+                assert_eq!(
+                    m.spawned,
+                    m.completed + m.cancelled,
+                    "iteration {i}: a refused spawn_future was also counted as cancelled\n{m}"
+                );
+            }
+        },
+    );
 }

@@ -1,7 +1,7 @@
-//! Contract 3 (idle): an idle, warmed-up pool burns essentially no CPU. This file holds a
-//! single test so the process-wide CPU measurement is not polluted by other tests; the worker
-//! threads' own CPU time is measured as well.
-//! (The "no lost wake-up" half of contract 3 is in `workers.rs`.)
+//! The sleep protocol's idle rule: an idle, warmed-up pool burns essentially no CPU. This file
+//! holds a single test so the process-wide CPU measurement is not polluted by other tests; the
+//! worker threads' own CPU time is measured as well.
+//! (That no wake-up is lost is in `sleep.rs`.)
 
 mod common;
 

@@ -1,5 +1,4 @@
 #![doc = include_str!("lib.md")]
-
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 

@@ -1,37 +1,4 @@
-//! # corepool
-//!
-//! A work-stealing thread-pool runtime for CPU-bound work: one worker per core (pinned by
-//! default), each with its own deque, stealing from its peers; fork-join [`join`], scoped
-//! spawns that borrow the stack ([`scope`]), and detached spawns whose [`JoinHandle`] can be
-//! joined or awaited. Work from outside the pool enters through a bounded injection queue: a
-//! full queue blocks the submitter, times out, or hands the closure back — nothing is dropped.
-//!
-//! ```
-//! use corepool::Pool;
-//!
-//! let pool = Pool::builder().threads(2).queue_capacity(64).build()?;
-//!
-//! // Fork-join.
-//! let (a, b) = pool.join(|| (1..=100u64).sum::<u64>(), || (1..=10u64).product::<u64>());
-//! assert_eq!((a, b), (5050, 3_628_800));
-//!
-//! // Scoped tasks that borrow the stack.
-//! let mut v = vec![0u32; 8];
-//! pool.scope(|s| {
-//!     for (i, x) in v.iter_mut().enumerate() {
-//!         s.spawn(move |_| *x = i as u32 * 10);
-//!     }
-//! });
-//! assert_eq!(v[7], 70);
-//!
-//! // Detached tasks with a handle.
-//! let h = pool.spawn(|| "done");
-//! assert_eq!(h.join().unwrap(), "done");
-//! # Ok::<(), corepool::BuildError>(())
-//! ```
-//!
-//! See the README for the pinning, backpressure and shutdown rules and the module design.
-
+#![doc = include_str!("lib.md")]
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]

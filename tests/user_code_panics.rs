@@ -276,7 +276,14 @@ fn a_handles_waker_that_panics_on_drop() {
 fn a_blocking_tasks_result_drop_and_waker_panic_on_an_io_thread() {
     watchdog("io thread", || {
         let (pool, reports) = pool_with_handler(1, 64);
-        drop(pool.spawn_blocking(|| PanicOnDrop::new("io result drop")));
+        // Detached before it ran (the gate opens after the drop), so the I/O thread disposes
+        // of the result; had it finished first, the drop would panic here, by design.
+        let (open, gate) = mpsc::channel::<()>();
+        drop(pool.spawn_blocking(move || {
+            gate.recv().unwrap();
+            PanicOnDrop::new("io result drop")
+        }));
+        open.send(()).unwrap();
         reports_after(&reports, 1);
         let (go, wait) = mpsc::channel::<()>();
         let mut handle = pool.spawn_blocking(move || wait.recv().unwrap());

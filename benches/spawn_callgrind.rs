@@ -1,23 +1,27 @@
 //! A small deterministic driver for instruction counts of the spawn path (and of `join`), meant
 //! to run under `valgrind --tool=callgrind`, where wall-clock time means nothing but the number
-//! of instructions does not depend on the machine's load.
+//! of instructions does not depend on the machine's load. It is a bench target without the
+//! libtest harness, so it is built with the `bench` profile (release plus line tables, which
+//! `callgrind_annotate` uses):
 //!
 //! ```sh
-//! cargo build --release --example spawn_callgrind
-//! valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.out \
-//!     target/release/examples/spawn_callgrind spawn 100000
-//! valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.out \
-//!     target/release/examples/spawn_callgrind fib 22
+//! cargo bench --bench spawn_callgrind --no-run    # prints "Executable ... (target/release/deps/spawn_callgrind-HASH)"
+//! exe=$(cargo bench --bench spawn_callgrind --no-run 2>&1 | sed -n 's/.*Executable.*(\(.*\))$/\1/p')
+//! valgrind --tool=callgrind --callgrind-out-file=target/cg.out "$exe" queued 100000 1 131072
+//! valgrind --tool=callgrind --callgrind-out-file=target/cg.out "$exe" fib 22
 //! ```
 //!
 //! `spawn N [T [Q]]`: N empty tasks spawned from outside a T-worker pool (default 1) with queue
-//! capacity Q (default 8192), handles dropped, completion
-//! through one atomic countdown. `queued N 1 Q` (Q >= N): the same, but the only worker is held
-//! until all N are queued, so the count does not depend on how the threads interleave. `nested N`: one scope, N outer tasks spawning N inner tasks
-//! each. `fib N`: fib(N) with a `join` at every level. With `SPAWN_DRIVER_VERBOSE` set, `spawn`
-//! prints its wall time and the pool's metrics (for a quick look, not a measurement). Build once with
-//! `RUSTFLAGS="--cfg corepool_no_metrics"` (into another target directory) to compare with the
-//! metrics compiled out.
+//! capacity Q (default 8192), handles dropped, completion through one atomic countdown.
+//! `queued N 1 Q` (Q >= N): the same, but the only worker is held until all N are queued, so
+//! the count does not depend on how the threads interleave. `nested N`: one scope, N outer
+//! tasks spawning N inner tasks each. `fib N`: fib(N) with a `join` at every level. With
+//! `SPAWN_DRIVER_VERBOSE` set, `spawn` prints its wall time and the pool's metrics (for a quick
+//! look, not a measurement). Build once with `RUSTFLAGS="--cfg corepool_no_metrics"` (into
+//! another `--target-dir`) to compare with the metrics compiled out.
+//!
+//! With no driver named (a plain `cargo bench` passes only `--bench`), or with arguments meant
+//! for other benches, it prints its usage and runs nothing.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
@@ -41,9 +45,21 @@ fn fib(n: u32) -> u64 {
     a + b
 }
 
+const DRIVERS: [&str; 4] = ["spawn", "queued", "nested", "fib"];
+const USAGE: &str =
+    "usage: spawn_callgrind spawn N [T [Q]] | queued N 1 Q | nested N | fib N   (see the file's header)";
+
 fn main() {
-    let mut args = std::env::args().skip(1);
-    let what = args.next().unwrap_or_else(|| "spawn".into());
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    // `cargo bench` appends `--bench`; it is not ours.
+    args.retain(|a| a != "--bench");
+    if !args.first().is_some_and(|a| DRIVERS.contains(&a.as_str())) {
+        // A plain `cargo bench`, a name filter or criterion's flags: not a run of this driver.
+        println!("spawn_callgrind: nothing run\n{USAGE}");
+        return;
+    }
+    let mut args = args.into_iter();
+    let what = args.next().expect("checked above");
     let n: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(100_000);
     let threads: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(1);
     let pool = corepool::Pool::builder()
@@ -116,7 +132,7 @@ fn main() {
             let v = pool.install(|| fib(n as u32));
             assert!(v > 0);
         }
-        other => panic!("unknown driver {other}: spawn | nested | fib"),
+        other => unreachable!("driver {other} checked above"),
     }
     pool.shutdown();
 }

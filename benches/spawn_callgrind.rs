@@ -8,14 +8,21 @@
 //! cargo bench --bench spawn_callgrind --no-run    # prints "Executable ... (target/release/deps/spawn_callgrind-HASH)"
 //! exe=$(cargo bench --bench spawn_callgrind --no-run 2>&1 | sed -n 's/.*Executable.*(\(.*\))$/\1/p')
 //! valgrind --tool=callgrind --callgrind-out-file=target/cg.out "$exe" queued 100000 1 131072
-//! valgrind --tool=callgrind --callgrind-out-file=target/cg.out "$exe" fib 22
+//! valgrind --tool=callgrind --callgrind-out-file=target/cg.out \
+//!     --toggle-collect='spawn_callgrind::fib' "$exe" fib 25
 //! ```
 //!
 //! `spawn N [T [Q]]`: N empty tasks spawned from outside a T-worker pool (default 1) with queue
 //! capacity Q (default 8192), handles dropped, completion through one atomic countdown.
 //! `queued N 1 Q` (Q >= N): the same, but the only worker is held until all N are queued, so
 //! the count does not depend on how the threads interleave. `nested N`: one scope, N outer
-//! tasks spawning N inner tasks each. `fib N`: fib(N) with a `join` at every level. With
+//! tasks spawning N inner tasks each. `fib N`: fib(N) with a `join` at every level (in
+//! `spawn_callgrind::fib`), checked against `fib-seq N`, the sequential recursion (in
+//! `spawn_callgrind::fib_seq`). `tree D`: the sum of a complete tree of 2^D−1 boxed nodes
+//! with a `join` per internal node (in `spawn_callgrind::tree_sum`); `tree-seq D` sums it
+//! sequentially (in `spawn_callgrind::tree_sum_seq`). Count only the part that matters with
+//! `--toggle-collect=` and the function's name, e.g.
+//! `--toggle-collect='spawn_callgrind::tree_sum'`: the tree's construction is then left out. With
 //! `SPAWN_DRIVER_VERBOSE` set, `spawn` prints its wall time and the pool's metrics (for a quick
 //! look, not a measurement). Build once with `RUSTFLAGS="--cfg corepool_no_metrics"` (into
 //! another `--target-dir`) to compare with the metrics compiled out.
@@ -37,6 +44,7 @@ fn hit() {
     }
 }
 
+#[inline(never)] // keeps the name that `--toggle-collect` looks for
 fn fib(n: u32) -> u64 {
     if n < 2 {
         return n as u64;
@@ -45,9 +53,55 @@ fn fib(n: u32) -> u64 {
     a + b
 }
 
-const DRIVERS: [&str; 4] = ["spawn", "queued", "nested", "fib"];
-const USAGE: &str =
-    "usage: spawn_callgrind spawn N [T [Q]] | queued N 1 Q | nested N | fib N   (see the file's header)";
+#[inline(never)] // keeps the name that `--toggle-collect` looks for
+fn fib_seq(n: u32) -> u64 {
+    if n < 2 {
+        return n as u64;
+    }
+    fib_seq(n - 1) + fib_seq(n - 2)
+}
+
+struct Node {
+    val: u64,
+    left: Option<Box<Node>>,
+    right: Option<Box<Node>>,
+}
+
+/// A complete tree of `2^depth - 1` boxed nodes, allocated depth-first (traversal order).
+fn build_tree(depth: u32, next: &mut u64) -> Option<Box<Node>> {
+    if depth == 0 {
+        return None;
+    }
+    let val = *next;
+    *next += 1;
+    let left = build_tree(depth - 1, next);
+    let right = build_tree(depth - 1, next);
+    Some(Box::new(Node { val, left, right }))
+}
+
+#[inline(never)] // keeps the name that `--toggle-collect` looks for
+fn tree_sum(node: &Node) -> u64 {
+    match (node.left.as_deref(), node.right.as_deref()) {
+        (None, None) => node.val,
+        (l, r) => {
+            let (a, b) = corepool::join(|| l.map_or(0, tree_sum), || r.map_or(0, tree_sum));
+            node.val + a + b
+        }
+    }
+}
+
+#[inline(never)] // keeps the name that `--toggle-collect` looks for
+fn tree_sum_seq(node: &Node) -> u64 {
+    let l = node.left.as_deref().map_or(0, tree_sum_seq);
+    let r = node.right.as_deref().map_or(0, tree_sum_seq);
+    node.val + l + r
+}
+
+const DRIVERS: [&str; 7] = [
+    "spawn", "queued", "nested", "fib", "fib-seq", "tree", "tree-seq",
+];
+const USAGE: &str = "usage: spawn_callgrind spawn N [T [Q]] | queued N 1 Q | nested N \
+                     | fib N | fib-seq N | tree D | tree-seq D   (see the file's header)";
 
 fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
@@ -130,7 +184,21 @@ fn main() {
         }
         "fib" => {
             let v = pool.install(|| fib(n as u32));
-            assert!(v > 0);
+            assert_eq!(v, std::hint::black_box(fib_seq)(n as u32));
+        }
+        "fib-seq" => {
+            let v = std::hint::black_box(fib_seq)(std::hint::black_box(n as u32));
+            assert!(v > 0 || n == 0);
+        }
+        "tree" | "tree-seq" => {
+            let mut next = 0;
+            let root = build_tree(n.max(1) as u32, &mut next).expect("depth >= 1");
+            let sum = if what == "tree" {
+                pool.install(|| tree_sum(&root))
+            } else {
+                std::hint::black_box(tree_sum_seq)(&root)
+            };
+            assert_eq!(sum, next * (next - 1) / 2);
         }
         other => unreachable!("driver {other} checked above"),
     }

@@ -74,13 +74,13 @@ const FLAGS: [&str; 7] = [
 
 fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
+    // `cargo bench` appends `--bench`; it is not ours.
+    let from_cargo_bench = args.iter().any(|a| a == "--bench");
+    args.retain(|a| a != "--bench");
     if args.first().map(String::as_str) == Some("--one") {
         child::main(&args[1..]);
         return;
     }
-    // `cargo bench` appends `--bench`; it is not ours.
-    let from_cargo_bench = args.iter().any(|a| a == "--bench");
-    args.retain(|a| a != "--bench");
     if args.is_empty() {
         // A plain `cargo bench` (or the binary run bare): a full comparison takes minutes and
         // is started only on request.

@@ -27,8 +27,9 @@
 //! look, not a measurement). Build once with `RUSTFLAGS="--cfg corepool_no_metrics"` (into
 //! another `--target-dir`) to compare with the metrics compiled out.
 //!
-//! With no driver named (a plain `cargo bench` passes only `--bench`), or with arguments meant
-//! for other benches, it prints its usage and runs nothing.
+//! A driver always takes its size. Without a driver and a size (a plain `cargo bench` passes
+//! only `--bench`, `cargo bench spawn` passes the filter `spawn`), it prints its usage and runs
+//! nothing.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
@@ -107,14 +108,19 @@ fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     // `cargo bench` appends `--bench`; it is not ours.
     args.retain(|a| a != "--bench");
-    if !args.first().is_some_and(|a| DRIVERS.contains(&a.as_str())) {
-        // A plain `cargo bench`, a name filter or criterion's flags: not a run of this driver.
+    let named = args.first().is_some_and(|a| DRIVERS.contains(&a.as_str()));
+    if !named || args.len() < 2 {
+        // A plain `cargo bench`, a name filter (one word, even `spawn`) or criterion's flags:
+        // not a run of this driver, which always takes its size.
         println!("spawn_callgrind: nothing run\n{USAGE}");
         return;
     }
     let mut args = args.into_iter();
     let what = args.next().expect("checked above");
-    let n: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(100_000);
+    let n: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
+        eprintln!("{USAGE}");
+        std::process::exit(2)
+    });
     let threads: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(1);
     let pool = corepool::Pool::builder()
         .threads(threads)

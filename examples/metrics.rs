@@ -4,7 +4,9 @@
 //!
 //! CPU tasks (recursive fork-join), blocking tasks (sleeps on the I/O pool) and a burst that
 //! fills the bounded queue run together; a progress bar redraws from a metrics snapshot every
-//! 50 ms, and the final snapshot is printed as a table.
+//! 50 ms, and the final snapshot is printed as a table. The example checks the tasks' results
+//! and that the final counters account for every task exactly (counts are exact; only the
+//! latency histograms are sampled).
 
 use corepool::Pool;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -22,6 +24,14 @@ fn fib(n: u32) -> u64 {
     }
     let (a, b) = corepool::join(|| fib(n - 1), || fib(n - 2));
     a + b
+}
+
+fn fib_seq(n: u32) -> u64 {
+    if n < 2 {
+        n as u64
+    } else {
+        fib_seq(n - 1) + fib_seq(n - 2)
+    }
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -63,7 +73,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut refused = 0u64;
     let mut burst = Vec::with_capacity(BURST as usize);
     for i in 0..BURST {
-        match pool.try_spawn(move || i.wrapping_mul(2654435761)) {
+        match pool.try_spawn(move || i.wrapping_mul(2_654_435_761)) {
             Ok(handle) => burst.push(handle),
             Err(err) => {
                 refused += 1;
@@ -75,14 +85,28 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         h.join()?;
     }
     let cpu_sum: u64 = cpu.into_iter().map(|h| h.join()).sum::<Result<u64, _>>()?;
-    for h in burst {
-        h.join()?;
+    for (i, h) in (0..BURST).zip(burst) {
+        assert_eq!(h.join()?, i.wrapping_mul(2_654_435_761));
     }
+    let expected_sum: u64 = (0..CPU_TASKS).map(|i| fib_seq(12 + (i % 8) as u32)).sum();
+    assert_eq!(
+        cpu_sum, expected_sum,
+        "fork-join fib agrees with a sequential fib"
+    );
     done.store(true, Ordering::Release);
     watcher.join().expect("watcher");
     let m = pool.metrics();
     bar.set_position(m.completed + m.io.completed);
     bar.finish();
+    // Every handle was joined, and a task is counted before its handle sees it complete.
+    assert_eq!(m.spawned, CPU_TASKS + BURST);
+    assert_eq!(m.completed, CPU_TASKS + BURST);
+    assert_eq!(
+        m.rejected_full, refused,
+        "each refused try_spawn was counted"
+    );
+    assert_eq!(m.io.spawned, IO_TASKS);
+    assert_eq!(m.io.completed, IO_TASKS);
     println!(
         "\nfib checksum {cpu_sum}; {refused} burst submissions found the queue full and waited\n"
     );

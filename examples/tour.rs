@@ -1,58 +1,113 @@
-//! A short tour of corepool on real CPU-bound work.
+//! A short tour of corepool on real CPU-bound work: the data-parallel functions, backpressure
+//! and shutdown. Every step checks its answer and the example panics on a wrong one.
 //!
 //! Run with `cargo run --release --example tour`.
 //!
-//! 1. A parallel merge sort of 10 million integers with `join`.
-//! 2. A parallel checksum of a generated 256 MiB buffer with `scope`.
-//!    Both run on a pool with one worker per core and on a one-thread pool; the speedup is
-//!    printed.
-//! 3. Blocking I/O on the elastic I/O pool while the CPU workers keep sorting.
+//! 1. Sorting a million integers with `par_sort_unstable`, and records by key with the stable
+//!    `par_sort_by_key`, on a pool with one worker per core and on a one-thread pool (the
+//!    speedup is printed, not asserted: it depends on the machine and its load).
+//! 2. Checksums of a generated 16 MiB buffer: per-chunk digests with `par_map`, a byte sum with
+//!    `par_reduce`, a byte histogram with `par_fold`.
+//! 3. Parsing the lines of a CSV text with `par_bounded`: a reader's lines cannot be split, so
+//!    they are pulled one at a time with at most 64 in flight, parsed in parallel, and handed
+//!    to the sink in input order.
 //! 4. Backpressure: `try_spawn` on a full queue hands the closure back.
 //! 5. Shutdown: `shutdown_now` cancels what is queued and reports how many.
 //! 6. The pool's metrics: counters, utilization, latency percentiles.
 
 use corepool::{JoinError, Pool, SpawnError};
+use std::io::BufRead;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-const SORT_LEN: usize = 10_000_000;
-const SORT_CUTOFF: usize = 8 * 1024;
-const BUFFER_LEN: usize = 256 << 20;
-const CHECKSUM_CHUNK: usize = 1 << 20;
+const SORT_LEN: usize = 1_000_000;
+const BUFFER_LEN: usize = 16 << 20;
+const CHECKSUM_CHUNK: usize = 256 << 10;
+const CSV_LINES: u64 = 50_000;
+const IN_FLIGHT: usize = 64;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let cores = num_cpus::get();
     let pool = Pool::builder().build()?;
     let single = Pool::builder().threads(1).build()?;
-    println!(
-        "corepool tour: {} workers (one per core), pinned per core\n",
-        pool.threads()
-    );
+    let threads = pool.threads();
+    println!("corepool tour: {threads} workers (one per core)\n");
 
-    println!("1. merge sort of {SORT_LEN} pseudo-random u64 with join");
+    println!("1. sorting {SORT_LEN} pseudo-random u64");
     let input = random_u64s(SORT_LEN, 0x5EED);
-    let (t_one, sorted_one) = time(|| sort_on(&single, input.clone()));
-    let (t_all, sorted_all) = time(|| sort_on(&pool, input.clone()));
+    let mut expected = input.clone();
+    expected.sort_unstable();
+    let (t_one, sorted_one) = time(|| sorted_on(&single, &input));
+    let (t_all, sorted_all) = time(|| sorted_on(&pool, &input));
+    assert_eq!(sorted_one, expected, "the one-thread pool sorted correctly");
+    assert_eq!(sorted_all, expected, "the full pool sorted correctly");
+    report("par_sort_unstable", t_one, t_all, threads);
+
+    // A stable sort keeps records with equal keys in their original order: sort by a key with
+    // few distinct values and check that the sequence numbers still rise within each key.
+    let mut records: Vec<(u8, usize)> = input
+        .iter()
+        .enumerate()
+        .map(|(seq, &x)| ((x % 16) as u8, seq))
+        .collect();
+    pool.par_sort_by_key(&mut records, |&(key, _)| key);
     assert!(
-        sorted_all.windows(2).all(|w| w[0] <= w[1]),
-        "output is sorted"
+        records
+            .windows(2)
+            .all(|w| w[0].0 < w[1].0 || (w[0].0 == w[1].0 && w[0].1 < w[1].1)),
+        "par_sort_by_key is stable"
     );
-    assert_eq!(sorted_one, sorted_all, "both pools agree");
-    report(t_one, t_all, cores);
+    println!(
+        "   par_sort_by_key: {} records by a 4-bit key, stable\n",
+        records.len()
+    );
 
     println!(
-        "2. checksum of a {} MiB generated buffer with scope",
+        "2. checksums of a {} MiB generated buffer",
         BUFFER_LEN >> 20
     );
     let buffer = generate_buffer(BUFFER_LEN);
-    let (t_one, sum_one) = time(|| checksum_on(&single, &buffer));
-    let (t_all, sum_all) = time(|| checksum_on(&pool, &buffer));
-    assert_eq!(sum_one, sum_all, "both pools agree");
-    println!("   checksum {sum_all:#018x}");
-    report(t_one, t_all, cores);
+    let (t_one, digest_one) = time(|| checksum_on(&single, &buffer));
+    let (t_all, digest_all) = time(|| checksum_on(&pool, &buffer));
+    let digest_seq = combine(buffer.chunks(CHECKSUM_CHUNK).map(fnv1a));
+    assert_eq!(
+        digest_one, digest_seq,
+        "one-thread pool agrees with sequential"
+    );
+    assert_eq!(digest_all, digest_seq, "full pool agrees with sequential");
+    report("par_map digests", t_one, t_all, threads);
 
-    println!("3. blocking I/O beside CPU work");
-    blocking_demo(&pool, &input)?;
+    let byte_sum = pool.par_reduce(&buffer, || 0u64, |&b| u64::from(b), |a, b| a + b);
+    let histogram = pool.par_fold(
+        &buffer,
+        || [0u64; 256],
+        |mut h, &b| {
+            h[usize::from(b)] += 1;
+            h
+        },
+        |mut a, b| {
+            a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+            a
+        },
+    );
+    assert_eq!(
+        byte_sum,
+        buffer.iter().map(|&b| u64::from(b)).sum::<u64>(),
+        "par_reduce agrees with a sequential sum"
+    );
+    assert_eq!(histogram.iter().sum::<u64>(), BUFFER_LEN as u64);
+    assert_eq!(
+        histogram
+            .iter()
+            .enumerate()
+            .map(|(b, n)| b as u64 * n)
+            .sum::<u64>(),
+        byte_sum,
+        "the histogram and the sum describe the same bytes"
+    );
+    println!("   digest {digest_all:#018x}, byte sum {byte_sum} (par_reduce), histogram (par_fold) agrees\n");
+
+    println!("3. parsing {CSV_LINES} CSV lines with par_bounded, at most {IN_FLIGHT} in flight");
+    lines_demo(&pool)?;
 
     println!("4. backpressure: a pool with one worker and a queue of 2");
     backpressure_demo()?;
@@ -61,8 +116,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     shutdown_demo()?;
 
     println!("\n6. the main pool's metrics after all of the above");
-    let metrics = pool.metrics();
-    for line in metrics.to_string().lines() {
+    for line in pool.metrics().to_string().lines() {
         println!("   {line}");
     }
     Ok(())
@@ -74,14 +128,12 @@ fn time<R>(f: impl FnOnce() -> R) -> (Duration, R) {
     (start.elapsed(), r)
 }
 
-fn report(one: Duration, all: Duration, cores: usize) {
+fn report(what: &str, one: Duration, all: Duration, threads: usize) {
     println!(
-        "   one thread: {:>8.1} ms   {} threads: {:>8.1} ms   speedup {:.2}x (ideal {}x)\n",
+        "   {what}: one thread {:.1} ms, {threads} threads {:.1} ms, speedup {:.2}x\n",
         one.as_secs_f64() * 1e3,
-        cores,
         all.as_secs_f64() * 1e3,
         one.as_secs_f64() / all.as_secs_f64(),
-        cores
     );
 }
 
@@ -99,42 +151,10 @@ fn random_u64s(len: usize, seed: u64) -> Vec<u64> {
         .collect()
 }
 
-fn sort_on(pool: &Pool, mut data: Vec<u64>) -> Vec<u64> {
-    let mut scratch = vec![0u64; data.len()];
-    pool.install(|| merge_sort(&mut data, &mut scratch));
+fn sorted_on(pool: &Pool, input: &[u64]) -> Vec<u64> {
+    let mut data = input.to_vec();
+    pool.par_sort_unstable(&mut data);
     data
-}
-
-/// Sorts `data` using `scratch` (same length) as merge space.
-fn merge_sort(data: &mut [u64], scratch: &mut [u64]) {
-    if data.len() <= SORT_CUTOFF {
-        data.sort_unstable();
-        return;
-    }
-    let mid = data.len() / 2;
-    {
-        let (left, right) = data.split_at_mut(mid);
-        let (scratch_left, scratch_right) = scratch.split_at_mut(mid);
-        corepool::join(
-            || merge_sort(left, scratch_left),
-            || merge_sort(right, scratch_right),
-        );
-    }
-    merge(&data[..mid], &data[mid..], scratch);
-    data.copy_from_slice(scratch);
-}
-
-fn merge(left: &[u64], right: &[u64], out: &mut [u64]) {
-    let (mut i, mut j) = (0, 0);
-    for slot in out.iter_mut() {
-        if j >= right.len() || (i < left.len() && left[i] <= right[j]) {
-            *slot = left[i];
-            i += 1;
-        } else {
-            *slot = right[j];
-            j += 1;
-        }
-    }
 }
 
 fn generate_buffer(len: usize) -> Vec<u8> {
@@ -142,16 +162,19 @@ fn generate_buffer(len: usize) -> Vec<u8> {
     words.iter().flat_map(|w| w.to_le_bytes()).collect()
 }
 
-/// FNV-1a per chunk, chunk digests combined in order: the same answer on any pool size.
+/// FNV-1a per chunk (in parallel), chunk digests combined in order: the same answer on any
+/// pool size.
 fn checksum_on(pool: &Pool, buffer: &[u8]) -> u64 {
-    let chunks: Vec<&[u8]> = buffer.chunks(CHECKSUM_CHUNK).collect();
-    let mut digests = vec![0u64; chunks.len()];
-    pool.scope(|s| {
-        for (chunk, digest) in chunks.iter().zip(digests.iter_mut()) {
-            s.spawn(move |_| *digest = fnv1a(chunk));
-        }
+    let chunks = buffer.len().div_ceil(CHECKSUM_CHUNK);
+    let digests = pool.par_map(0..chunks, |i| {
+        let end = ((i + 1) * CHECKSUM_CHUNK).min(buffer.len());
+        fnv1a(&buffer[i * CHECKSUM_CHUNK..end])
     });
-    digests.iter().fold(0xCBF2_9CE4_8422_2325, |acc, d| {
+    combine(digests)
+}
+
+fn combine(digests: impl IntoIterator<Item = u64>) -> u64 {
+    digests.into_iter().fold(0xCBF2_9CE4_8422_2325, |acc, d| {
         (acc ^ d).wrapping_mul(0x100_0000_01B3)
     })
 }
@@ -162,47 +185,55 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     })
 }
 
-/// 64 simulated I/O calls (20 ms sleeps, then a real file write and read) on the I/O pool,
-/// while the CPU pool sorts: neither waits for the other.
-fn blocking_demo(pool: &Pool, input: &[u64]) -> Result<(), Box<dyn std::error::Error>> {
-    const CALLS: usize = 64;
-    let dir = std::env::temp_dir().join(format!("corepool-tour-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let start = Instant::now();
-    let io: Vec<_> = (0..CALLS)
-        .map(|i| {
-            let path = dir.join(format!("part-{i}.txt"));
-            pool.spawn_blocking(move || -> std::io::Result<(usize, Instant)> {
-                std::thread::sleep(Duration::from_millis(20));
-                std::fs::write(&path, format!("part {i}\n").repeat(100))?;
-                Ok((std::fs::read(&path)?.len(), Instant::now()))
-            })
-        })
+/// One record of the CSV text: `id,name,amount`.
+#[derive(Debug, PartialEq)]
+struct Record {
+    id: u64,
+    amount: u64,
+}
+
+fn parse(line: &str) -> Result<Record, String> {
+    let mut fields = line.split(',');
+    let mut field = |name| {
+        fields
+            .next()
+            .ok_or_else(|| format!("no {name} in {line:?}"))
+    };
+    let id = field("id")?.parse().map_err(|e| format!("id: {e}"))?;
+    let _name = field("name")?;
+    let amount = field("amount")?
+        .parse()
+        .map_err(|e| format!("amount: {e}"))?;
+    Ok(Record { id, amount })
+}
+
+fn lines_demo(pool: &Pool) -> Result<(), Box<dyn std::error::Error>> {
+    // Any `BufRead` would do (a file, a socket); an in-memory text keeps the tour self-contained.
+    let text: String = (0..CSV_LINES)
+        .map(|id| format!("{id},customer-{},{}\n", id % 97, id * 3 % 1000))
         .collect();
-    let (t_sort, sorted) = time(|| sort_on(pool, input.to_vec()));
-    assert!(sorted.windows(2).all(|w| w[0] <= w[1]));
-    let mut bytes = 0;
-    let mut io_done = start;
-    for handle in io {
-        let (len, finished) = handle.join()??;
-        bytes += len;
-        io_done = io_done.max(finished);
-    }
-    let t_io = io_done - start;
-    // A CPU task may also call blocking code directly: `blocking` moves it to the I/O pool and
-    // the worker keeps running CPU tasks until it is done.
-    let listed =
-        pool.install(|| corepool::blocking(|| std::fs::read_dir(&dir).map(|d| d.count())))?;
-    std::fs::remove_dir_all(&dir)?;
-    println!(
-        "   {CALLS} blocking calls (20 ms each, {} I/O threads at most) moved {bytes} bytes in {:.1} ms",
-        pool.io_threads(),
-        t_io.as_secs_f64() * 1e3
+    let reader = std::io::Cursor::new(text.into_bytes());
+
+    let mut records = Vec::new();
+    let mut errors = Vec::new();
+    pool.par_bounded(reader.lines(), IN_FLIGHT).map_ordered(
+        |line| parse(&line.map_err(|e| e.to_string())?),
+        |parsed| match parsed {
+            Ok(record) => records.push(record),
+            Err(e) => errors.push(e),
+        },
     );
+    assert!(errors.is_empty(), "every line parses: {errors:?}");
+    assert_eq!(records.len() as u64, CSV_LINES);
+    assert!(
+        records.iter().zip(0..).all(|(r, id)| r.id == id),
+        "map_ordered hands results to the sink in input order"
+    );
+    let total: u64 = records.iter().map(|r| r.amount).sum();
+    assert_eq!(total, (0..CSV_LINES).map(|id| id * 3 % 1000).sum::<u64>());
     println!(
-        "   meanwhile the CPU pool sorted {} integers in {:.1} ms; blocking() listed {listed} files\n",
-        input.len(),
-        t_sort.as_secs_f64() * 1e3
+        "   {} records in input order, amounts total {total}\n",
+        records.len()
     );
     Ok(())
 }
@@ -217,6 +248,8 @@ fn backpressure_demo() -> Result<(), Box<dyn std::error::Error>> {
             "the held task"
         })
     };
+    // Once the worker has taken the held task off the queue, it stays inside it until the
+    // gate opens, so the next two tasks fill the queue and stay there.
     while pool.queued() > 0 {
         std::thread::yield_now();
     }
@@ -228,26 +261,32 @@ fn backpressure_demo() -> Result<(), Box<dyn std::error::Error>> {
     );
     match pool.try_spawn(|| "the refused task") {
         Err(SpawnError::Full(closure)) => {
-            println!(
-                "   try_spawn -> Full: the closure came back; running it here: {:?}",
-                closure()
-            )
+            let value = closure();
+            assert_eq!(value, "the refused task");
+            println!("   try_spawn -> Full: the closure came back; ran it here: {value:?}");
         }
-        Err(other) => println!("   try_spawn -> unexpected {other}"),
-        Ok(_) => println!("   try_spawn -> accepted (the worker was faster than the demo)"),
+        Err(other) => panic!("try_spawn on a full queue: expected Full, got {other}"),
+        Ok(_) => panic!("try_spawn on a full queue was accepted"),
     }
     let timeout = Duration::from_millis(50);
-    if let Err(err) = pool.spawn_timeout(|| 0, timeout) {
-        println!("   spawn_timeout({timeout:?}) -> {err}");
+    match pool.spawn_timeout(|| 0, timeout) {
+        Err(err) => {
+            assert!(err.is_full(), "spawn_timeout: expected Full, got {err}");
+            println!("   spawn_timeout({timeout:?}) -> {err}");
+        }
+        Ok(_) => panic!("spawn_timeout on a full queue was accepted"),
     }
     gate.wait();
-    println!("   released: {}", held.join()?);
+    assert_eq!(held.join()?, "the held task");
     let values: Result<Vec<_>, JoinError> = queued.into_iter().map(|h| h.join()).collect();
-    println!("   the queued tasks ran: {:?}", values?);
+    let values = values?;
+    assert_eq!(values, [0, 1]);
+    println!("   released; the queued tasks ran: {values:?}");
     Ok(())
 }
 
 fn shutdown_demo() -> Result<(), Box<dyn std::error::Error>> {
+    const QUEUED: usize = 10;
     let pool = Pool::builder().threads(1).queue_capacity(100).build()?;
     let gate = Arc::new(Barrier::new(2));
     let (started_tx, started_rx) = std::sync::mpsc::channel();
@@ -260,7 +299,7 @@ fn shutdown_demo() -> Result<(), Box<dyn std::error::Error>> {
     };
     // The worker must be inside the held task, or shutdown_now would cancel it too.
     started_rx.recv()?;
-    let queued: Vec<_> = (0..10).map(|i| pool.spawn(move || i)).collect();
+    let queued: Vec<_> = (0..QUEUED).map(|i| pool.spawn(move || i)).collect();
     let shutting = {
         let pool = pool.clone();
         std::thread::spawn(move || pool.shutdown_now())
@@ -276,6 +315,11 @@ fn shutdown_demo() -> Result<(), Box<dyn std::error::Error>> {
         .filter_map(|h| h.join().err())
         .filter(JoinError::is_cancelled)
         .count();
+    assert_eq!(
+        cancelled, QUEUED,
+        "shutdown_now cancelled every queued task"
+    );
+    assert_eq!(reported, QUEUED, "every cancelled handle says so");
     println!(
         "   shutdown_now cancelled {cancelled} queued tasks; {reported} handles report Cancelled"
     );
@@ -283,7 +327,7 @@ fn shutdown_demo() -> Result<(), Box<dyn std::error::Error>> {
         Err(SpawnError::Shutdown(_)) => {
             println!("   a later try_spawn -> Shutdown, closure handed back")
         }
-        _ => println!("   unexpected: the pool accepted work after shutdown"),
+        _ => panic!("the pool accepted work after shutdown"),
     }
     Ok(())
 }

@@ -1,5 +1,5 @@
 //! The workloads shared by the criterion benches (`benches/*.rs`) and the compare runner
-//! (`examples/compare.rs`, which includes this file with `#[path]`).
+//! (`benches/compare/main.rs`, which includes this file with `#[path]`).
 //!
 //! Every workload does the same work in every system and checks its result, so the compiler
 //! cannot drop the work and a broken run cannot pass for a fast one. Pools are built by the

@@ -1,6 +1,12 @@
 //! corepool's data-parallel operations against rayon and hand-chunked `std::thread::scope`.
 //!
-//! Run with `cargo run --release --example par_compare`.
+//! ```text
+//! cargo bench --bench par_compare -- --full          # 5 rounds after one warm-up round
+//! cargo bench --bench par_compare -- --rounds N
+//! ```
+//!
+//! With no arguments of its own (a plain `cargo bench` passes only `--bench`) it prints this
+//! usage and runs nothing: the full sizes take about a minute per round.
 //!
 //! Workloads (issue #8):
 //! - uniform map: 20M `u64`, one splitmix64 round each, collected into a `Vec`;
@@ -9,9 +15,9 @@
 //! - sum-reduce: 100M `u64`.
 //!
 //! Each round runs every system once, in turn (so a burst of load from elsewhere hits all of
-//! them alike); 5 rounds after one warm-up round; the table shows medians. Set
-//! `PAR_COMPARE_ROUNDS` to change the number of rounds, and `COREPOOL_NO_PIN=1` to run
-//! corepool's workers unpinned like rayon's and `thread::scope`'s threads.
+//! them alike); 5 rounds after one warm-up round; the table shows medians. `--rounds N` changes
+//! the number of rounds; set `COREPOOL_NO_PIN=1` to run corepool's workers unpinned like
+//! rayon's and `thread::scope`'s threads.
 
 use corepool::Pool;
 use rayon::prelude::*;
@@ -107,11 +113,44 @@ fn load_average() -> String {
         .unwrap_or_else(|_| "n/a".into())
 }
 
+const USAGE: &str = "usage: cargo bench --bench par_compare -- --full | --rounds N";
+
+/// The number of rounds asked for, or `None` when this run is not for us (no arguments of ours:
+/// a plain `cargo bench`, a name filter, criterion's flags). Exits on a malformed request.
+fn rounds_requested() -> Option<usize> {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    // `cargo bench` appends `--bench`; it is not ours.
+    let from_cargo_bench = args.iter().any(|a| a == "--bench");
+    args.retain(|a| a != "--bench");
+    let mut rounds = None;
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--full" => rounds = Some(rounds.unwrap_or(5)),
+            "--rounds" => {
+                let n = it.next().and_then(|s| s.parse().ok()).filter(|&n| n > 0);
+                rounds = Some(n.unwrap_or_else(|| {
+                    eprintln!("{USAGE}");
+                    std::process::exit(2)
+                }));
+            }
+            _ if from_cargo_bench => return None,
+            _ => {
+                eprintln!("{USAGE}");
+                std::process::exit(2)
+            }
+        }
+    }
+    rounds
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let rounds: usize = std::env::var("PAR_COMPARE_ROUNDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(5);
+    let Some(rounds) = rounds_requested() else {
+        println!(
+            "par_compare: nothing run (it sorts and maps tens of millions of items):\n{USAGE}"
+        );
+        return Ok(());
+    };
     let pool = Pool::builder().build()?;
     let threads = pool.threads();
     let rayon_threads = rayon::current_num_threads();

@@ -1,7 +1,10 @@
-//! Side-by-side comparison of corepool with rayon, tokio, threadpool and std (issue #5).
+//! Side-by-side comparison of corepool with rayon, tokio, threadpool and std (issue #5), as a
+//! bench target without the libtest harness.
 //!
 //! ```text
-//! cargo run --release --example compare [-- --quick] [--reps N] [--out DIR] [--only W1,W2]
+//! cargo bench --bench compare -- --full                     # full sizes, 5 repetitions
+//! cargo bench --bench compare -- --quick                    # small sizes, 1 repetition (CI)
+//! cargo bench --bench compare -- [--quick] [--reps N] [--out DIR] [--only W1,W2] [--inner N]
 //! ```
 //!
 //! Every workload × system runs in a fresh process (this executable re-invoked with
@@ -14,21 +17,21 @@
 //! Default DIR: `target/compare` in the crate root. `--quick` runs small sizes, one repetition
 //! (the CI smoke run).
 //!
+//! A full run takes minutes, so the runner starts only when asked to: `cargo bench` passes
+//! `--bench` to every bench binary, and with nothing else (a plain `cargo bench`, which runs
+//! the criterion benches) or with arguments meant for other benches (a name filter, criterion's
+//! flags) this binary prints how to run it and exits successfully.
+//!
 //! The workloads themselves live in `benches/workloads/mod.rs`, shared with the criterion
 //! benches, so both measure the same code.
 
-#[path = "../benches/workloads/mod.rs"]
+#[path = "../workloads/mod.rs"]
 mod workloads;
 
-#[path = "compare/catalog.rs"]
 mod catalog;
-#[path = "compare/chart.rs"]
 mod chart;
-#[path = "compare/child.rs"]
 mod child;
-#[path = "compare/machine.rs"]
 mod machine;
-#[path = "compare/report.rs"]
 mod report;
 
 use std::collections::BTreeMap;
@@ -46,24 +49,54 @@ struct Options {
     inner: Option<usize>,
 }
 
-fn usage() -> ! {
-    eprintln!(
-        "usage: compare [--quick] [--reps N] [--out DIR] [--only WORKLOAD,..] [--inner N]\n\
-         \x20      compare --one WORKLOAD SYSTEM [--quick] [--inner N] [--iters5 K] [--iters1 K]\n\
+fn usage_text() -> String {
+    format!(
+        "usage: cargo bench --bench compare -- --full | --quick | [--reps N] [--out DIR] [--only WORKLOAD,..] [--inner N]\n\
+         \x20      (child) compare --one WORKLOAD SYSTEM [--quick] [--inner N] [--iters5 K] [--iters1 K]\n\
          workloads: {}",
         catalog::WORKLOADS
             .iter()
             .map(|w| w.name)
             .collect::<Vec<_>>()
             .join(", ")
-    );
+    )
+}
+
+fn usage() -> ! {
+    eprintln!("{}", usage_text());
     std::process::exit(2)
 }
 
+/// The runner's own flags (`--one` is the child's and comes first).
+const FLAGS: [&str; 7] = [
+    "--full", "--quick", "--reps", "--out", "--only", "--inner", "--help",
+];
+
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    // `cargo bench` appends `--bench`; it is not ours.
+    let from_cargo_bench = args.iter().any(|a| a == "--bench");
+    args.retain(|a| a != "--bench");
     if args.first().map(String::as_str) == Some("--one") {
         child::main(&args[1..]);
+        return;
+    }
+    if args.is_empty() {
+        // A plain `cargo bench` (or the binary run bare): a full comparison takes minutes and
+        // is started only on request.
+        println!(
+            "compare: nothing run; a full comparison takes minutes, ask for it:\n{}",
+            usage_text()
+        );
+        return;
+    }
+    let ours = |a: &String| FLAGS.contains(&a.as_str()) || a == "-h";
+    if from_cargo_bench && !args.first().is_some_and(ours) {
+        // Arguments meant for the other benches (a name filter, criterion's flags).
+        println!(
+            "compare: arguments not for this runner, nothing run ({})",
+            args.join(" ")
+        );
         return;
     }
     let options = parse(&args);
@@ -82,13 +115,13 @@ fn parse(args: &[String]) -> Options {
     while let Some(arg) = it.next() {
         let mut value = || it.next().cloned().unwrap_or_else(|| usage());
         match arg.as_str() {
+            "--full" => {}
             "--quick" => options.quick = true,
             "--reps" => options.reps = value().parse().unwrap_or_else(|_| usage()),
             "--out" => options.out = PathBuf::from(value()),
             "--only" => options.only = Some(value().split(',').map(str::to_owned).collect()),
             "--inner" => options.inner = Some(value().parse().unwrap_or_else(|_| usage())),
             "-h" | "--help" => usage(),
-            // `cargo bench`-style harness flags are not ours; anything else is a mistake.
             _ => usage(),
         }
     }

@@ -214,7 +214,11 @@ pub fn markdown(h: &Header, selected: &[&Workload], s: &Summary) -> String {
         m.load_at_start,
         Machine::load_now()
     );
-    let _ = writeln!(out, "- Compiler: {}, `--release`", m.rustc);
+    let _ = writeln!(
+        out,
+        "- Compiler: {}, `bench` profile (release + debug line tables)",
+        m.rustc
+    );
     let _ = writeln!(
         out,
         "- Mode: {}; {} repetition(s); every workload × system in a fresh process, systems alternated (start rotates per repetition); each process: 1 warm-up run, then the median of {} timed run(s) (single-shot for wake latency, idle CPU, RSS). Shown: median and min–max over repetitions. Lower is better everywhere.",
@@ -376,7 +380,7 @@ pub fn markdown(h: &Header, selected: &[&Workload], s: &Summary) -> String {
     }
     let _ = writeln!(
         out,
-        "\nReproduce: `cargo run --release --example compare` (add `-- --quick` for the smoke run, `--reps N`, `--out DIR`, `--only fib,map`)."
+        "\nReproduce: `cargo bench --bench compare -- --full` (or `--quick` for the smoke run; `--reps N`, `--out DIR`, `--only fib,map`)."
     );
     if let Some(n) = (s.failures > 0).then_some(s.failures) {
         let _ = writeln!(out, "\n**{n} run(s) failed** — see the FAILED cells.");

@@ -15,7 +15,7 @@ use crate::sched::registry::Registry;
 use crate::sync::Worker;
 use std::time::Instant;
 
-/// The pool's sleep/wake protocol (`sleep.rs`), for `workers` workers.
+/// The pool's sleep/wake protocol (`sched/sleep`), for `workers` workers.
 pub struct Sleep(crate::sched::sleep::Sleep);
 
 impl Sleep {
@@ -166,7 +166,7 @@ impl Default for LocalDeque {
     }
 }
 
-/// The pool's bounded injection queue (`injection_queue.rs`).
+/// The pool's bounded injection queue (`sched/injection`).
 pub struct InjectionQueue(crate::sched::injection::InjectionQueue);
 
 impl InjectionQueue {

@@ -101,7 +101,7 @@ impl Permit {
             let pushed = registry.injected.push_with_permit(job);
             if pushed.is_ok() {
                 // The permit became a job through an RMW on the queue's state word: no fence
-                // needed (sleep.rs, "fence-free publication").
+                // needed (`sched/sleep`, "fence-free publication").
                 registry.sleep.notify_published_by_rmw();
             }
             pushed

@@ -107,7 +107,7 @@ impl Submit {
     ///
     /// # Safety
     /// The pool's statistics must be alive: its task is still queued in it, or its executor
-    /// waits for this count to land before it lets the task go (job_handle.rs).
+    /// waits for this count to land before it lets the task go (`task/cell.rs`).
     pub(crate) unsafe fn count_cancel_by_handle(self) {
         let ptr = (self.stats & !IO_TAG) as *const PoolStats;
         // SAFETY: the address of a live `PoolStats`, by the caller's guarantee (or null).

@@ -80,7 +80,7 @@ impl WorkerThread {
                     return Some(job);
                 }
             }
-            // It may take a closure next: it must say so first (registry.rs).
+            // It may take a closure next: it must say so first (`shutdown.rs`).
             self.quiet.set(false);
             self.registry.set_quiet(false);
         }

@@ -13,7 +13,7 @@
 //!   yet is not work for a worker: it sleeps, with a wake-up set for the moment the first such
 //!   inbox opens (`Inbox::opens_at`), instead of spinning through the patience. An owner that
 //!   goes busy with work left in its inbox marks itself busy before it stops searching, whose
-//!   last-searcher check counts its own inbox, so a peer is awake to watch it (sleep.rs).
+//!   last-searcher check counts its own inbox, so a peer is awake to watch it (`sched/sleep`).
 
 use crate::sched::injection::InjectionQueue;
 // The owner's busy stamp is a locality heuristic, not part of any protocol (a stale read only

@@ -245,7 +245,7 @@ impl Registry {
     /// [`next_inbox_opening`](Self::next_inbox_opening) instead of spinning). This is the check
     /// a worker must make after registering as sleeping and after stopping searching: it reads
     /// the normal injection queue with a read-modify-write, which is what lets `inject_lane`
-    /// announce a normal-lane job without a fence (sleep.rs, "fence-free publication"). Spin
+    /// announce a normal-lane job without a fence (`sched/sleep`, "fence-free publication"). Spin
     /// loops that only poll should use [`has_work_for_hint`](Self::has_work_for_hint).
     pub(crate) fn has_work_for(&self, index: usize) -> bool {
         self.injected.len_synced() > 0 || self.has_other_work_for(index)
@@ -426,7 +426,7 @@ impl Registry {
                     }
                 }
                 // The reservation was an RMW on the queue's state word, which workers re-read
-                // with an RMW before they sleep: no fence needed (sleep.rs).
+                // with an RMW before they sleep: no fence needed (`sched/sleep`).
                 Lane::Normal => self.sleep.notify_published_by_rmw(),
                 Lane::High => self.sleep.notify_new_work(),
             }

@@ -99,7 +99,7 @@ pub(crate) struct WorkerThread {
     /// The oldest job of the own deque is due at the next pick (the shared sources had one).
     pub(super) oldest_due: Cell<bool>,
     /// Counted as quiet in the registry: during termination, the last job this worker took
-    /// came from the wake queue (registry.rs, "Futures under a graceful shutdown").
+    /// came from the wake queue (`shutdown.rs`, "Futures under a graceful shutdown").
     pub(super) quiet: Cell<bool>,
     pub(super) high_streak: Cell<u32>,
     /// The join frames this worker is inside, and how many of them are published (`join`).
@@ -395,7 +395,7 @@ impl WorkerThread {
         // Busy before it stops searching: a peer that re-checks after this sees the stamp and
         // sets its wake-up for this worker's inbox, and if this is the last searcher, its own
         // inbox left non-empty counts as work, so a sleeping peer is woken to watch it
-        // (affinity.rs).
+        // (`lanes.rs`).
         registry.inboxes[self.index].owner_busy();
         sleep.stop_searching(|| registry.has_work_for(self.index));
         registry.stats.busy(self.index);

@@ -1,6 +1,6 @@
 //! Futures on the CPU workers: `spawn_future` and the wake protocol.
 //!
-//! Invariants (the state word, shared with the handle's bits in `job_handle`):
+//! Invariants (the state word, every bit of it in `task/state.rs`):
 //! - SCHEDULED is set by exactly one waker before the task's `JobRef` is queued, and cleared by
 //!   the worker that takes it, as it sets RUNNING. So a task is in at most one queue at a time
 //!   and is never polled by two threads at once.
@@ -77,7 +77,7 @@ where
         let job = unsafe { JobRef::new(raw) };
         match Caller::of(&self.registry) {
             // A deque at its bound leaves the task to the wake queue (`Pool::spawn_future`), and
-            // so does termination (registry.rs: deques then hold closures only).
+            // so does termination (`sched/shutdown.rs`: deques then hold closures only).
             Caller::Own(worker) if worker.has_room() && !self.registry.terminating() => {
                 worker.push(job)
             }
@@ -173,7 +173,7 @@ where
         let (output, outcome) = match polled {
             Ok(Poll::Pending) => {
                 // Still pending once the closures drained under a graceful shutdown: cancelled
-                // (registry.rs, "Futures under a graceful shutdown").
+                // (`sched/shutdown.rs`, "Futures under a graceful shutdown").
                 if registry.futures_closing() {
                     cell.cancel_pending(registry);
                     return Outcome::Cancelled;
@@ -251,9 +251,9 @@ where
     // SAFETY: the leaked reference keeps the cell alive until the job is executed or refused.
     let job = unsafe { JobRef::new(raw) };
     let pushed = match Caller::of(registry) {
-        // A graceful shutdown whose closures drained cancels new futures (registry.rs).
+        // A graceful shutdown whose closures drained cancels new futures (`sched/shutdown.rs`).
         Caller::Own(_) if registry.futures_closing() => Err(PushError::Closed(job)),
-        // During termination futures wait on the wake queue, not on a deque (registry.rs).
+        // During termination futures wait on the wake queue, not on a deque (`sched/shutdown.rs`).
         Caller::Own(_) if registry.terminating() => match registry.woken.try_push(job) {
             Ok(()) => {
                 registry.sleep.notify_new_work();

@@ -22,7 +22,7 @@ const CANCELLED: usize = 1 << 2;
 const DETACHED: usize = 1 << 3;
 /// The handle registered a waker: the finisher wakes it.
 const WAITING: usize = 1 << 4;
-/// Set by a task group before the task enters its queue (`spawn/group.rs`).
+/// Set by a task group before the task enters its queue (`spawn/group/slots.rs`).
 const GROUP_QUEUED: usize = 1 << 5;
 /// Set by a task group when the task is given one of its slots (void if CANCELLED came first).
 const GROUP_SLOTTED: usize = 1 << 6;

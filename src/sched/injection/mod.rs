@@ -29,7 +29,7 @@
 //! - Every write to `state` is a read-modify-write (reserve, push with a permit, release,
 //!   close), so a reservation always reads from the release sequence of any earlier RMW on it:
 //!   `len_synced` (an RMW that adds nothing) is ordered against every reservation, which the
-//!   fence-free wake-up of the spawn path relies on (sleep.rs).
+//!   fence-free wake-up of the spawn path relies on (`sched/sleep`).
 
 use crate::sched::job::JobRef;
 use crate::sched::unwind::{wake_user, PanicSink};
@@ -550,7 +550,7 @@ impl InjectionQueue {
     /// [`len`](Self::len) read with a read-modify-write (adding nothing): ordered against every
     /// reservation, which is an RMW on the same word. A worker's final re-check before it sleeps
     /// reads the queue this way, which is what lets a submitter skip the fence when it announces
-    /// its job (see sleep.rs, "fence-free publication").
+    /// its job (see `sched/sleep`, "fence-free publication").
     pub(crate) fn len_synced(&self) -> usize {
         let state = self.state.fetch_add(0, Ordering::SeqCst);
         (slots(state) - permits(state)) as usize

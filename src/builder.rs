@@ -4,8 +4,8 @@
 //! mistake as a `BuildError`; it never panics on bad input.
 
 use crate::error::BuildError;
+use crate::sched::config::BlockingConfig;
 use crate::sched::config::{Config, IndexHook, PanicHandler};
-use crate::sched::io_pool::BlockingConfig;
 use crate::sched::pinning::Pinning;
 use crate::sched::registry::Registry;
 use crate::Pool;

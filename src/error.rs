@@ -286,11 +286,7 @@ impl fmt::Debug for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.repr {
             JoinErrorRepr::Panic(p) => {
-                write!(
-                    f,
-                    "JoinError::Panic({:?})",
-                    crate::sched::unwind::message(&**p)
-                )
+                write!(f, "JoinError::Panic({:?})", panic_message(&**p))
             }
             JoinErrorRepr::Cancelled => f.write_str("JoinError::Cancelled"),
         }
@@ -301,7 +297,7 @@ impl fmt::Display for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.repr {
             JoinErrorRepr::Panic(p) => {
-                write!(f, "task panicked: {}", crate::sched::unwind::message(&**p))
+                write!(f, "task panicked: {}", panic_message(&**p))
             }
             JoinErrorRepr::Cancelled => f.write_str("task was cancelled before it ran"),
         }
@@ -309,3 +305,14 @@ impl fmt::Display for JoinError {
 }
 
 impl std::error::Error for JoinError {}
+
+/// The human-readable message in a panic payload, if it has one.
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> &str {
+    if let Some(s) = payload.downcast_ref::<&'static str>() {
+        s
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s
+    } else {
+        "<non-string panic payload>"
+    }
+}

@@ -2,7 +2,6 @@
 //! registry a `Config`, defined here, below the builder, so the scheduler never reaches up into
 //! the public face for its settings.
 
-use crate::sched::io_pool::BlockingConfig;
 use crate::sched::pinning::Pinning;
 pub(crate) use crate::sched::unwind::PanicHandler;
 use std::time::Duration;
@@ -47,4 +46,13 @@ pub(crate) struct Config {
     pub(crate) blocking: Option<BlockingConfig>,
     pub(crate) latency_sample_every: u64,
     pub(crate) affinity_patience: Duration,
+}
+
+/// The I/O pool's part of the configuration.
+pub(crate) struct BlockingConfig {
+    pub(crate) max_threads: usize,
+    pub(crate) queue_capacity: usize,
+    pub(crate) keep_alive: Duration,
+    pub(crate) thread_name: Box<dyn Fn(usize) -> String + Send + Sync>,
+    pub(crate) stack_size: Option<usize>,
 }

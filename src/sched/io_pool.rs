@@ -18,21 +18,14 @@
 //!   (handles report Cancelled): a job is never stranded.
 
 use crate::metrics::IoMetrics;
+use crate::sched::config::BlockingConfig;
 use crate::sched::injection::{InjectionQueue, PushError, Submitter};
 use crate::sched::job::{JobRef, Mode, Outcome};
 use crate::sched::registry::{Executor, Registry, Wait};
 use crate::sched::shutdown::{PoolThread, ThreadKind};
 use crate::sync::{spin_hint, thread, Condvar, Mutex};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-pub(crate) struct BlockingConfig {
-    pub(crate) max_threads: usize,
-    pub(crate) queue_capacity: usize,
-    pub(crate) keep_alive: Duration,
-    pub(crate) thread_name: Box<dyn Fn(usize) -> String + Send + Sync>,
-    pub(crate) stack_size: Option<usize>,
-}
+use std::time::Instant;
 
 struct State {
     threads: usize,
@@ -154,7 +147,7 @@ impl BlockingPool {
         let name = match crate::sched::unwind::catch(|| (self.config.thread_name)(id)) {
             Ok(name) => name,
             Err(payload) => {
-                let message = crate::sched::unwind::message(&*payload).to_string();
+                let message = crate::error::panic_message(&*payload).to_string();
                 drop(state);
                 self.spawn_failed(registry, &format!("io_thread_name panicked: {message}"));
                 return;

@@ -33,6 +33,7 @@
 //! waits) hold an [`AbortOnUnwind`] guard: should anything unwind there all the same, the
 //! process aborts with a message instead of freeing memory a thief still writes to.
 
+use crate::error::panic_message;
 use std::any::Any;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
@@ -50,22 +51,14 @@ pub(crate) fn catch<R>(f: impl FnOnce() -> R) -> Result<R, Payload> {
     panic::catch_unwind(AssertUnwindSafe(f))
 }
 
-/// The human-readable message in a panic payload, if it has one.
-pub(crate) fn message(payload: &(dyn Any + Send)) -> &str {
-    if let Some(s) = payload.downcast_ref::<&'static str>() {
-        s
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s
-    } else {
-        "<non-string panic payload>"
-    }
-}
-
 /// Runs a user hook, reporting (not propagating) a panic from it, so a broken hook cannot take
 /// down a worker.
 pub(crate) fn run_hook(what: &str, f: impl FnOnce()) {
     if let Err(payload) = catch(f) {
-        eprintln!("corepool: the {what} hook panicked: {}", message(&*payload));
+        eprintln!(
+            "corepool: the {what} hook panicked: {}",
+            panic_message(&*payload)
+        );
         drop_quietly(payload);
     }
 }
@@ -128,7 +121,7 @@ pub(crate) fn report_unobserved_panic(
     match handler {
         Some(handler) => run_hook("panic_handler", || handler(payload)),
         None => {
-            eprintln!("corepool: {what} panicked: {}", message(&*payload));
+            eprintln!("corepool: {what} panicked: {}", panic_message(&*payload));
             drop_quietly(payload);
         }
     }

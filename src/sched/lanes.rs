@@ -17,9 +17,9 @@
 
 use crate::sched::injection::InjectionQueue;
 // The owner's busy stamp is a locality heuristic, not part of any protocol (a stale read only
-// delays or hastens a peer's help), so it stays a plain std atomic even under loom, where it
+// delays or hastens a peer's help), so it is a hint atomic: std's even under loom, where it
 // would only multiply the interleavings to explore.
-use crate::sync::atomic::{AtomicU64, Ordering};
+use crate::sync::hint::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// After this many High picks in a row, a worker takes one Normal pick.

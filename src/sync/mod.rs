@@ -16,6 +16,15 @@ pub(crate) mod parker;
 #[cfg(corepool_loom)]
 pub(crate) use model::*;
 
+/// Atomics for hints that order nothing and guard no data (an inbox owner's busy stamp): std's
+/// in both builds. Under loom they would only multiply the interleavings to explore without
+/// checking anything; a stale read of a hint only delays or hastens a decision that the real
+/// protocol (the queues, the sleep state) makes safe either way. Everything that orders memory
+/// uses `atomic`.
+pub(crate) mod hint {
+    pub(crate) use std::sync::atomic::{AtomicU64, Ordering};
+}
+
 /// Keeps a value on its own cache line(s), so that writes to it do not slow down readers and
 /// writers of its neighbours. A layout wrapper only: the same type under loom.
 pub(crate) use crossbeam_utils::CachePadded;

@@ -8,28 +8,15 @@ mod common;
 use corepool::Pool;
 use std::sync::{Arc, Barrier};
 
-/// Holds the only worker of `pool` until the returned barrier is waited on.
-fn hold_worker(pool: &Pool) -> (Arc<Barrier>, corepool::JoinHandle<()>) {
-    let gate = Arc::new(Barrier::new(2));
-    let g = Arc::clone(&gate);
-    let held = pool.spawn(move || {
-        g.wait();
-    });
-    while pool.queued() > 0 {
-        std::thread::yield_now();
-    }
-    (gate, held)
-}
-
 #[test]
 fn join_all_settles_success_panic_and_cancel_in_order() {
     let pool = Pool::builder().threads(1).build().unwrap();
-    let (gate, held) = hold_worker(&pool);
+    let (gate, held) = common::hold_worker(&pool);
     let ok = pool.spawn(|| 1);
     let boom = pool.spawn(|| -> i32 { panic!("settled") });
     let cancelled = pool.spawn(|| 3);
     assert!(cancelled.cancel());
-    gate.wait();
+    gate.send(()).unwrap();
     let results = corepool::join_all(vec![ok, boom, cancelled]);
     held.join().unwrap();
     assert_eq!(results.len(), 3);

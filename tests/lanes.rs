@@ -8,21 +8,8 @@ mod common;
 
 use common::{wait_for, watchdog};
 use corepool::{Pinning, Pool, Priority};
-use std::sync::{mpsc, Arc, Barrier, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
-
-/// Holds the only worker of `pool` until the returned barrier is waited on.
-fn hold_worker(pool: &Pool) -> (Arc<Barrier>, corepool::JoinHandle<()>) {
-    let gate = Arc::new(Barrier::new(2));
-    let g = Arc::clone(&gate);
-    let held = pool.spawn(move || {
-        g.wait();
-    });
-    while pool.queued() > 0 {
-        std::thread::yield_now();
-    }
-    (gate, held)
-}
 
 #[test]
 fn high_priority_overtakes_a_normal_backlog_and_normal_still_finishes() {
@@ -32,7 +19,7 @@ fn high_priority_overtakes_a_normal_backlog_and_normal_still_finishes() {
             .queue_capacity(2000)
             .build()
             .unwrap();
-        let (gate, held) = hold_worker(&pool);
+        let (gate, held) = common::hold_worker(&pool);
         let order = Arc::new(Mutex::new(Vec::new()));
         let normal: Vec<_> = (0..200)
             .map(|i| {
@@ -46,7 +33,7 @@ fn high_priority_overtakes_a_normal_backlog_and_normal_still_finishes() {
                 pool.spawn_with(Priority::High, move || order.lock().unwrap().push(('h', i)))
             })
             .collect();
-        gate.wait();
+        gate.send(()).unwrap();
         held.join().unwrap();
         for h in high.into_iter().chain(normal) {
             h.join().unwrap();

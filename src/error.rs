@@ -284,12 +284,16 @@ impl JoinError {
 
 impl fmt::Debug for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.repr {
-            JoinErrorRepr::Panic(p) => {
-                write!(f, "JoinError::Panic({:?})", panic_message(&**p))
-            }
-            JoinErrorRepr::Cancelled => f.write_str("JoinError::Cancelled"),
+        let name = if self.is_panic() {
+            "JoinError::Panic"
+        } else {
+            "JoinError::Cancelled"
+        };
+        let mut tuple = f.debug_tuple(name);
+        if let JoinErrorRepr::Panic(p) = &self.repr {
+            tuple.field(&panic_message(&**p));
         }
+        tuple.finish()
     }
 }
 

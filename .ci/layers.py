@@ -28,6 +28,7 @@ LAYERS = [
     ("task", ["task"]),
     ("spawn", ["spawn", "blocking", "futures"]),
     ("face", ["pool", "global", "builder", "error", "loom_api"]),
+    ("iter", ["iter", "prelude"]),
     ("par", ["par"]),
     ("lib", ["lib"]),
 ]

@@ -8,12 +8,14 @@ mod builder;
 mod error;
 mod futures;
 mod global;
+pub mod iter;
 #[cfg(corepool_loom)]
 #[doc(hidden)]
 pub mod loom_api;
 mod metrics;
 mod par;
 mod pool;
+pub mod prelude;
 mod sched;
 mod spawn;
 mod sync;

@@ -16,7 +16,7 @@
 //! - A panic in the closure stops the pulling; undelivered results are dropped; the panic is
 //!   re-raised on the caller once every task has stopped (the scope waits for them).
 
-use super::splitter::Joiner;
+use crate::iter::plumbing::joiner::Joiner;
 use crate::sched::unwind::Payload;
 use crate::sync::Mutex;
 use std::collections::VecDeque;

@@ -10,18 +10,16 @@
 //! `bounded_iter`.
 
 mod bounded_iter;
-mod collect;
 mod ops;
-mod sort;
 mod source;
-mod splitter;
 
 pub use bounded_iter::ParBounded;
 pub use source::{IntoParSource, ParSource};
 
+use crate::iter::plumbing::joiner::Joiner;
+use crate::iter::sources::sort;
 use crate::Pool;
 use source::{Chunks, ChunksMut};
-use splitter::Joiner;
 use std::cmp::Ordering;
 
 /// The item type of an input.
@@ -74,7 +72,7 @@ impl Pool {
         F: Fn(Item<S>) -> U + Sync,
         U: Send,
     {
-        collect::map_collect(Joiner::Pool(self), input.into_par_source(), &f)
+        ops::map_collect(Joiner::Pool(self), input.into_par_source(), &f)
     }
 
     /// Maps every item to an `A` and combines them with an associative `combine`; `identity()`
@@ -349,7 +347,7 @@ where
     F: Fn(Item<S>) -> U + Sync,
     U: Send,
 {
-    collect::map_collect(Joiner::Current, input.into_par_source(), &f)
+    ops::map_collect(Joiner::Current, input.into_par_source(), &f)
 }
 
 /// [`Pool::par_reduce`] on the current worker's pool (the global pool outside any worker).

@@ -1,27 +1,13 @@
-//! The consumers behind `par_for_each`, `par_reduce` and `par_fold`.
+//! The bodies of `par_for_each`, `par_map`, `par_reduce` and `par_fold`: each is one chain of
+//! the parallel iterators (`corepool::iter`) over the input, run on the joiner's pool.
 //!
-//! Invariant: each piece folds its items in order into its own accumulator (started from
-//! `identity`), and accumulators are combined left to right, so an associative `combine` gives
-//! the sequential answer whatever the splits; nothing is shared between pieces but `&` closures.
+//! Invariant: each runs on its pool, returns only after every piece has stopped, and either
+//! returns the complete result or re-raises the first panic of a user closure (the iterators'
+//! guarantees).
 
-use super::source::ParSource;
-use super::splitter::{drive, Consumer, Joiner};
-
-struct ForEach<'f, F>(&'f F);
-
-impl<P, F> Consumer<P> for ForEach<'_, F>
-where
-    P: ParSource,
-    F: Fn(P::Item) + Sync,
-{
-    type Acc = ();
-    fn start(&self, _: usize) {}
-    #[inline]
-    fn fold(&self, (): (), piece: P, _: usize) {
-        piece.into_seq().for_each(self.0);
-    }
-    fn merge(&self, (): (), (): ()) {}
-}
+use super::source::{ParSource, SourceIter};
+use crate::iter::plumbing::joiner::Joiner;
+use crate::iter::ParallelIterator;
 
 /// Calls `f` on every item.
 pub(crate) fn for_each<P, F>(joiner: Joiner<'_>, source: P, f: &F)
@@ -29,37 +15,20 @@ where
     P: ParSource,
     F: Fn(P::Item) + Sync,
 {
-    joiner.install(|| drive(joiner, source, &ForEach(f)));
+    joiner.install(|| SourceIter(source).for_each(f));
 }
 
-struct Fold<'f, ID, FO, C> {
-    identity: &'f ID,
-    fold: &'f FO,
-    combine: &'f C,
-}
-
-impl<P, A, ID, FO, C> Consumer<P> for Fold<'_, ID, FO, C>
+/// Maps every item into a new `Vec`, in input order, written in place.
+pub(crate) fn map_collect<P, F, U>(joiner: Joiner<'_>, source: P, f: &F) -> Vec<U>
 where
     P: ParSource,
-    A: Send,
-    ID: Fn() -> A + Sync,
-    FO: Fn(A, P::Item) -> A + Sync,
-    C: Fn(A, A) -> A + Sync,
+    F: Fn(P::Item) -> U + Sync,
+    U: Send,
 {
-    type Acc = A;
-    fn start(&self, _: usize) -> A {
-        (self.identity)()
-    }
-    #[inline]
-    fn fold(&self, acc: A, piece: P, _: usize) -> A {
-        piece.into_seq().fold(acc, self.fold)
-    }
-    fn merge(&self, left: A, right: A) -> A {
-        (self.combine)(left, right)
-    }
+    joiner.install(|| SourceIter(source).map(f).collect())
 }
 
-/// Folds every item into per-piece accumulators, then combines them in order.
+/// Folds every item into per-run accumulators, then combines them in order.
 pub(crate) fn fold<P, A, ID, FO, C>(
     joiner: Joiner<'_>,
     source: P,
@@ -74,10 +43,7 @@ where
     FO: Fn(A, P::Item) -> A + Sync,
     C: Fn(A, A) -> A + Sync,
 {
-    let consumer = Fold {
-        identity,
-        fold,
-        combine,
-    };
-    joiner.install(|| drive(joiner, source, &consumer))
+    joiner.install(|| {
+        crate::iter::consumers::drive_reduce(SourceIter(source), identity, fold, combine)
+    })
 }

@@ -29,9 +29,9 @@ use sealed::Sealed;
 #[allow(clippy::len_without_is_empty)]
 pub trait ParSource: Sealed + Send + Sized {
     /// What one call of the user closure receives.
-    type Item;
+    type Item: Send;
     #[doc(hidden)]
-    type Seq: Iterator<Item = Self::Item>;
+    type Seq: Iterator<Item = Self::Item> + DoubleEndedIterator + ExactSizeIterator;
     #[doc(hidden)]
     fn len(&self) -> usize;
     #[doc(hidden)]
@@ -226,3 +226,20 @@ impl IntoParSource for Range<usize> {
         self
     }
 }
+
+/// A source as an indexed parallel iterator: how the `par_*` functions run on `corepool::iter`.
+pub(crate) struct SourceIter<S>(pub(crate) S);
+
+impl<S: ParSource> crate::iter::plumbing::Producer for SourceIter<S> {
+    type Item = S::Item;
+    type IntoIter = S::Seq;
+    fn into_iter(self) -> S::Seq {
+        self.0.into_seq()
+    }
+    fn split_at(self, index: usize) -> (Self, Self) {
+        let (a, b) = self.0.split_at(index);
+        (SourceIter(a), SourceIter(b))
+    }
+}
+
+crate::iter::sources::indexed_source!(impl[S: ParSource] SourceIter<S> => S::Item, len(s) s.0.len());

@@ -45,6 +45,24 @@ impl IdCounter {
     }
 }
 
+/// A process-wide statistic (a `static`), outside loom's view for the same reason as
+/// [`IdCounter`]: loom's atomics cannot be built in a `const` context, and no protocol reads it.
+pub(crate) struct StatCounter(std::sync::atomic::AtomicU64);
+
+impl StatCounter {
+    pub(crate) const fn new() -> Self {
+        StatCounter(std::sync::atomic::AtomicU64::new(0))
+    }
+
+    pub(crate) fn add(&self, n: u64) {
+        self.0.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub(crate) fn get(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
 /// Interior mutability whose accesses loom can check for data races.
 ///
 /// Outside loom this is a zero-cost wrapper around [`std::cell::UnsafeCell`].

@@ -15,7 +15,7 @@
 //! - Ties take the left run first, and each split of a merge keeps every left element equal to
 //!   the pivot before every right one, so the sort is stable.
 
-use super::splitter::Joiner;
+use crate::iter::plumbing::joiner::Joiner;
 use std::cmp::Ordering;
 use std::mem::ManuallyDrop;
 use std::ptr;

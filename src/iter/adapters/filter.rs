@@ -1,0 +1,140 @@
+//! `filter`, `filter_map` and `positions`: stages that drop items, so the chain after them has
+//! no length.
+//!
+//! Invariant: every item reaches the predicate exactly once; kept items go on in order, and
+//! dropped ones are dropped right there.
+
+use super::{Enumerate, Stage, StageConsumer};
+use crate::iter::plumbing::{Consumer, Folder};
+use crate::iter::{IndexedParallelIterator, ParallelIterator};
+
+/// `filter`'s iterator.
+#[derive(Clone, Debug)]
+#[must_use = "iterator adapters do nothing until a terminal method runs them"]
+pub struct Filter<I, P> {
+    base: I,
+    pred: P,
+}
+
+impl<I, P> Filter<I, P> {
+    pub(crate) fn new(base: I, pred: P) -> Self {
+        Filter { base, pred }
+    }
+}
+
+struct FilterStage<'p, P>(&'p P);
+impl<P> Clone for FilterStage<'_, P> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<P> Copy for FilterStage<'_, P> {}
+
+impl<T, P: Fn(&T) -> bool + Sync + Send> Stage<T> for FilterStage<'_, P> {
+    type Out = T;
+    type State = ();
+    fn state(&self) {}
+    #[inline]
+    fn push<F: Folder<T>>(&self, (): &mut (), next: F, item: T) -> F {
+        if (self.0)(&item) {
+            next.consume(item)
+        } else {
+            next
+        }
+    }
+}
+
+impl<I, P> ParallelIterator for Filter<I, P>
+where
+    I: ParallelIterator,
+    P: Fn(&I::Item) -> bool + Sync + Send,
+{
+    type Item = I::Item;
+    fn drive_unindexed<C: Consumer<I::Item>>(self, consumer: C) -> C::Result {
+        let Filter { base, pred } = self;
+        base.drive_unindexed(StageConsumer {
+            base: consumer,
+            stage: FilterStage(&pred),
+        })
+    }
+}
+
+/// `filter_map`'s iterator.
+#[derive(Clone, Debug)]
+#[must_use = "iterator adapters do nothing until a terminal method runs them"]
+pub struct FilterMap<I, P> {
+    base: I,
+    f: P,
+}
+
+impl<I, P> FilterMap<I, P> {
+    pub(crate) fn new(base: I, f: P) -> Self {
+        FilterMap { base, f }
+    }
+}
+
+struct FilterMapStage<'p, P>(&'p P);
+impl<P> Clone for FilterMapStage<'_, P> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<P> Copy for FilterMapStage<'_, P> {}
+
+impl<T, R, P: Fn(T) -> Option<R> + Sync + Send> Stage<T> for FilterMapStage<'_, P> {
+    type Out = R;
+    type State = ();
+    fn state(&self) {}
+    #[inline]
+    fn push<F: Folder<R>>(&self, (): &mut (), next: F, item: T) -> F {
+        match (self.0)(item) {
+            Some(r) => next.consume(r),
+            None => next,
+        }
+    }
+}
+
+impl<I, P, R> ParallelIterator for FilterMap<I, P>
+where
+    I: ParallelIterator,
+    P: Fn(I::Item) -> Option<R> + Sync + Send,
+    R: Send,
+{
+    type Item = R;
+    fn drive_unindexed<C: Consumer<R>>(self, consumer: C) -> C::Result {
+        let FilterMap { base, f } = self;
+        base.drive_unindexed(StageConsumer {
+            base: consumer,
+            stage: FilterMapStage(&f),
+        })
+    }
+}
+
+/// `positions`' iterator: the indices of the items for which the predicate holds.
+#[derive(Clone, Debug)]
+#[must_use = "iterator adapters do nothing until a terminal method runs them"]
+pub struct Positions<I, P> {
+    base: I,
+    pred: P,
+}
+
+impl<I, P> Positions<I, P> {
+    pub(crate) fn new(base: I, pred: P) -> Self {
+        Positions { base, pred }
+    }
+}
+
+impl<I, P> ParallelIterator for Positions<I, P>
+where
+    I: IndexedParallelIterator,
+    P: Fn(I::Item) -> bool + Sync + Send,
+{
+    type Item = usize;
+    fn drive_unindexed<C: Consumer<usize>>(self, consumer: C) -> C::Result {
+        let Positions { base, pred } = self;
+        let keep = |(i, item)| pred(item).then_some(i);
+        Enumerate::new(base)
+            .filter_map(keep)
+            .drive_unindexed(consumer)
+    }
+}

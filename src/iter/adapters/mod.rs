@@ -1,0 +1,130 @@
+//! The adapters: stages between a source and a terminal operation.
+//!
+//! Invariant: an adapter that keeps the item count and order (map, enumerate, zip, rev, ...)
+//! is indexed and forwards `opt_len`; one that does not (filter, flat_map, ...) reports no
+//! length, so nothing downstream takes its offsets for indices. Consumer-side stages fold their
+//! items straight into the next folder, so a chain of them is one loop per block.
+
+mod chain;
+mod chunks;
+mod filter;
+mod flat;
+mod fold;
+mod indexed;
+mod map;
+mod zip;
+
+pub use chain::Chain;
+pub use chunks::Chunks;
+pub use filter::{Filter, FilterMap, Positions};
+pub use flat::{FlatMap, FlatMapIter, Flatten, FlattenIter};
+pub use fold::{Fold, FoldWith, TryFold};
+pub use indexed::{Enumerate, MaxLen, MinLen, Rev, Skip, StepBy, Take, WithPool};
+pub(crate) use map::{CloneFn, CopyFn, InspectFn, MapFn, MapInitFn, MapWithFn, UpdateFn};
+pub use map::{Cloned, Copied, Inspect, Map, MapInit, MapWith, Mapped, Update};
+pub use zip::{Interleave, Zip, ZipEq};
+
+use super::plumbing::{Consumer, Folder};
+
+/// One consumer-side step: what happens to each item on its way to the next folder. Stages
+/// hold references to the adapter's closures, so they are `Copy` into every folder.
+pub(crate) trait Stage<In>: Send + Sync {
+    /// What the next folder receives.
+    type Out;
+    /// State kept for one run of items (`map_init`'s value); `()` for most stages.
+    type State;
+    /// A fresh state for a run.
+    fn state(&self) -> Self::State;
+    /// Hands what `item` becomes to `next`.
+    fn push<F: Folder<Self::Out>>(&self, state: &mut Self::State, next: F, item: In) -> F;
+}
+
+/// A consumer that runs `stage` in front of `base`.
+#[derive(Clone)]
+pub(crate) struct StageConsumer<C, S> {
+    pub(crate) base: C,
+    pub(crate) stage: S,
+}
+
+impl<In, C, S> Consumer<In> for StageConsumer<C, S>
+where
+    S: Stage<In> + Copy,
+    C: Consumer<S::Out>,
+{
+    type Folder = StageFolder<C::Folder, S, S::State>;
+    type Result = C::Result;
+
+    fn folder(&self, offset: usize) -> Self::Folder {
+        StageFolder {
+            base: self.base.folder(offset),
+            stage: self.stage,
+            state: self.stage.state(),
+        }
+    }
+    fn reduce(&self, left: C::Result, right: C::Result) -> C::Result {
+        self.base.reduce(left, right)
+    }
+    fn full(&self) -> bool {
+        self.base.full()
+    }
+}
+
+/// The folder of a [`StageConsumer`].
+pub(crate) struct StageFolder<F, S, St> {
+    base: F,
+    stage: S,
+    state: St,
+}
+
+impl<In, F, S> Folder<In> for StageFolder<F, S, S::State>
+where
+    S: Stage<In>,
+    F: Folder<S::Out>,
+{
+    type Result = F::Result;
+    #[inline]
+    fn consume(mut self, item: In) -> Self {
+        self.base = self.stage.push(&mut self.state, self.base, item);
+        self
+    }
+    fn complete(self) -> F::Result {
+        self.base.complete()
+    }
+    fn full(&self) -> bool {
+        self.base.full()
+    }
+}
+
+/// How a [`Keyed`] consumer maps the offsets of the drive below it.
+#[derive(Clone, Copy)]
+pub(crate) enum Key {
+    /// Add this many (the items of an indexed part before this one).
+    Shift(usize),
+    /// Every run gets this one key (its order relative to others is unknown).
+    Fixed(usize),
+}
+
+/// A consumer seen through shifted or fixed offsets (the second half of a `chain`, the inner
+/// iterators of a `flat_map`).
+#[derive(Clone)]
+pub(crate) struct Keyed<C> {
+    pub(crate) base: C,
+    pub(crate) key: Key,
+}
+
+impl<T, C: Consumer<T>> Consumer<T> for Keyed<C> {
+    type Folder = C::Folder;
+    type Result = C::Result;
+    fn folder(&self, offset: usize) -> C::Folder {
+        self.base.folder(match self.key {
+            Key::Shift(n) => offset.saturating_add(n),
+            Key::Fixed(k) => k,
+        })
+    }
+    fn reduce(&self, left: C::Result, right: C::Result) -> C::Result {
+        self.base.reduce(left, right)
+    }
+    fn full(&self) -> bool {
+        self.base.full()
+    }
+}

@@ -535,6 +535,8 @@ pub enum Either<L, R> {
 /// let firsts: Vec<_> = (0..10u32).into_par_iter().rev().enumerate().take(2).collect();
 /// assert_eq!(firsts, [(0, 9), (1, 8)]);
 /// ```
+// rayon's trait has `len` without `is_empty` too; a chain is rarely asked whether it is empty.
+#[allow(clippy::len_without_is_empty)]
 pub trait IndexedParallelIterator: ParallelIterator {
     /// The number of items.
     fn len(&self) -> usize;

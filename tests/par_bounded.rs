@@ -252,3 +252,34 @@ fn a_zero_limit_is_refused() {
     let pool = pool(1);
     pool.par_bounded(0..10, 0).for_each(|_| {});
 }
+
+/// As a parallel iterator (issue #19), a `ParBounded` keeps the source's order through any
+/// chain and never has more than `limit` items pulled and not yet consumed.
+#[test]
+fn as_a_parallel_iterator_it_keeps_order_within_the_limit() {
+    use corepool::prelude::*;
+    for threads in THREADS {
+        let pool = pool(threads);
+        for limit in LIMITS {
+            let gauge = Gauge::default();
+            let source = (0..1500).map(|i| Tracked::new(i, &gauge));
+            let out: Vec<(usize, u64)> = pool
+                .par_bounded(source, limit)
+                .map(|item| (item.seq, work(item.seq)))
+                .filter(|&(seq, _)| seq % 3 != 0)
+                .collect();
+            let expected: Vec<(usize, u64)> = (0..1500)
+                .filter(|seq| seq % 3 != 0)
+                .map(|seq| (seq, work(seq)))
+                .collect();
+            assert_eq!(out, expected, "threads={threads} limit={limit}");
+            assert_eq!(gauge.made.load(Ordering::SeqCst), 1500);
+            assert_eq!(gauge.live.load(Ordering::SeqCst), 0);
+            let high = gauge.high.load(Ordering::SeqCst);
+            assert!(
+                high <= limit,
+                "threads={threads} limit={limit}: {high} live"
+            );
+        }
+    }
+}

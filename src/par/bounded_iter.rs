@@ -306,3 +306,36 @@ impl<R> Future for Changed<'_, R> {
         }
     }
 }
+
+/// A `ParBounded` is also a parallel iterator, so any chain can run over an unsplittable
+/// source in order with bounded memory: items are pulled in windows, one window processed while
+/// the next is pulled, and at most `limit` items are pulled and not yet consumed at any time.
+///
+/// ```
+/// use corepool::prelude::*;
+/// let pool = corepool::Pool::builder().threads(2).build()?;
+/// let lines = (0..1000u32).map(|i| format!("{i}"));
+/// let total: usize = pool.par_bounded(lines, 64).map(|s| s.len()).sum();
+/// assert_eq!(total, (0..1000u32).map(|i| format!("{i}").len()).sum::<usize>());
+/// let firsts: Vec<u32> = pool.par_bounded(0..100u32, 8).filter(|x| x % 7 == 0).collect();
+/// assert_eq!(firsts, (0..100u32).filter(|x| x % 7 == 0).collect::<Vec<_>>());
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
+impl<I> crate::iter::ParallelIterator for ParBounded<'_, I>
+where
+    I: Iterator + Send,
+    I::Item: Send,
+{
+    type Item = I::Item;
+    fn drive_unindexed<C: crate::iter::plumbing::Consumer<I::Item>>(
+        self,
+        consumer: C,
+    ) -> C::Result {
+        let ParBounded {
+            joiner,
+            iter,
+            limit,
+        } = self;
+        joiner.install(move || crate::iter::sources::windows(iter, limit, &consumer))
+    }
+}

@@ -2,8 +2,8 @@
 //!
 //! Invariants:
 //! - Items are pulled by one thread at a time, in order, into windows; window `k` is processed
-//!   (in parallel, as an owned `Vec`) while window `k + 1` is being pulled, so at most two
-//!   windows of items exist at once: the memory is bounded, whatever the source's length.
+//!   (in parallel, as an owned `Vec`) while window `k + 1` is being pulled, and the two together
+//!   never exceed the budget: the memory is bounded, whatever the source's length.
 //! - A window's runs are keyed after every earlier window's (offsets shifted by the items
 //!   pulled before it), and results are reduced window by window in order, so ordered
 //!   consumers (`collect`, `find_first`) see the source's order, which rayon's `par_bridge`
@@ -80,35 +80,43 @@ where
     }
 }
 
-/// Pulls `iter` in growing windows (up to `max` items) and drives each window while the next
-/// is pulled; returns the in-order reduction of the windows' results.
-pub(crate) fn windows<I, C>(mut iter: I, max: usize, consumer: &C) -> C::Result
+/// Pulls `iter` in growing windows and drives each window while the next is pulled, keeping
+/// at most `budget` (at least 1) items pulled and not yet consumed; returns the in-order
+/// reduction of the windows' results.
+pub(crate) fn windows<I, C>(mut iter: I, budget: usize, consumer: &C) -> C::Result
 where
     I: Iterator + Send,
     I::Item: Send,
     C: Consumer<I::Item>,
 {
+    let budget = budget.max(1);
     let pull = |iter: &mut I, n: usize| -> Vec<I::Item> { iter.by_ref().take(n).collect() };
-    // Start small, so a short or slow source gets going at once; double up to `max`.
-    let mut size = 1;
-    let mut window = pull(&mut iter, size);
+    // Start with one item, so a short or slow source gets going at once; then grow.
+    let mut window = pull(&mut iter, 1);
     let mut done = consumer.folder(0).complete();
     let mut offset = 0;
     while !window.is_empty() && !consumer.full() {
         let len = window.len();
-        let next_size = (size * 2).min(max);
+        // What may be pulled while this window is in flight.
+        let ahead = (len * 2).min(budget - len);
         let keyed = Keyed {
             base: consumer.clone(),
             key: Key::Shift(offset),
         };
-        let (result, next) = crate::join(
-            || VecIntoIter::new(window).drive_unindexed(keyed),
-            || pull(&mut iter, next_size),
-        );
+        let items = VecIntoIter::new(window);
+        let result = if ahead > 0 {
+            let (result, next) =
+                crate::join(|| items.drive_unindexed(keyed), || pull(&mut iter, ahead));
+            window = next;
+            result
+        } else {
+            // No room to pull ahead (a budget of one): one window at a time.
+            let result = items.drive_unindexed(keyed);
+            window = pull(&mut iter, len);
+            result
+        };
         done = consumer.reduce(done, result);
         offset += len;
-        size = next_size;
-        window = next;
     }
     done
 }

@@ -12,6 +12,7 @@ pub(crate) mod sort;
 mod string;
 mod vec;
 
+pub(crate) use bridge::windows;
 pub use bridge::{Bridge, ParallelBridge};
 pub use collections::OptionIter;
 pub use range::RangeIter;

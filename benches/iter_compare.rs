@@ -366,7 +366,7 @@ fn main() {
     );
     println!("\n| chain | corepool | rayon | scope | corepool / rayon | corepool / scope |");
     println!("|---|---:|---:|---:|---:|---:|");
-    for &(row, systems) in ROWS.iter().filter(|(r, _)| only.is_none_or(|o| o == r)) {
+    for &(row, systems) in ROWS.iter().filter(|(r, _)| only.map_or(true, |o| o == r)) {
         let mut samples: Vec<Vec<f64>> = vec![Vec::new(); systems.len()];
         for round in 0..rounds {
             for k in 0..systems.len() {

@@ -15,6 +15,15 @@ use std::ops::ControlFlow;
 
 /// The types `try_*` methods accept: `Option<T>`, `Result<T, E>` and `ControlFlow<B, C>`
 /// (what `std`'s unstable `Try` covers; sealed).
+///
+/// ```
+/// use corepool::prelude::*;
+/// let parsed: Result<u32, std::num::ParseIntError> =
+///     ["1", "2", "x"].par_iter().map(|s| s.parse::<u32>()).try_reduce(|| 0, |a, b| Ok(a + b));
+/// assert!(parsed.is_err());
+/// let total = (1..=4u32).into_par_iter().map(Some).try_reduce(|| 0, |a, b| a.checked_add(b));
+/// assert_eq!(total, Some(10));
+/// ```
 pub trait Try: sealed::Sealed {
     /// The value when it does not stop.
     type Output;

@@ -246,6 +246,19 @@ where
     }
 }
 
+impl<A, B, FromA, FromB> FromParallelIterator<(A, B)> for (FromA, FromB)
+where
+    A: Send,
+    B: Send,
+    FromA: Default + Send + ParallelExtend<A>,
+    FromB: Default + Send + ParallelExtend<B>,
+{
+    /// `unzip`: pairs into two collections.
+    fn from_par_iter<I: IntoParallelIterator<Item = (A, B)>>(par_iter: I) -> Self {
+        unzip(par_iter.into_par_iter())
+    }
+}
+
 /// Splits pairs into two collections, each extended in input order.
 pub(crate) fn unzip<I, A, B, FromA, FromB>(iter: I) -> (FromA, FromB)
 where

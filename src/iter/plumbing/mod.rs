@@ -78,6 +78,38 @@ pub trait Producer: Send + Sized {
 
 /// A source that can only be split in two halves of unknown size (rayon's
 /// `UnindexedProducer`): text cut at a separator, an iterator behind a lock.
+///
+/// ```
+/// use corepool::iter::plumbing::{bridge_unindexed, Consumer, Folder, UnindexedProducer};
+/// use corepool::prelude::*;
+/// // The numbers in a comma-separated text, split at a comma near the middle.
+/// struct Csv<'a>(&'a str);
+/// impl<'a> UnindexedProducer for Csv<'a> {
+///     type Item = u32;
+///     fn split(self) -> (Self, Option<Self>) {
+///         match self.0[self.0.len() / 2..].find(',') {
+///             Some(i) if self.0.len() > 8 => {
+///                 let at = self.0.len() / 2 + i;
+///                 (Csv(&self.0[..at]), Some(Csv(&self.0[at + 1..])))
+///             }
+///             _ => (self, None),
+///         }
+///     }
+///     fn fold_with<F: Folder<u32>>(self, folder: F) -> F {
+///         folder.consume_iter(self.0.split(',').map(|n| n.trim().parse::<u32>().unwrap()))
+///     }
+/// }
+/// struct Numbers<'a>(&'a str);
+/// impl ParallelIterator for Numbers<'_> {
+///     type Item = u32;
+///     fn drive_unindexed<C: Consumer<u32>>(self, consumer: C) -> C::Result {
+///         bridge_unindexed(Csv(self.0), &consumer, 0)
+///     }
+/// }
+/// let text = (1..=100).map(|i| i.to_string()).collect::<Vec<_>>().join(",");
+/// assert_eq!(Numbers(&text).sum::<u32>(), 5050);
+/// assert_eq!(Numbers(&text).collect::<Vec<_>>(), (1..=100).collect::<Vec<_>>());
+/// ```
 pub trait UnindexedProducer: Send + Sized {
     /// The items produced.
     type Item;
@@ -93,6 +125,20 @@ pub trait UnindexedProducer: Send + Sized {
 
 /// Receives the producer of an indexed iterator (rayon's `ProducerCallback`): the way an
 /// adapter reaches the producer of the iterator below it without naming its type.
+///
+/// ```
+/// use corepool::iter::plumbing::{Producer, ProducerCallback};
+/// use corepool::prelude::*;
+/// // Asks an indexed iterator for its producer, and reads its first item.
+/// struct First;
+/// impl<T> ProducerCallback<T> for First {
+///     type Output = Option<T>;
+///     fn callback<P: Producer<Item = T>>(self, producer: P) -> Option<T> {
+///         producer.into_iter().next()
+///     }
+/// }
+/// assert_eq!((5..9u8).into_par_iter().map(|x| x * 2).with_producer(First), Some(10));
+/// ```
 pub trait ProducerCallback<T> {
     /// What the callback returns.
     type Output;
@@ -105,6 +151,27 @@ pub trait ProducerCallback<T> {
 /// What a parallel iterator's items flow into: a terminal operation (`sum`, `collect`, ...)
 /// or an adapter in front of one (`map`, `filter`, ...). Shared by reference among all pieces;
 /// cheap to clone (consumers hold references), which nested drives (`flat_map`) need.
+///
+/// ```
+/// use corepool::iter::plumbing::{Consumer, Folder};
+/// use corepool::prelude::*;
+/// // Counts the items of each run and adds the counts up.
+/// #[derive(Clone)]
+/// struct Count;
+/// struct Counter(usize);
+/// impl<T> Folder<T> for Counter {
+///     type Result = usize;
+///     fn consume(self, _: T) -> Self { Counter(self.0 + 1) }
+///     fn complete(self) -> usize { self.0 }
+/// }
+/// impl<T> Consumer<T> for Count {
+///     type Folder = Counter;
+///     type Result = usize;
+///     fn folder(&self, _offset: usize) -> Counter { Counter(0) }
+///     fn reduce(&self, left: usize, right: usize) -> usize { left + right }
+/// }
+/// assert_eq!((0..1000u32).into_par_iter().filter(|x| x % 10 == 0).drive_unindexed(Count), 100);
+/// ```
 pub trait Consumer<Item>: Send + Sync + Clone {
     /// Folds the items of one contiguous run of the input.
     type Folder: Folder<Item, Result = Self::Result>;
@@ -142,7 +209,7 @@ impl<Item, C: Consumer<Item>> Consumer<Item> for &C {
     }
 }
 
-/// Folds the items of one run, in order (rayon's `Folder`).
+/// Folds the items of one run, in order (rayon's `Folder`). See [`Consumer`] for an example.
 pub trait Folder<Item>: Sized {
     /// What the run comes to.
     type Result;

@@ -452,22 +452,45 @@ struct FindFolder<'f, P, T> {
     item: Option<T>,
 }
 
+impl<T, P: Fn(&T) -> bool> FindFolder<'_, P, T> {
+    /// Keeps `item` as this run's hit and tells the other runs.
+    fn hit(&mut self, item: T) {
+        let c = self.consumer;
+        c.found.store(true, Ordering::Relaxed);
+        match c.which {
+            Find::Any => {}
+            Find::First => {
+                c.best.fetch_min(self.key, Ordering::Relaxed);
+            }
+            Find::Last => {
+                c.best.fetch_max(self.key, Ordering::Relaxed);
+            }
+        }
+        self.item = Some(item);
+    }
+}
+
 impl<T, P: Fn(&T) -> bool> Folder<T> for FindFolder<'_, P, T> {
     type Result = Option<T>;
     fn consume(mut self, item: T) -> Self {
         if (self.consumer.pred)(&item) {
-            let c = self.consumer;
-            c.found.store(true, Ordering::Relaxed);
-            match c.which {
-                Find::Any => {}
-                Find::First => {
-                    c.best.fetch_min(self.key, Ordering::Relaxed);
-                }
-                Find::Last => {
-                    c.best.fetch_max(self.key, Ordering::Relaxed);
-                }
-            }
-            self.item = Some(item);
+            self.hit(item);
+        }
+        self
+    }
+    /// A block is searched without looking at the other runs (they are checked between
+    /// blocks), so the loop is the sequential `find`.
+    fn consume_iter<I: IntoIterator<Item = T>>(mut self, items: I) -> Self {
+        if self.full() {
+            return self;
+        }
+        let pred = self.consumer.pred;
+        let found = match self.consumer.which {
+            Find::Last => items.into_iter().filter(|x| pred(x)).last(),
+            _ => items.into_iter().find(|x| pred(x)),
+        };
+        if let Some(item) = found {
+            self.hit(item);
         }
         self
     }

@@ -42,6 +42,9 @@ impl<T, P: Fn(&T) -> bool + Sync + Send> Stage<T> for FilterStage<'_, P> {
             next
         }
     }
+    fn push_iter<F: Folder<T>, I: Iterator<Item = T>>(&self, (): &mut (), next: F, items: I) -> F {
+        next.consume_iter(items.filter(self.0))
+    }
 }
 
 impl<I, P> ParallelIterator for Filter<I, P>
@@ -91,6 +94,9 @@ impl<T, R, P: Fn(T) -> Option<R> + Sync + Send> Stage<T> for FilterMapStage<'_, 
             Some(r) => next.consume(r),
             None => next,
         }
+    }
+    fn push_iter<F: Folder<R>, I: Iterator<Item = T>>(&self, (): &mut (), next: F, items: I) -> F {
+        next.consume_iter(items.filter_map(self.0))
     }
 }
 

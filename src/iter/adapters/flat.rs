@@ -173,6 +173,14 @@ where
     fn push<N: Folder<SI::Item>>(&self, (): &mut (), next: N, item: T) -> N {
         next.consume_iter((self.0)(item))
     }
+    fn push_iter<N: Folder<SI::Item>, I: Iterator<Item = T>>(
+        &self,
+        (): &mut (),
+        next: N,
+        items: I,
+    ) -> N {
+        next.consume_iter(items.flat_map(self.0))
+    }
 }
 
 impl<I, F, SI> ParallelIterator for FlatMapIter<I, F>

@@ -21,8 +21,9 @@ macro_rules! bridged {
             }
             fn exact_offsets(&self) -> Option<crate::iter::Exact<Self>> {
                 // SAFETY: `bridge` gives each run the index of its first item, hands out the
-                // indices `0..len` once each, and takes at most the given count of items from
-                // each block of the producer, whatever that producer does.
+                // indices `0..len` once each, and, for a consumer that writes by position
+                // (`counts_blocks`), takes at most the count it asked each producer block for,
+                // whatever that producer does.
                 Some(unsafe { crate::iter::Exact::new() })
             }
         }

@@ -186,6 +186,13 @@ impl<T, O: MapOp<T>> Stage<T> for AsStage<'_, O> {
     fn push<F: Folder<O::Output>>(&self, state: &mut O::State, next: F, item: T) -> F {
         next.consume(self.0.apply(state, item))
     }
+    fn push_iter<F, I>(&self, state: &mut O::State, next: F, items: I) -> F
+    where
+        F: Folder<O::Output>,
+        I: Iterator<Item = T>,
+    {
+        next.consume_iter(items.map(|item| self.0.apply(state, item)))
+    }
 }
 
 impl<I, O> ParallelIterator for Mapped<I, O>

@@ -37,6 +37,23 @@ pub(crate) trait Stage<In>: Send + Sync {
     fn state(&self) -> Self::State;
     /// Hands what `item` becomes to `next`.
     fn push<F: Folder<Self::Out>>(&self, state: &mut Self::State, next: F, item: In) -> F;
+
+    /// Hands what a block of items becomes to `next`. Stages override this to pass `next` one
+    /// adapted iterator, so a block of a chain folds in one loop (`sum` of a `filter`ed block
+    /// is one `Iterator::sum`); the default pushes item by item.
+    fn push_iter<F, I>(&self, state: &mut Self::State, mut next: F, items: I) -> F
+    where
+        F: Folder<Self::Out>,
+        I: Iterator<Item = In>,
+    {
+        for item in items {
+            next = self.push(state, next, item);
+            if next.full() {
+                break;
+            }
+        }
+        next
+    }
 }
 
 /// A consumer that runs `stage` in front of `base`.
@@ -67,6 +84,9 @@ where
     fn full(&self) -> bool {
         self.base.full()
     }
+    fn counts_blocks(&self) -> bool {
+        self.base.counts_blocks()
+    }
 }
 
 /// The folder of a [`StageConsumer`].
@@ -85,6 +105,12 @@ where
     #[inline]
     fn consume(mut self, item: In) -> Self {
         self.base = self.stage.push(&mut self.state, self.base, item);
+        self
+    }
+    fn consume_iter<I: IntoIterator<Item = In>>(mut self, items: I) -> Self {
+        self.base = self
+            .stage
+            .push_iter(&mut self.state, self.base, items.into_iter());
         self
     }
     fn complete(self) -> F::Result {
@@ -126,5 +152,8 @@ impl<T, C: Consumer<T>> Consumer<T> for Keyed<C> {
     }
     fn full(&self) -> bool {
         self.base.full()
+    }
+    fn counts_blocks(&self) -> bool {
+        self.base.counts_blocks()
     }
 }

@@ -110,6 +110,10 @@ impl<U: Send> Consumer<U> for CollectConsumer<U> {
         }
     }
 
+    fn counts_blocks(&self) -> bool {
+        true
+    }
+
     fn reduce(&self, mut left: Run<U>, right: Run<U>) -> Run<U> {
         if left.start + left.len == right.start {
             left.len += right.len;

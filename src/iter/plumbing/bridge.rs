@@ -149,6 +149,7 @@ where
     let mut last = Instant::now();
     let min = producer.min_len().max(1);
     let max = producer.max_len().max(1);
+    let counted = consumer.counts_blocks();
     while len > 0 {
         if ctx.abort.load(Ordering::Relaxed) {
             break;
@@ -196,9 +197,13 @@ where
         let n = block.size.min(len).min(max);
         let (head, tail) = producer.split_at(n);
         let guard = AbortOnUnwind(&ctx.abort);
-        // At most `n` items, whatever the producer yields: each run's items stay within the
-        // indices it was given (an in-place `collect` relies on it).
-        folder = folder.consume_iter(head.into_iter().take(n));
+        folder = if counted {
+            // At most `n` items, whatever the producer yields: each run writes only the
+            // positions it was given (an in-place `collect` relies on it).
+            folder.consume_iter(head.into_iter().take(n))
+        } else {
+            folder.consume_iter(head.into_iter())
+        };
         std::mem::forget(guard);
         producer = tail;
         len -= n;

@@ -190,6 +190,14 @@ pub trait Consumer<Item>: Send + Sync + Clone {
     fn full(&self) -> bool {
         false
     }
+
+    /// True when a folder writes by position (an in-place `collect`): then the bridge hands it
+    /// at most the count it asked a producer block for, even if the producer yields more.
+    /// Adapters that pass items one for one forward it.
+    #[doc(hidden)]
+    fn counts_blocks(&self) -> bool {
+        false
+    }
 }
 
 impl<Item, C: Consumer<Item>> Consumer<Item> for &C {
@@ -206,6 +214,9 @@ impl<Item, C: Consumer<Item>> Consumer<Item> for &C {
     #[inline]
     fn full(&self) -> bool {
         (**self).full()
+    }
+    fn counts_blocks(&self) -> bool {
+        (**self).counts_blocks()
     }
 }
 

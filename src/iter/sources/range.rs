@@ -35,6 +35,17 @@ macro_rules! int_ranges {
             fn size_hint(&self) -> (usize, Option<usize>) {
                 self.offsets.size_hint()
             }
+            /// One counter and one running value: the loop a sequential range compiles to.
+            #[inline]
+            fn fold<B, F: FnMut(B, $t) -> B>(self, init: B, mut f: F) -> B {
+                let mut value = self.start.wrapping_add(self.offsets.start as $t);
+                let mut acc = init;
+                for _ in self.offsets {
+                    acc = f(acc, value);
+                    value = value.wrapping_add(1);
+                }
+                acc
+            }
         }
         impl DoubleEndedIterator for RangeSeq<$t> {
             #[inline]

@@ -31,8 +31,9 @@ pub use consumers::Try;
 pub use plumbing::skipped_items;
 pub use sources::{
     Bridge, BytesIter, CharsIter, ChunksExactIter, ChunksExactMutIter, ChunksIter, ChunksMutIter,
-    LinesIter, OptionIter, ParallelBridge, ParallelSlice, ParallelSliceMut, ParallelString,
-    RangeIter, SliceIter, SliceIterMut, SplitIter, SplitWhitespaceIter, VecIntoIter, WindowsIter,
+    LinesIter, OptionIter, ParallelBridge, ParallelDrainFull, ParallelDrainRange, ParallelSlice,
+    ParallelSliceMut, ParallelString, RangeIter, SliceIter, SliceIterMut, SplitIter,
+    SplitWhitespaceIter, VecIntoIter, WindowsIter,
 };
 
 use plumbing::{Consumer, ProducerCallback};

@@ -108,3 +108,65 @@ through_vec! {
     impl[T: Send] BinaryHeap<T> => T;
     impl['a, T: Sync] &'a BinaryHeap<T> => &'a T;
 }
+
+/// `par_drain(range)` on a `Vec` or `VecDeque` (rayon's `ParallelDrainRange`): removes the
+/// elements in `range` at once and iterates over them, moved out, in order.
+///
+/// ```
+/// use corepool::prelude::*;
+/// let mut v: Vec<u32> = (0..10).collect();
+/// let drained: Vec<u32> = v.par_drain(2..5).map(|x| x * 10).collect();
+/// assert_eq!(drained, [20, 30, 40]);
+/// assert_eq!(v, [0, 1, 5, 6, 7, 8, 9]);
+/// ```
+pub trait ParallelDrainRange<T: Send> {
+    /// Removes `range` and iterates over its elements.
+    ///
+    /// # Panics
+    /// As `Vec::drain`, if the range is out of bounds.
+    fn par_drain<R: std::ops::RangeBounds<usize>>(&mut self, range: R) -> VecIntoIter<T>;
+}
+
+impl<T: Send> ParallelDrainRange<T> for Vec<T> {
+    fn par_drain<R: std::ops::RangeBounds<usize>>(&mut self, range: R) -> VecIntoIter<T> {
+        VecIntoIter::new(self.drain(range).collect())
+    }
+}
+
+impl<T: Send> ParallelDrainRange<T> for VecDeque<T> {
+    fn par_drain<R: std::ops::RangeBounds<usize>>(&mut self, range: R) -> VecIntoIter<T> {
+        VecIntoIter::new(self.drain(range).collect())
+    }
+}
+
+/// `par_drain()` on a whole hash map, hash set or binary heap (rayon's `ParallelDrainFull`):
+/// empties it and iterates over its elements, moved out. (`Vec` and `VecDeque` take a range:
+/// [`ParallelDrainRange`].)
+///
+/// ```
+/// use corepool::prelude::*;
+/// use std::collections::HashSet;
+/// let mut set: HashSet<u32> = (0..100).collect();
+/// assert_eq!(set.par_drain().sum::<u32>(), 4950);
+/// assert!(set.is_empty());
+/// ```
+pub trait ParallelDrainFull<T: Send> {
+    /// Empties the collection and iterates over what it held.
+    fn par_drain(&mut self) -> VecIntoIter<T>;
+}
+
+macro_rules! drain_full {
+    ($(impl[$($g:tt)*] $ty:ty => $item:ty;)*) => {$(
+        impl<$($g)*> ParallelDrainFull<$item> for $ty {
+            fn par_drain(&mut self) -> VecIntoIter<$item> {
+                VecIntoIter::new(self.drain().collect())
+            }
+        }
+    )*};
+}
+
+drain_full! {
+    impl[K: Send, V: Send, S] HashMap<K, V, S> => (K, V);
+    impl[T: Send, S] HashSet<T, S> => T;
+    impl[T: Send + Ord] BinaryHeap<T> => T;
+}

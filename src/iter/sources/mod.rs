@@ -14,7 +14,7 @@ mod vec;
 
 pub(crate) use bridge::windows;
 pub use bridge::{Bridge, ParallelBridge};
-pub use collections::OptionIter;
+pub use collections::{OptionIter, ParallelDrainFull, ParallelDrainRange};
 pub use range::RangeIter;
 pub use slice::{
     ChunksExactIter, ChunksExactMutIter, ChunksIter, ChunksMutIter, ParallelSlice,

@@ -326,8 +326,57 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-const USAGE: &str =
-    "usage: cargo bench --bench iter_compare -- --full | --rounds N [--small] [--only ROW]";
+const USAGE: &str = "usage: cargo bench --bench iter_compare -- --full | --rounds N \
+     [--small] [--only ROW] [--svg PATH]";
+
+/// A bar chart of corepool's time over rayon's (and over `thread::scope`'s) per chain, with
+/// the 1.0 line: below it corepool is faster.
+fn svg(rows: &[(&str, f64, Option<f64>)]) -> String {
+    let (w, row_h, left, top) = (760.0, 34.0, 150.0, 40.0);
+    let h = top + row_h * rows.len() as f64 + 40.0;
+    let max = rows
+        .iter()
+        .flat_map(|&(_, r, s)| [r, s.unwrap_or(0.0)])
+        .fold(1.5f64, f64::max);
+    let x = |v: f64| left + (w - left - 20.0) * v / max;
+    let mut out = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" \
+         font-family=\"sans-serif\" font-size=\"12\">\n\
+         <text x=\"{left}\" y=\"20\">corepool time / peer time (lower is better): \
+         blue = vs rayon, grey = vs hand-chunked thread::scope</text>\n"
+    );
+    for (i, &(name, vs_rayon, vs_scope)) in rows.iter().enumerate() {
+        let y = top + row_h * i as f64;
+        out += &format!("<text x=\"8\" y=\"{}\">{name}</text>\n", y + 16.0);
+        out += &format!(
+            "<rect x=\"{left}\" y=\"{y}\" width=\"{}\" height=\"12\" fill=\"#3a6ea5\"/>\
+             <text x=\"{}\" y=\"{}\">{vs_rayon:.2}</text>\n",
+            x(vs_rayon) - left,
+            x(vs_rayon) + 4.0,
+            y + 10.0
+        );
+        if let Some(s) = vs_scope {
+            out += &format!(
+                "<rect x=\"{left}\" y=\"{}\" width=\"{}\" height=\"12\" fill=\"#999\"/>\
+                 <text x=\"{}\" y=\"{}\">{s:.2}</text>\n",
+                y + 14.0,
+                x(s) - left,
+                x(s) + 4.0,
+                y + 24.0
+            );
+        }
+    }
+    let one = x(1.0);
+    out += &format!(
+        "<line x1=\"{one}\" y1=\"{}\" x2=\"{one}\" y2=\"{}\" stroke=\"#c00\"/>\n\
+         <text x=\"{}\" y=\"{}\" fill=\"#c00\">1.0</text>\n</svg>\n",
+        top - 6.0,
+        h - 30.0,
+        one - 8.0,
+        h - 16.0
+    );
+    out
+}
 
 fn main() {
     let args: Vec<String> = std::env::args()
@@ -358,6 +407,11 @@ fn main() {
         .iter()
         .position(|a| a == "--only")
         .and_then(|i| args.get(i + 1));
+    let svg_path = args
+        .iter()
+        .position(|a| a == "--svg")
+        .and_then(|i| args.get(i + 1));
+    let mut chart = Vec::new();
     let exe = std::env::current_exe().expect("the bench's own path");
     println!(
         "iter_compare: {} threads per system, {rounds} rounds, fresh process per cell{}",
@@ -384,6 +438,7 @@ fn main() {
         }
         let med: Vec<f64> = samples.into_iter().map(median).collect();
         let scope = med.get(2).copied();
+        chart.push((row, med[0] / med[1], scope.map(|s| med[0] / s)));
         println!(
             "| {row} | {:.1} ms | {:.1} ms | {} | {:.2} | {} |",
             med[0],
@@ -392,5 +447,9 @@ fn main() {
             med[0] / med[1],
             scope.map_or("–".into(), |s| format!("{:.2}", med[0] / s)),
         );
+    }
+    if let Some(path) = svg_path {
+        std::fs::write(path, svg(&chart)).expect("write the chart");
+        println!("\nchart: {path}");
     }
 }

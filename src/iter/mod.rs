@@ -25,7 +25,7 @@ pub(crate) mod sources;
 pub use adapters::{
     Chain, Chunks, Cloned, Copied, Enumerate, Filter, FilterMap, FlatMap, FlatMapIter, Flatten,
     FlattenIter, Fold, FoldWith, Inspect, Interleave, Map, MapInit, MapWith, Mapped, MaxLen,
-    MinLen, Positions, Rev, Skip, StepBy, Take, TryFold, Update, WithPool, Zip, ZipEq,
+    MinLen, Positions, Rev, Skip, StepBy, Take, TryFold, Update, WhileSome, WithPool, Zip, ZipEq,
 };
 pub use consumers::Try;
 pub use plumbing::skipped_items;
@@ -189,6 +189,24 @@ pub trait ParallelIterator: Sized + Send {
         FlatMapIter::new(self, f)
     }
 
+    /// The values of `Some` items, up to the first `None` met; the other pieces stop at their
+    /// next item.
+    ///
+    /// ```
+    /// use corepool::prelude::*;
+    /// let all: Vec<u32> = (0..100u32).into_par_iter().map(Some).while_some().collect();
+    /// assert_eq!(all.len(), 100);
+    /// let cut: Vec<u32> = (0..100u32).into_par_iter().map(|x| (x != 5).then_some(x)).while_some().collect();
+    /// assert!(!cut.contains(&5) && cut.len() < 100);
+    /// ```
+    fn while_some<T>(self) -> WhileSome<Self>
+    where
+        Self: ParallelIterator<Item = Option<T>>,
+        T: Send,
+    {
+        WhileSome::new(self)
+    }
+
     /// Flattens items that are themselves parallel iterators.
     fn flatten(self) -> Flatten<Self>
     where
@@ -250,6 +268,28 @@ pub trait ParallelIterator: Sized + Send {
         R: Try<Output = ()> + Send,
     {
         self.map(op).try_reduce(|| (), |(), ()| R::from_output(()))
+    }
+
+    /// `try_for_each` with a `&mut` clone of `init` per run of items.
+    fn try_for_each_with<OP, T, R>(self, init: T, op: OP) -> R
+    where
+        OP: Fn(&mut T, Self::Item) -> R + Sync + Send,
+        T: Send + Sync + Clone,
+        R: Try<Output = ()> + Send,
+    {
+        self.map_with(init, op)
+            .try_reduce(|| (), |(), ()| R::from_output(()))
+    }
+
+    /// `try_for_each` with a `&mut` value made by `init` per run of items.
+    fn try_for_each_init<OP, INIT, T, R>(self, init: INIT, op: OP) -> R
+    where
+        OP: Fn(&mut T, Self::Item) -> R + Sync + Send,
+        INIT: Fn() -> T + Sync + Send,
+        R: Try<Output = ()> + Send,
+    {
+        self.map_init(init, op)
+            .try_reduce(|| (), |(), ()| R::from_output(()))
     }
 
     /// Reduces the items with an associative `op`, starting every run from `identity()`.
@@ -449,6 +489,15 @@ pub trait ParallelIterator: Sized + Send {
         R: Send,
     {
         self.filter_map(f).find_first(|_| true)
+    }
+
+    /// The last `Some` that `f` returns, in input order.
+    fn find_map_last<P, R>(self, f: P) -> Option<R>
+    where
+        P: Fn(Self::Item) -> Option<R> + Sync + Send,
+        R: Send,
+    {
+        self.filter_map(f).find_last(|_| true)
     }
 
     /// Collects the items into any [`FromParallelIterator`] collection, in input order where

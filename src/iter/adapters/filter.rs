@@ -1,5 +1,5 @@
-//! `filter`, `filter_map` and `positions`: stages that drop items, so the chain after them has
-//! no length.
+//! `filter`, `filter_map`, `positions` and `while_some`: stages that drop items, so the chain
+//! after them has no length.
 //!
 //! Invariant: every item reaches the predicate exactly once; kept items go on in order, and
 //! dropped ones are dropped right there.
@@ -7,6 +7,7 @@
 use super::{Enumerate, Stage, StageConsumer};
 use crate::iter::plumbing::{Consumer, Folder};
 use crate::iter::{IndexedParallelIterator, ParallelIterator};
+use crate::sync::atomic::{AtomicBool, Ordering};
 
 /// `filter`'s iterator.
 #[derive(Clone, Debug)]
@@ -142,5 +143,87 @@ where
         Enumerate::new(base)
             .filter_map(keep)
             .drive_unindexed(consumer)
+    }
+}
+
+/// `while_some`'s iterator: the values up to the first `None` met (in time: pieces past it
+/// stop at their next item, pieces before it may still hand on theirs).
+#[derive(Clone, Debug)]
+#[must_use = "iterator adapters do nothing until a terminal method runs them"]
+pub struct WhileSome<I> {
+    base: I,
+}
+
+impl<I> WhileSome<I> {
+    pub(crate) fn new(base: I) -> Self {
+        WhileSome { base }
+    }
+}
+
+impl<T: Send, I: ParallelIterator<Item = Option<T>>> ParallelIterator for WhileSome<I> {
+    type Item = T;
+    fn drive_unindexed<C: Consumer<T>>(self, consumer: C) -> C::Result {
+        let stop = AtomicBool::new(false);
+        WhileSomeFlag {
+            base: self.base,
+            stop: &stop,
+        }
+        .drive_unindexed(consumer)
+    }
+}
+
+/// `while_some` with the stop flag the caller reads afterwards (`collect` into an `Option`).
+pub(crate) struct WhileSomeFlag<'s, I> {
+    pub(crate) base: I,
+    pub(crate) stop: &'s AtomicBool,
+}
+
+impl<T: Send, I: ParallelIterator<Item = Option<T>>> ParallelIterator for WhileSomeFlag<'_, I> {
+    type Item = T;
+    fn drive_unindexed<C: Consumer<T>>(self, consumer: C) -> C::Result {
+        self.base.drive_unindexed(WhileSomeConsumer {
+            base: consumer,
+            stop: self.stop,
+        })
+    }
+}
+
+#[derive(Clone)]
+struct WhileSomeConsumer<'s, C> {
+    base: C,
+    stop: &'s AtomicBool,
+}
+
+impl<'s, T, C: Consumer<T>> Consumer<Option<T>> for WhileSomeConsumer<'s, C> {
+    type Folder = WhileSomeConsumer<'s, C::Folder>;
+    type Result = C::Result;
+    fn folder(&self, offset: usize) -> Self::Folder {
+        WhileSomeConsumer {
+            base: self.base.folder(offset),
+            stop: self.stop,
+        }
+    }
+    fn reduce(&self, left: C::Result, right: C::Result) -> C::Result {
+        self.base.reduce(left, right)
+    }
+    fn full(&self) -> bool {
+        self.stop.load(Ordering::Relaxed) || self.base.full()
+    }
+}
+
+impl<T, F: Folder<T>> Folder<Option<T>> for WhileSomeConsumer<'_, F> {
+    type Result = F::Result;
+    fn consume(mut self, item: Option<T>) -> Self {
+        match item {
+            Some(t) => self.base = self.base.consume(t),
+            None => self.stop.store(true, Ordering::Relaxed),
+        }
+        self
+    }
+    fn complete(self) -> F::Result {
+        self.base.complete()
+    }
+    fn full(&self) -> bool {
+        self.stop.load(Ordering::Relaxed) || self.base.full()
     }
 }

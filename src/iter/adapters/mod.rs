@@ -16,7 +16,8 @@ mod zip;
 
 pub use chain::Chain;
 pub use chunks::Chunks;
-pub use filter::{Filter, FilterMap, Positions};
+pub(crate) use filter::WhileSomeFlag;
+pub use filter::{Filter, FilterMap, Positions, WhileSome};
 pub use flat::{FlatMap, FlatMapIter, Flatten, FlattenIter};
 pub use fold::{Fold, FoldWith, TryFold};
 pub use indexed::{Enumerate, MaxLen, MinLen, Rev, Skip, StepBy, Take, WithPool};

@@ -7,6 +7,7 @@
 
 mod vec;
 
+use super::adapters::WhileSomeFlag;
 use super::plumbing::{Consumer, Folder};
 use super::{Either, FromParallelIterator, IntoParallelIterator, ParallelExtend, ParallelIterator};
 use crate::sync::atomic::{AtomicBool, Ordering};
@@ -139,65 +140,10 @@ impl<'a> ParallelExtend<&'a str> for String {
 /// item.
 trait CollectWhileSome<T: Send>: ParallelIterator<Item = Option<T>> {
     fn collect_while_some<C: FromParallelIterator<T>>(self, stop: &AtomicBool) -> C {
-        C::from_par_iter(WhileSome { base: self, stop })
+        C::from_par_iter(WhileSomeFlag { base: self, stop })
     }
 }
 impl<T: Send, I: ParallelIterator<Item = Option<T>>> CollectWhileSome<T> for I {}
-
-struct WhileSome<'s, I> {
-    base: I,
-    stop: &'s AtomicBool,
-}
-
-impl<T: Send, I: ParallelIterator<Item = Option<T>>> ParallelIterator for WhileSome<'_, I> {
-    type Item = T;
-    fn drive_unindexed<C: Consumer<T>>(self, consumer: C) -> C::Result {
-        self.base.drive_unindexed(WhileSomeConsumer {
-            base: consumer,
-            stop: self.stop,
-        })
-    }
-}
-
-#[derive(Clone)]
-struct WhileSomeConsumer<'s, C> {
-    base: C,
-    stop: &'s AtomicBool,
-}
-
-impl<'s, T, C: Consumer<T>> Consumer<Option<T>> for WhileSomeConsumer<'s, C> {
-    type Folder = WhileSomeConsumer<'s, C::Folder>;
-    type Result = C::Result;
-    fn folder(&self, offset: usize) -> Self::Folder {
-        WhileSomeConsumer {
-            base: self.base.folder(offset),
-            stop: self.stop,
-        }
-    }
-    fn reduce(&self, left: C::Result, right: C::Result) -> C::Result {
-        self.base.reduce(left, right)
-    }
-    fn full(&self) -> bool {
-        self.stop.load(Ordering::Relaxed) || self.base.full()
-    }
-}
-
-impl<T, F: Folder<T>> Folder<Option<T>> for WhileSomeConsumer<'_, F> {
-    type Result = F::Result;
-    fn consume(mut self, item: Option<T>) -> Self {
-        match item {
-            Some(t) => self.base = self.base.consume(t),
-            None => self.stop.store(true, Ordering::Relaxed),
-        }
-        self
-    }
-    fn complete(self) -> F::Result {
-        self.base.complete()
-    }
-    fn full(&self) -> bool {
-        self.stop.load(Ordering::Relaxed) || self.base.full()
-    }
-}
 
 impl FromParallelIterator<()> for () {
     fn from_par_iter<I: IntoParallelIterator<Item = ()>>(par_iter: I) {

@@ -24,7 +24,7 @@ pub use builder::{
     DEFAULT_LATENCY_SAMPLE_EVERY, DEFAULT_LOCAL_QUEUE_LIMIT, DEFAULT_QUEUE_CAPACITY,
     MAX_IO_THREADS, MAX_QUEUE_CAPACITY, MAX_THREADS, MIN_STACK_SIZE,
 };
-pub use error::{BuildError, JoinError, ShutdownError, SpawnError};
+pub use error::{BuildError, JoinError, ShutdownError, SpawnError, TaskId};
 pub use futures::reserve::{Permit, Reserve};
 pub use global::{blocking, current_thread_index, join, join_all, join_all_async, scope, spawn};
 pub use metrics::{Histogram, IoMetrics, Metrics, WorkerMetrics, HISTOGRAM_BUCKETS};

@@ -1,7 +1,7 @@
 //! `JoinHandle`: the user's side of a task. It waits (helping, on a worker), polls, cancels,
 //! or detaches; the task cell (`cell.rs`) and the state word (`state.rs`) say what each may do.
 
-use crate::error::JoinError;
+use crate::error::{JoinError, TaskId};
 use crate::sched::worker::WorkerThread;
 use crate::sync::parker::ThreadParker;
 use crate::task::cell::TaskOutput;
@@ -28,11 +28,35 @@ use std::task::{Context, Poll, Waker};
 #[must_use = "dropping a JoinHandle detaches the task; call .join() or .await to get its result"]
 pub struct JoinHandle<T> {
     task: Arc<dyn TaskOutput<T>>,
+    id: TaskId,
 }
 
 impl<T> JoinHandle<T> {
     pub(crate) fn from_task(task: Arc<dyn TaskOutput<T>>) -> Self {
-        JoinHandle { task }
+        JoinHandle {
+            task,
+            id: TaskId::next(),
+        }
+    }
+
+    /// The task, for the handles built on this one (`AbortHandle`, `JoinSet`).
+    pub(crate) fn task(&self) -> &Arc<dyn TaskOutput<T>> {
+        &self.task
+    }
+
+    /// The task's id; a [`JoinError`] from this handle carries the same one.
+    #[must_use]
+    pub fn id(&self) -> TaskId {
+        self.id
+    }
+
+    /// The task's output, with an error stamped with this task's id.
+    fn take_output(&self) -> Option<Result<T, JoinError>> {
+        let id = self.id;
+        self.task
+            .completion()
+            .take_output()
+            .map(|out| out.map_err(|e| e.with_id(id)))
     }
 
     /// Waits for the task and returns its value, or why there is none.
@@ -40,7 +64,7 @@ impl<T> JoinHandle<T> {
     /// On a worker thread the worker keeps executing other tasks while it waits, so joining a
     /// handle inside the pool cannot deadlock it, even with one thread.
     pub fn join(self) -> Result<T, JoinError> {
-        if let Some(out) = self.task.completion().take_output() {
+        if let Some(out) = self.take_output() {
             return out;
         }
         match WorkerThread::current() {
@@ -58,10 +82,7 @@ impl<T> JoinHandle<T> {
                 }
             }
         }
-        self.task
-            .completion()
-            .take_output()
-            .expect("task done after wait")
+        self.take_output().expect("task done after wait")
     }
 
     /// Whether the task has finished (ran to completion, panicked, or was cancelled).
@@ -91,6 +112,7 @@ impl<T> Drop for JoinHandle<T> {
 impl<T> std::fmt::Debug for JoinHandle<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("JoinHandle")
+            .field("id", &self.id)
             .field("finished", &self.is_finished())
             .finish()
     }
@@ -100,11 +122,11 @@ impl<T> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        if let Some(out) = self.task.completion().take_output() {
+        if let Some(out) = self.take_output() {
             return Poll::Ready(out);
         }
         if self.task.completion().register(cx.waker()) {
-            return Poll::Ready(self.task.completion().take_output().expect("task done"));
+            return Poll::Ready(self.take_output().expect("task done"));
         }
         Poll::Pending
     }

@@ -299,6 +299,26 @@ impl Builder {
     }
 }
 
+impl Builder {
+    /// Builds the global pool: the one the free functions ([`join`](crate::join),
+    /// [`spawn`](crate::spawn), [`scope`](crate::scope), ...) use outside every pool
+    /// (rayon-core's `build_global`). Without it, the global pool is built with the defaults
+    /// the first time one of them needs it.
+    ///
+    /// Fails with [`BuildError::GlobalPoolAlreadyBuilt`], starting no thread, once the global
+    /// pool exists: call it first thing in `main`.
+    ///
+    /// ```
+    /// corepool::Pool::builder().threads(2).build_global()?;
+    /// assert_eq!(corepool::current_num_threads(), 2);
+    /// assert!(corepool::Pool::builder().build_global().is_err());
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn build_global(self) -> Result<(), BuildError> {
+        crate::global::build_global(|| self.build())
+    }
+}
+
 impl std::fmt::Debug for Builder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Builder")

@@ -73,6 +73,10 @@ pub enum BuildError {
     PinningUnsupported,
     /// The operating system refused to start a worker thread.
     ThreadSpawn(std::io::Error),
+    /// [`Builder::build_global`](crate::Builder::build_global) after the global pool was built
+    /// (by an earlier `build_global`, or lazily by a free function such as
+    /// [`join`](crate::join)).
+    GlobalPoolAlreadyBuilt,
 }
 
 impl fmt::Display for BuildError {
@@ -157,6 +161,9 @@ impl fmt::Display for BuildError {
                 f,
                 "the operating system refused to start a worker thread: {e}"
             ),
+            BuildError::GlobalPoolAlreadyBuilt => {
+                f.write_str("the global pool was already built; build_global must come first")
+            }
         }
     }
 }

@@ -26,7 +26,11 @@ pub use builder::{
 };
 pub use error::{BuildError, JoinError, ShutdownError, SpawnError, TaskId};
 pub use futures::reserve::{Permit, Reserve};
-pub use global::{blocking, current_thread_index, join, join_all, join_all_async, scope, spawn};
+pub use global::{
+    blocking, broadcast, current_num_threads, current_thread_index, in_place_scope,
+    in_place_scope_fifo, join, join_all, join_all_async, scope, scope_fifo, spawn, spawn_broadcast,
+    yield_local, yield_now, Yield,
+};
 pub use metrics::{Histogram, IoMetrics, Metrics, WorkerMetrics, HISTOGRAM_BUCKETS};
 pub use par::{
     par_bounded, par_chunks, par_chunks_mut, par_fold, par_for_each, par_map, par_reduce, par_sort,
@@ -35,7 +39,8 @@ pub use par::{
 };
 pub use pool::Pool;
 pub use sched::lanes::{Priority, AFFINITY_PATIENCE, HIGH_BEFORE_NORMAL};
-pub use sched::pinning::{Pinning, NO_PIN_ENV};
+pub use sched::pinning::{Pinning, NO_PIN_ENV, THREADS_ENV};
+pub use spawn::broadcast::BroadcastContext;
 pub use spawn::group::{Group, GroupBuilder, GroupMetrics};
-pub use spawn::scope::Scope;
+pub use spawn::scope::{Scope, ScopeFifo};
 pub use task::handle::JoinHandle;

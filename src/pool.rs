@@ -13,7 +13,8 @@ use crate::sched::join;
 use crate::sched::lanes::Lane;
 use crate::sched::registry::{Registry, Wait};
 use crate::sched::worker::{Caller, WorkerThread};
-use crate::spawn::scope::Scope;
+use crate::spawn::broadcast::BroadcastContext;
+use crate::spawn::scope::{Scope, ScopeFifo};
 use crate::spawn::submit::{spawn_to, Target};
 use crate::spawn::{install, scope};
 use crate::sync::atomic::Ordering;
@@ -421,6 +422,132 @@ impl Pool {
         R: Send,
     {
         scope::scope(&self.registry, op)
+    }
+
+    /// Creates a scope whose body runs on the calling thread, not on a worker (rayon-core's
+    /// `in_place_scope`); tasks spawned in it run on the pool, and it returns once every one
+    /// has finished. A panic in the body or a task is re-raised after that.
+    ///
+    /// [`scope`](Self::scope) moves the body to a worker and blocks the caller; this keeps the
+    /// caller's thread (its thread-locals, and a one-thread pool's only worker stays free for
+    /// the tasks). Off the pool, the caller parks while it waits; on a worker (of this pool or
+    /// another) it keeps executing its own pool's work. The body need not be `Send`.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::builder().threads(1).build()?;
+    /// let here = std::thread::current().id();
+    /// let not_send = std::rc::Rc::new(5); // the body may use it: it stays on this thread
+    /// let mut on_worker = None;
+    /// pool.in_place_scope(|s| {
+    ///     assert_eq!(std::thread::current().id(), here);
+    ///     assert_eq!(*not_send, 5);
+    ///     s.spawn(|_| on_worker = corepool::current_thread_index());
+    /// });
+    /// assert_eq!(on_worker, Some(0));
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn in_place_scope<'scope, OP, R>(&self, op: OP) -> R
+    where
+        OP: FnOnce(&Scope<'scope>) -> R,
+    {
+        scope::in_place_scope(&self.registry, op)
+    }
+
+    /// [`scope`](Self::scope) whose spawns run first in, first out per spawning worker (see
+    /// [`ScopeFifo`]; rayon-core's `scope_fifo`).
+    pub fn scope_fifo<'scope, OP, R>(&self, op: OP) -> R
+    where
+        OP: FnOnce(&ScopeFifo<'scope>) -> R + Send,
+        R: Send,
+    {
+        scope::scope_fifo(&self.registry, op)
+    }
+
+    /// [`in_place_scope`](Self::in_place_scope) for a [`ScopeFifo`].
+    pub fn in_place_scope_fifo<'scope, OP, R>(&self, op: OP) -> R
+    where
+        OP: FnOnce(&ScopeFifo<'scope>) -> R,
+    {
+        scope::in_place_scope_fifo(&self.registry, op)
+    }
+
+    /// Runs `op` once on every worker and returns the results, in worker order
+    /// (rayon-core's `broadcast`): to warm or read a thread-local on each worker, for example.
+    ///
+    /// Worker `i`'s call waits in that worker's inbox, so it runs after the task the worker is
+    /// running now; a worker blocked for good blocks the broadcast. Called on one of this
+    /// pool's workers, that worker runs its own call while it waits. A panic in `op` is
+    /// re-raised here once every call has finished. On a shut-down pool a call whose worker is
+    /// gone runs on the thread that holds it (the caller, or another worker), with that
+    /// worker's index: the broadcast still returns one result per worker.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::builder().threads(3).build()?;
+    /// let seen = pool.broadcast(|ctx| (ctx.index(), corepool::current_thread_index()));
+    /// assert_eq!(seen, [(0, Some(0)), (1, Some(1)), (2, Some(2))]);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn broadcast<OP, R>(&self, op: OP) -> Vec<R>
+    where
+        OP: Fn(BroadcastContext<'_>) -> R + Sync,
+        R: Send,
+    {
+        crate::spawn::broadcast::broadcast(&self.registry, op)
+    }
+
+    /// Runs `op` once on every worker without waiting (rayon-core's `spawn_broadcast`).
+    /// Delivery as for [`broadcast`](Self::broadcast); a panic in `op` goes to the
+    /// [`panic_handler`](crate::Builder::panic_handler), as for a detached task.
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    /// let pool = corepool::Pool::builder().threads(2).build()?;
+    /// let (tx, rx) = mpsc::channel();
+    /// let tx = std::sync::Mutex::new(tx);
+    /// pool.spawn_broadcast(move |ctx| tx.lock().unwrap().send(ctx.index()).unwrap());
+    /// let mut got: Vec<usize> = rx.iter().take(2).collect();
+    /// got.sort();
+    /// assert_eq!(got, [0, 1]);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn spawn_broadcast<OP>(&self, op: OP)
+    where
+        OP: Fn(BroadcastContext<'_>) + Send + Sync + 'static,
+    {
+        crate::spawn::broadcast::spawn_broadcast(&self.registry, op)
+    }
+
+    /// [`yield_now`](crate::yield_now) if the current thread is one of this pool's workers;
+    /// `None` otherwise.
+    pub fn yield_now(&self) -> Option<crate::Yield> {
+        self.current_thread_index()?;
+        crate::yield_now()
+    }
+
+    /// [`yield_local`](crate::yield_local) if the current thread is one of this pool's
+    /// workers; `None` otherwise.
+    pub fn yield_local(&self) -> Option<crate::Yield> {
+        self.current_thread_index()?;
+        crate::yield_local()
+    }
+
+    /// The pool whose worker the current thread is, if it is one: the way for a task to reach
+    /// the pool it runs on (to spawn into it, read its metrics, or hand it on) without
+    /// capturing a handle.
+    ///
+    /// The handle counts like any other: if every other handle is gone, dropping this one
+    /// shuts the pool down (from a worker, that starts the shutdown and returns).
+    ///
+    /// ```
+    /// let pool = corepool::Pool::builder().threads(2).build()?;
+    /// let threads = pool.spawn(|| corepool::Pool::current().map(|p| p.threads()));
+    /// assert_eq!(threads.join().unwrap(), Some(2));
+    /// assert!(corepool::Pool::current().is_none());
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    #[must_use]
+    pub fn current() -> Option<Pool> {
+        WorkerThread::current().map(|w| Pool::from_registry(Arc::clone(&w.registry)))
     }
 
     /// Runs `op` on one of the pool's workers and returns its value (re-raising its panic).

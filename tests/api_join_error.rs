@@ -38,7 +38,13 @@ fn join_error_converts_into_an_io_error_whose_source_it_is() {
 fn a_join_error_carries_the_id_of_its_task() {
     let pool = Pool::builder().threads(1).build().unwrap();
     let handles: Vec<_> = (0..4)
-        .map(|i| pool.spawn(move || if i % 2 == 1 { panic!("odd") }))
+        .map(|i| {
+            pool.spawn(move || {
+                if i % 2 == 1 {
+                    panic!("odd")
+                }
+            })
+        })
         .collect();
     let ids: Vec<_> = handles.iter().map(|h| h.id()).collect();
     let mut unique = ids.clone();
@@ -63,9 +69,18 @@ fn task_ids_are_unique_across_threads() {
     let pool = Pool::builder().threads(2).build().unwrap();
     let ids: Vec<_> = std::thread::scope(|s| {
         let spawners: Vec<_> = (0..3)
-            .map(|_| s.spawn(|| (0..2000).map(|_| pool.spawn(|| ()).id()).collect::<Vec<_>>()))
+            .map(|_| {
+                s.spawn(|| {
+                    (0..2000)
+                        .map(|_| pool.spawn(|| ()).id())
+                        .collect::<Vec<_>>()
+                })
+            })
             .collect();
-        spawners.into_iter().flat_map(|t| t.join().unwrap()).collect()
+        spawners
+            .into_iter()
+            .flat_map(|t| t.join().unwrap())
+            .collect()
     });
     let mut unique = ids.clone();
     unique.sort();

@@ -81,11 +81,24 @@ fn process_cpus() -> &'static ProcessCpus {
     })
 }
 
-/// The thread count of a pool built without `threads()`: the process's CPU count as read at
-/// the first build, whatever the calling thread's own mask is now (a pinned worker's is one
-/// core).
+/// The environment variable that sets the thread count of a pool built without
+/// [`Builder::threads`](crate::Builder::threads) (rayon's `RAYON_NUM_THREADS`).
+pub const THREADS_ENV: &str = "COREPOOL_THREADS";
+
+/// The thread count of a pool built without `threads()`: [`THREADS_ENV`] if it holds a
+/// positive number, else the process's CPU count as read at the first build, whatever the
+/// calling thread's own mask is now (a pinned worker's is one core). The variable is read at
+/// every build, so it is the value at the time of the build that counts.
 pub(crate) fn default_threads() -> usize {
-    process_cpus().count
+    let cpus = process_cpus().count;
+    threads_from_env().unwrap_or(cpus)
+}
+
+/// [`THREADS_ENV`] as a positive number; unset, empty, zero or not a number is `None` (the
+/// default applies, as rayon does for its variable).
+fn threads_from_env() -> Option<usize> {
+    let value = std::env::var(THREADS_ENV).ok()?;
+    value.trim().parse().ok().filter(|&n: &usize| n > 0)
 }
 
 /// Lets the calling thread run on every core of the process (undoing an inherited pin).

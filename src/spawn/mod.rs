@@ -2,6 +2,7 @@
 //! task groups.
 
 pub(crate) mod batch;
+pub(crate) mod broadcast;
 pub(crate) mod group;
 pub(crate) mod install;
 pub(crate) mod scope;

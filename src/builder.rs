@@ -37,7 +37,8 @@ pub struct Builder {
     pinning: Pinning,
     queue_capacity: usize,
     local_queue_limit: usize,
-    thread_name: Box<dyn FnMut(usize) -> String>,
+    /// `None`: the default, `corepool{n}-{i}` for the pool's number `n`.
+    thread_name: Option<NameFn>,
     stack_size: Option<usize>,
     on_thread_start: Option<IndexHook>,
     on_thread_stop: Option<IndexHook>,
@@ -45,7 +46,10 @@ pub struct Builder {
     io_threads: usize,
     io_queue_capacity: usize,
     io_keep_alive: Duration,
-    io_thread_name: Box<dyn Fn(usize) -> String + Send + Sync>,
+    on_io_thread_start: Option<IndexHook>,
+    on_io_thread_stop: Option<IndexHook>,
+    /// `None`: the default, `corepool{n}-io-{i}` for the pool's number `n`.
+    io_thread_name: Option<NameFn>,
     latency_sample_every: u64,
     affinity_patience: Duration,
 }
@@ -57,7 +61,7 @@ impl Default for Builder {
             pinning: Pinning::PerCore,
             queue_capacity: DEFAULT_QUEUE_CAPACITY,
             local_queue_limit: DEFAULT_LOCAL_QUEUE_LIMIT,
-            thread_name: Box::new(|i| format!("corepool-cpu-{i}")),
+            thread_name: None,
             stack_size: None,
             on_thread_start: None,
             on_thread_stop: None,
@@ -65,7 +69,9 @@ impl Default for Builder {
             io_threads: DEFAULT_IO_THREADS,
             io_queue_capacity: DEFAULT_IO_QUEUE_CAPACITY,
             io_keep_alive: DEFAULT_IO_KEEP_ALIVE,
-            io_thread_name: Box::new(|i| format!("corepool-io-{i}")),
+            on_io_thread_start: None,
+            on_io_thread_stop: None,
+            io_thread_name: None,
             latency_sample_every: DEFAULT_LATENCY_SAMPLE_EVERY,
             affinity_patience: crate::AFFINITY_PATIENCE,
         }
@@ -112,9 +118,23 @@ impl Builder {
         self
     }
 
-    /// Names worker `i`. Default `corepool-cpu-{i}`.
-    pub fn thread_name(mut self, name: impl FnMut(usize) -> String + 'static) -> Self {
-        self.thread_name = Box::new(name);
+    /// Names worker `i`. Default `corepool{n}-{i}`, where `n` numbers the pools this process
+    /// built (from 1, in build order), so two pools' threads are told apart in a profiler or a
+    /// debugger. Linux shows at most 15 bytes of a thread's name; Rust's
+    /// [`Thread::name`](std::thread::Thread::name) keeps it whole.
+    ///
+    /// ```
+    /// let a = corepool::Pool::builder().threads(1).build()?;
+    /// let b = corepool::Pool::builder().threads(1).build()?;
+    /// let name = |p: &corepool::Pool| {
+    ///     p.spawn(|| std::thread::current().name().unwrap().to_owned()).join().unwrap()
+    /// };
+    /// assert!(name(&a).starts_with("corepool"));
+    /// assert_ne!(name(&a), name(&b));
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn thread_name(mut self, name: impl Fn(usize) -> String + Send + Sync + 'static) -> Self {
+        self.thread_name = Some(Box::new(name));
         self
     }
 
@@ -180,12 +200,46 @@ impl Builder {
         self
     }
 
-    /// Names the `n`-th I/O thread started. Default `corepool-io-{n}`.
+    /// Names the `i`-th I/O thread started. Default `corepool{n}-io-{i}`, with the pool's
+    /// number `n` as for [`thread_name`](Self::thread_name). Called when a thread starts, from
+    /// whichever thread starts it.
     pub fn io_thread_name(
         mut self,
         name: impl Fn(usize) -> String + Send + Sync + 'static,
     ) -> Self {
-        self.io_thread_name = Box::new(name);
+        self.io_thread_name = Some(Box::new(name));
+        self
+    }
+
+    /// Runs on each I/O thread (with its number, as for
+    /// [`io_thread_name`](Self::io_thread_name)) when it starts, before it takes work. A
+    /// panic in the hook is reported and does not stop the thread.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    /// let (started, stopped) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    /// let (s, t) = (Arc::clone(&started), Arc::clone(&stopped));
+    /// let pool = corepool::Pool::builder()
+    ///     .threads(1)
+    ///     .on_io_thread_start(move |_| { s.fetch_add(1, Ordering::SeqCst); })
+    ///     .on_io_thread_stop(move |_| { t.fetch_add(1, Ordering::SeqCst); })
+    ///     .build()?;
+    /// pool.spawn_blocking(|| ()).join().unwrap();
+    /// pool.shutdown(); // waits for the I/O threads too
+    /// assert_eq!(started.load(Ordering::SeqCst), 1);
+    /// assert_eq!(stopped.load(Ordering::SeqCst), 1);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn on_io_thread_start(mut self, hook: impl Fn(usize) + Send + Sync + 'static) -> Self {
+        self.on_io_thread_start = Some(Box::new(hook));
+        self
+    }
+
+    /// Runs on each I/O thread (with its number) just before it exits: after its keep-alive
+    /// ran out, or at shutdown. A panic in the hook is reported.
+    pub fn on_io_thread_stop(mut self, hook: impl Fn(usize) + Send + Sync + 'static) -> Self {
+        self.on_io_thread_stop = Some(Box::new(hook));
         self
     }
 
@@ -262,9 +316,15 @@ impl Builder {
         }
         // Name every worker now, before any thread starts: a bad name (or a panicking naming
         // closure) then leaves nothing running behind.
-        let mut thread_name = self.thread_name;
-        let names: Vec<String> = (0..threads).map(&mut thread_name).collect();
-        let io_name = (self.io_thread_name)(0);
+        let number = next_pool_number();
+        let thread_name = self
+            .thread_name
+            .unwrap_or_else(|| Box::new(move |i| format!("corepool{number}-{i}")));
+        let io_thread_name = self
+            .io_thread_name
+            .unwrap_or_else(|| Box::new(move |i| format!("corepool{number}-io-{i}")));
+        let names: Vec<String> = (0..threads).map(&thread_name).collect();
+        let io_name = io_thread_name(0);
         if let Some(name) = names.iter().chain([&io_name]).find(|n| n.contains('\0')) {
             return Err(BuildError::InvalidThreadName { name: name.clone() });
         }
@@ -282,8 +342,10 @@ impl Builder {
                 max_threads: self.io_threads,
                 queue_capacity: self.io_queue_capacity,
                 keep_alive: self.io_keep_alive,
-                thread_name: self.io_thread_name,
+                thread_name: io_thread_name,
                 stack_size: self.stack_size,
+                on_thread_start: self.on_io_thread_start,
+                on_thread_stop: self.on_io_thread_stop,
             }),
             latency_sample_every: self.latency_sample_every,
             affinity_patience: self.affinity_patience,
@@ -319,17 +381,51 @@ impl Builder {
     }
 }
 
+/// A naming closure (`thread_name`, `io_thread_name`).
+type NameFn = Box<dyn Fn(usize) -> String + Send + Sync>;
+
+/// The number of the next pool built in this process, for the default thread names.
+fn next_pool_number() -> usize {
+    // Only a label: std's atomic, also under loom.
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
 impl std::fmt::Debug for Builder {
+    /// Every setting; a closure shows as `"custom"` when set and `"default"` (a name) or
+    /// `None` (a hook or handler) when not.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        fn name(set: bool) -> &'static str {
+            if set {
+                "custom"
+            } else {
+                "default"
+            }
+        }
+        fn hook(set: bool) -> Option<&'static str> {
+            set.then_some("custom")
+        }
         f.debug_struct("Builder")
             .field("threads", &self.threads)
             .field("pinning", &self.pinning)
             .field("queue_capacity", &self.queue_capacity)
             .field("local_queue_limit", &self.local_queue_limit)
+            .field("thread_name", &name(self.thread_name.is_some()))
             .field("stack_size", &self.stack_size)
+            .field("on_thread_start", &hook(self.on_thread_start.is_some()))
+            .field("on_thread_stop", &hook(self.on_thread_stop.is_some()))
+            .field("panic_handler", &hook(self.panic_handler.is_some()))
             .field("io_threads", &self.io_threads)
             .field("io_queue_capacity", &self.io_queue_capacity)
             .field("io_keep_alive", &self.io_keep_alive)
-            .finish_non_exhaustive()
+            .field("io_thread_name", &name(self.io_thread_name.is_some()))
+            .field(
+                "on_io_thread_start",
+                &hook(self.on_io_thread_start.is_some()),
+            )
+            .field("on_io_thread_stop", &hook(self.on_io_thread_stop.is_some()))
+            .field("latency_sample_every", &self.latency_sample_every)
+            .field("affinity_patience", &self.affinity_patience)
+            .finish()
     }
 }

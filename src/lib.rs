@@ -42,6 +42,6 @@ pub use sched::lanes::{Priority, AFFINITY_PATIENCE, HIGH_BEFORE_NORMAL};
 pub use sched::pinning::{Pinning, NO_PIN_ENV, THREADS_ENV};
 pub use spawn::broadcast::BroadcastContext;
 pub use spawn::group::{Group, GroupBuilder, GroupMetrics};
-pub use spawn::scope::{Scope, ScopeFifo};
 pub use spawn::join_set::{AbortHandle, JoinSet};
+pub use spawn::scope::{Scope, ScopeFifo};
 pub use task::handle::JoinHandle;

@@ -106,7 +106,9 @@ fn cancel_all_cancels_what_has_not_started() {
         held.join().unwrap();
         let results = set.join_all();
         assert_eq!(results.len(), 5);
-        assert!(results.iter().all(|r| r.as_ref().unwrap_err().is_cancelled()));
+        assert!(results
+            .iter()
+            .all(|r| r.as_ref().unwrap_err().is_cancelled()));
     });
 }
 

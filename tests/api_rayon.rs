@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{hold_worker, watchdog};
+use common::watchdog;
 use corepool::{Pool, Yield};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};

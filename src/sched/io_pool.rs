@@ -309,6 +309,9 @@ fn io_thread_main(registry: Arc<Registry>, id: usize) {
     // A blocking thread started from a pinned CPU worker would inherit its single core.
     crate::sched::pinning::unpin_current();
     let pool = &registry.blocking;
+    if let Some(hook) = &pool.config.on_thread_start {
+        crate::sched::unwind::run_hook("on_io_thread_start", || hook(id));
+    }
     loop {
         while let Some(job) = pool.queue.take_one() {
             let mode = if registry.cancelling() {
@@ -323,5 +326,8 @@ fn io_thread_main(registry: Arc<Registry>, id: usize) {
         if !pool.wait_for_work(id) {
             break;
         }
+    }
+    if let Some(hook) = &pool.config.on_thread_stop {
+        crate::sched::unwind::run_hook("on_io_thread_stop", || hook(id));
     }
 }

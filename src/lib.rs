@@ -31,7 +31,7 @@ pub use global::{
     in_place_scope_fifo, join, join_all, join_all_async, scope, scope_fifo, spawn, spawn_broadcast,
     yield_local, yield_now, Yield,
 };
-pub use metrics::{Histogram, IoMetrics, Metrics, WorkerMetrics, HISTOGRAM_BUCKETS};
+pub use metrics::{Histogram, Interval, IoMetrics, Metrics, WorkerMetrics};
 pub use par::{
     par_bounded, par_chunks, par_chunks_mut, par_fold, par_for_each, par_map, par_reduce, par_sort,
     par_sort_by, par_sort_by_key, par_sort_unstable, par_sort_unstable_by,

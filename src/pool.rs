@@ -586,7 +586,9 @@ impl Pool {
     }
 
     /// A snapshot of the pool's figures: per-worker counters, queue depths, task counts,
-    /// utilization since the previous snapshot, and latency histograms for both pools.
+    /// cumulative busy time with the snapshot's moment, and latency histograms for both pools.
+    /// Taking one changes nothing; compare two with
+    /// [`Metrics::interval_since`](crate::Metrics::interval_since).
     pub fn metrics(&self) -> crate::Metrics {
         self.registry.metrics()
     }

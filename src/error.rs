@@ -178,6 +178,7 @@ impl std::error::Error for BuildError {
 }
 
 /// A submission that was not accepted. The closure is handed back, never dropped.
+#[non_exhaustive]
 pub enum SpawnError<F> {
     /// The injection queue was full (immediately for `try_spawn`, after the timeout for
     /// `spawn_timeout`).
@@ -195,11 +196,13 @@ impl<F> SpawnError<F> {
     }
 
     /// `true` for [`SpawnError::Full`].
+    #[must_use]
     pub fn is_full(&self) -> bool {
         matches!(self, SpawnError::Full(_))
     }
 
     /// `true` for [`SpawnError::Shutdown`].
+    #[must_use]
     pub fn is_shutdown(&self) -> bool {
         matches!(self, SpawnError::Shutdown(_))
     }

@@ -167,6 +167,7 @@ where
 }
 
 /// The index of the current thread within its pool, if it is a corepool worker.
+#[must_use]
 pub fn current_thread_index() -> Option<usize> {
     WorkerThread::current().map(|w| w.index)
 }

@@ -564,11 +564,13 @@ impl Pool {
     }
 
     /// The number of CPU workers.
+    #[must_use]
     pub fn threads(&self) -> usize {
         self.registry.num_threads()
     }
 
     /// The index of the current thread if it is one of this pool's workers.
+    #[must_use]
     pub fn current_thread_index(&self) -> Option<usize> {
         WorkerThread::current()
             .filter(|w| Arc::ptr_eq(&w.registry, &self.registry))
@@ -576,11 +578,13 @@ impl Pool {
     }
 
     /// The most threads the blocking-I/O pool may run.
+    #[must_use]
     pub fn io_threads(&self) -> usize {
         self.registry.blocking.max_threads()
     }
 
     /// Blocking-I/O threads currently alive (busy or idle within their keep-alive).
+    #[must_use]
     pub fn io_threads_alive(&self) -> usize {
         self.registry.blocking.alive()
     }
@@ -589,6 +593,7 @@ impl Pool {
     /// cumulative busy time with the snapshot's moment, and latency histograms for both pools.
     /// Taking one changes nothing; compare two with
     /// [`Metrics::interval_since`](crate::Metrics::interval_since).
+    #[must_use]
     pub fn metrics(&self) -> crate::Metrics {
         self.registry.metrics()
     }
@@ -596,6 +601,7 @@ impl Pool {
     /// Submissions waiting outside the workers' deques: in the injection queue's Normal and
     /// High lanes and in every worker's inbox (a submission that has taken its slot and is
     /// about to push counts too). At most [`queue_bound`](Self::queue_bound).
+    #[must_use]
     pub fn queued(&self) -> usize {
         self.registry.queued()
     }
@@ -605,6 +611,7 @@ impl Pool {
     /// every worker's inbox are each bounded by it (a full one makes `spawn` wait, or hands the
     /// closure back), so [`queued`](Self::queued) can reach
     /// [`queue_bound`](Self::queue_bound).
+    #[must_use]
     pub fn queue_capacity(&self) -> usize {
         self.registry.injected.capacity()
     }
@@ -619,11 +626,13 @@ impl Pool {
     /// assert_eq!(pool.queue_bound(), 16);
     /// # Ok::<(), corepool::BuildError>(())
     /// ```
+    #[must_use]
     pub fn queue_bound(&self) -> usize {
         self.registry.queue_bound()
     }
 
     /// Whether [`shutdown`](Self::shutdown) or [`shutdown_now`](Self::shutdown_now) was called.
+    #[must_use]
     pub fn is_shutdown(&self) -> bool {
         self.registry.injected.is_closed()
     }
@@ -660,6 +669,7 @@ impl Pool {
     /// assert_eq!(stuck.join().unwrap(), Some(()));
     /// # Ok::<(), corepool::BuildError>(())
     /// ```
+    #[must_use = "`false` means the pool was given up on with work still running"]
     pub fn shutdown_timeout(&self, timeout: Duration) -> bool {
         let deadline = Instant::now().checked_add(timeout);
         let finished = self.registry.shutdown(false, deadline).1;

@@ -130,6 +130,7 @@ fn refused<F>(t: &mut Tally, e: SpawnError<F>, from_async: bool) {
         SpawnError::Full(_) => t.err_full += 1,
         SpawnError::Shutdown(_) if from_async => t.async_refused += 1,
         SpawnError::Shutdown(_) => t.err_shutdown += 1,
+        other => panic!("unexpected {other}"),
     }
 }
 

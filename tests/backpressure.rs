@@ -499,6 +499,7 @@ fn blocked_submitters_at_shutdown(io: bool, now: bool) {
                     match r {
                         Err(SpawnError::Shutdown(f)) => Blocked::Timeout(Ok(f())),
                         Err(SpawnError::Full(_)) => panic!("timed out instead of shutdown"),
+                        Err(other) => panic!("unexpected {other}"),
                         Ok(_) => Blocked::Timeout(Err(())),
                     }
                 } else {
@@ -796,6 +797,7 @@ fn waiting_async_submitters_are_refused_at_shutdown_and_permits_never_hold_it_up
         let waiting_async = std::thread::spawn(move || match p.block_on(p.spawn_async(|| 7)) {
             Err(SpawnError::Shutdown(f)) => f(),
             Err(SpawnError::Full(_)) => panic!("spawn_async never says Full"),
+            Err(other) => panic!("unexpected {other}"),
             Ok(_) => panic!("spawned into a full queue"),
         });
         std::thread::sleep(Duration::from_millis(20));

@@ -204,6 +204,7 @@ fn racing_submitters_and_shutdown_lose_nothing() {
                                         refused.push((i, back));
                                         break;
                                     }
+                                    Err(other) => unreachable!("{other}"),
                                 }
                             }
                             if !refused.is_empty() {

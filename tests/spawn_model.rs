@@ -154,6 +154,7 @@ impl Harness {
                 check(f() == value, || "a different closure came back".into())?;
                 self.full += 1;
             }
+            Err(other) => return Err(TestCaseError::fail(format!("unexpected {other}"))),
         }
         Ok(())
     }

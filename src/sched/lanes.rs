@@ -30,6 +30,7 @@ pub const AFFINITY_PATIENCE: Duration = Duration::from_millis(2);
 
 /// The priority of an injected task; see [`Pool::spawn_with`](crate::Pool::spawn_with).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Priority {
     /// Taken before Normal work from the shared queues (Normal still gets one pick in
     /// [`HIGH_BEFORE_NORMAL`] + 1).

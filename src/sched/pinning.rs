@@ -15,6 +15,7 @@ use crate::error::BuildError;
 
 /// Where the pool's CPU workers run.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Pinning {
     /// Worker `i` is pinned to the `i`-th core this process may run on, round-robin when there
     /// are more workers than cores. Silently pins nothing on platforms without affinity support.

@@ -25,7 +25,6 @@ use std::task::{Context, Poll, Waker};
 /// assert_eq!(handle.join().unwrap(), 42);
 /// # Ok::<(), corepool::BuildError>(())
 /// ```
-#[must_use = "dropping a JoinHandle detaches the task; call .join() or .await to get its result"]
 pub struct JoinHandle<T> {
     task: Arc<dyn TaskOutput<T>>,
     id: TaskId,
@@ -86,6 +85,7 @@ impl<T> JoinHandle<T> {
     }
 
     /// Whether the task has finished (ran to completion, panicked, or was cancelled).
+    #[must_use]
     pub fn is_finished(&self) -> bool {
         self.task.completion().state().is_done()
     }

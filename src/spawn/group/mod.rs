@@ -233,6 +233,7 @@ impl Group {
     }
 
     /// The group's figures.
+    #[must_use]
     pub fn metrics(&self) -> GroupMetrics {
         let inner = &self.inner;
         let counts = inner.counts();
@@ -245,6 +246,7 @@ impl Group {
     }
 
     /// The most tasks of this group that run at once.
+    #[must_use]
     pub fn max_concurrency(&self) -> usize {
         self.inner.max
     }

@@ -8,7 +8,7 @@
 //! - Off the workers, `Pool::block_on` marks its pool as this thread's for the call (restored
 //!   when it returns or unwinds), so the free functions inside the future use that pool.
 
-use crate::sched::registry::Wait;
+use crate::sched::registry::{Registry, Wait};
 use crate::sched::worker::WorkerThread;
 use crate::spawn::broadcast::BroadcastContext;
 use crate::spawn::scope::{Scope, ScopeFifo};
@@ -18,6 +18,7 @@ use crate::task::handle::JoinHandle;
 use crate::Pool;
 use std::cell::Cell;
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 #[cfg(not(corepool_loom))]
 crate::sync::thread_local! {
@@ -61,6 +62,15 @@ pub(crate) fn with_outside_pool<R>(f: impl FnOnce(&Pool) -> R) -> R {
     match unsafe { entered.as_ref() } {
         Some(pool) => f(pool),
         None => f(global_pool()),
+    }
+}
+
+/// Runs `f` with the registry of the pool the free functions use here: the current worker's,
+/// else the entered or global pool's.
+fn with_current_registry<R>(f: impl FnOnce(&Arc<Registry>) -> R) -> R {
+    match WorkerThread::current() {
+        Some(worker) => f(&worker.registry),
+        None => with_outside_pool(|pool| f(pool.registry())),
     }
 }
 
@@ -195,10 +205,7 @@ pub fn in_place_scope<'scope, OP, R>(op: OP) -> R
 where
     OP: FnOnce(&Scope<'scope>) -> R,
 {
-    match WorkerThread::current() {
-        Some(worker) => crate::spawn::scope::in_place_scope(&worker.registry, op),
-        None => with_outside_pool(|pool| pool.in_place_scope(op)),
-    }
+    with_current_registry(|registry| crate::spawn::scope::in_place_scope(registry, op))
 }
 
 /// Creates a FIFO scope (see [`ScopeFifo`]) on the pool the free functions use here (see
@@ -208,10 +215,7 @@ where
     OP: FnOnce(&ScopeFifo<'scope>) -> R + Send,
     R: Send,
 {
-    match WorkerThread::current() {
-        Some(worker) => crate::spawn::scope::scope_fifo(&worker.registry, op),
-        None => with_outside_pool(|pool| pool.scope_fifo(op)),
-    }
+    with_current_registry(|registry| crate::spawn::scope::scope_fifo(registry, op))
 }
 
 /// [`in_place_scope`] for a [`ScopeFifo`]. See [`Pool::in_place_scope_fifo`].
@@ -219,10 +223,7 @@ pub fn in_place_scope_fifo<'scope, OP, R>(op: OP) -> R
 where
     OP: FnOnce(&ScopeFifo<'scope>) -> R,
 {
-    match WorkerThread::current() {
-        Some(worker) => crate::spawn::scope::in_place_scope_fifo(&worker.registry, op),
-        None => with_outside_pool(|pool| pool.in_place_scope_fifo(op)),
-    }
+    with_current_registry(|registry| crate::spawn::scope::in_place_scope_fifo(registry, op))
 }
 
 /// Runs `op` once on every worker of the pool the free functions use here (see [`join`]) and
@@ -232,10 +233,7 @@ where
     OP: Fn(BroadcastContext<'_>) -> R + Sync,
     R: Send,
 {
-    match WorkerThread::current() {
-        Some(worker) => crate::spawn::broadcast::broadcast(&worker.registry, op),
-        None => with_outside_pool(|pool| pool.broadcast(op)),
-    }
+    with_current_registry(|registry| crate::spawn::broadcast::broadcast(registry, op))
 }
 
 /// Runs `op` once on every worker of the pool the free functions use here (see [`join`]),
@@ -244,10 +242,7 @@ pub fn spawn_broadcast<OP>(op: OP)
 where
     OP: Fn(BroadcastContext<'_>) + Send + Sync + 'static,
 {
-    match WorkerThread::current() {
-        Some(worker) => crate::spawn::broadcast::spawn_broadcast(&worker.registry, op),
-        None => with_outside_pool(|pool| pool.spawn_broadcast(op)),
-    }
+    with_current_registry(|registry| crate::spawn::broadcast::spawn_broadcast(registry, op))
 }
 
 /// What [`yield_now`] or [`yield_local`] did.
@@ -280,21 +275,21 @@ pub enum Yield {
 /// # Ok::<(), corepool::BuildError>(())
 /// ```
 pub fn yield_now() -> Option<Yield> {
-    let worker = WorkerThread::current()?;
-    Some(match worker.find_work() {
-        Some(job) => {
-            worker.execute(job);
-            Yield::Executed
-        }
-        None => Yield::Idle,
-    })
+    yield_to(WorkerThread::find_work)
 }
 
 /// [`yield_now`] that looks only at the current worker's own deque (rayon-core's
 /// `yield_local`): no stealing, no shared queues.
 pub fn yield_local() -> Option<Yield> {
+    yield_to(WorkerThread::pop)
+}
+
+/// On a worker, runs the job `find` finds, if any.
+fn yield_to(
+    find: impl FnOnce(&WorkerThread) -> Option<crate::sched::job::JobRef>,
+) -> Option<Yield> {
     let worker = WorkerThread::current()?;
-    Some(match worker.pop() {
+    Some(match find(worker) {
         Some(job) => {
             worker.execute(job);
             Yield::Executed

@@ -52,8 +52,7 @@ impl Pool {
         Pool { registry }
     }
 
-    /// The pool's registry, for `loom_api`'s model hooks.
-    #[cfg(corepool_loom)]
+    /// The pool's registry (for the free functions, and `loom_api`'s model hooks).
     pub(crate) fn registry(&self) -> &Arc<Registry> {
         &self.registry
     }
@@ -715,6 +714,21 @@ impl std::fmt::Debug for Pool {
             .field("queue_capacity", &self.queue_capacity())
             .field("shutdown", &self.is_shutdown())
             .finish()
+    }
+}
+
+impl<T> crate::JoinSet<T> {
+    /// Spawns `func` on `pool` (as [`Pool::spawn`]) into the set, and returns an
+    /// [`AbortHandle`](crate::AbortHandle) for it.
+    pub fn spawn<F>(&mut self, pool: &Pool, func: F) -> crate::AbortHandle
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let handle = pool.spawn(func);
+        let abort = handle.abort_handle();
+        self.insert(handle);
+        abort
     }
 }
 

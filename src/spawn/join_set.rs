@@ -226,19 +226,6 @@ impl<T> JoinSet<T> {
         self.ready.slots.lock().push_back(slot);
     }
 
-    /// Spawns `func` on `pool` (as [`Pool::spawn`](crate::Pool::spawn)) into the set, and
-    /// returns an [`AbortHandle`] for it.
-    pub fn spawn<F>(&mut self, pool: &crate::Pool, func: F) -> AbortHandle
-    where
-        F: FnOnce() -> T + Send + 'static,
-        T: Send + 'static,
-    {
-        let handle = pool.spawn(func);
-        let abort = handle.abort_handle();
-        self.insert(handle);
-        abort
-    }
-
     /// Polls for the next completed task: its result, `None` if the set is empty, or
     /// `Pending` (and `cx`'s waker is woken when one completes).
     pub fn poll_join_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<T, JoinError>>> {

@@ -12,11 +12,32 @@ use crate::Pool;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use crate::sched::config::{
+use crate::sched::config::{
     DEFAULT_IO_KEEP_ALIVE, DEFAULT_IO_QUEUE_CAPACITY, DEFAULT_IO_THREADS,
     DEFAULT_LATENCY_SAMPLE_EVERY, DEFAULT_LOCAL_QUEUE_LIMIT, DEFAULT_QUEUE_CAPACITY,
     MAX_IO_THREADS, MAX_QUEUE_CAPACITY, MAX_THREADS, MIN_STACK_SIZE,
 };
+
+/// The [`Builder`]'s defaults and limits, in one place: what a setting is when not set, and
+/// the range `build()` accepts. These are promises of this version (a change is a breaking
+/// one); the scheduler's internal tuning values are not here, and not public.
+///
+/// ```
+/// use corepool::{defaults, Pool};
+/// let pool = Pool::builder().threads(1).build()?;
+/// assert_eq!(pool.queue_capacity(), defaults::QUEUE_CAPACITY);
+/// assert!(Pool::builder().threads(defaults::MAX_THREADS + 1).build().is_err());
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
+pub mod defaults {
+    pub use crate::sched::config::{
+        DEFAULT_IO_KEEP_ALIVE as IO_KEEP_ALIVE, DEFAULT_IO_QUEUE_CAPACITY as IO_QUEUE_CAPACITY,
+        DEFAULT_IO_THREADS as IO_THREADS, DEFAULT_LATENCY_SAMPLE_EVERY as LATENCY_SAMPLE_EVERY,
+        DEFAULT_LOCAL_QUEUE_LIMIT as LOCAL_QUEUE_LIMIT, DEFAULT_QUEUE_CAPACITY as QUEUE_CAPACITY,
+        MAX_IO_THREADS, MAX_QUEUE_CAPACITY, MAX_THREADS, MIN_STACK_SIZE,
+    };
+    pub use crate::sched::lanes::AFFINITY_PATIENCE;
+}
 
 /// Configures and builds a [`Pool`].
 ///
@@ -73,7 +94,7 @@ impl Default for Builder {
             on_io_thread_stop: None,
             io_thread_name: None,
             latency_sample_every: DEFAULT_LATENCY_SAMPLE_EVERY,
-            affinity_patience: crate::AFFINITY_PATIENCE,
+            affinity_patience: defaults::AFFINITY_PATIENCE,
         }
     }
 }
@@ -87,7 +108,7 @@ impl Builder {
     /// Number of CPU workers. Default: `num_cpus::get()`, which honours cgroup CPU quotas and
     /// the affinity mask, read once per process at the first build (with the allowed core set):
     /// a pool built later on a pinned worker gets the process's count, not its single core.
-    /// Must be between 1 and [`MAX_THREADS`].
+    /// Must be between 1 and [`MAX_THREADS`](defaults::MAX_THREADS).
     pub fn threads(mut self, threads: usize) -> Self {
         self.threads = Some(threads);
         self
@@ -104,15 +125,15 @@ impl Builder {
     /// enters through: the Normal lane, the High lane ([`Priority`](crate::Priority)) and each
     /// worker's inbox ([`Pool::spawn_on`](crate::Pool::spawn_on)) hold this many each, so up
     /// to `(threads + 2) × capacity` submissions wait in all
-    /// ([`Pool::queue_bound`](crate::Pool::queue_bound)). Default [`DEFAULT_QUEUE_CAPACITY`];
-    /// between 1 and [`MAX_QUEUE_CAPACITY`].
+    /// ([`Pool::queue_bound`](crate::Pool::queue_bound)). Default [`QUEUE_CAPACITY`](defaults::QUEUE_CAPACITY);
+    /// between 1 and [`MAX_QUEUE_CAPACITY`](defaults::MAX_QUEUE_CAPACITY).
     pub fn queue_capacity(mut self, capacity: usize) -> Self {
         self.queue_capacity = capacity;
         self
     }
 
     /// How many jobs a worker's own deque may hold before a spawn from that worker runs the
-    /// task inline instead (caller-runs). Default [`DEFAULT_LOCAL_QUEUE_LIMIT`]; at least 1.
+    /// task inline instead (caller-runs). Default [`LOCAL_QUEUE_LIMIT`](defaults::LOCAL_QUEUE_LIMIT); at least 1.
     pub fn local_queue_limit(mut self, limit: usize) -> Self {
         self.local_queue_limit = limit;
         self
@@ -138,7 +159,7 @@ impl Builder {
         self
     }
 
-    /// Stack size of each worker, in bytes (at least [`MIN_STACK_SIZE`]). Default: the
+    /// Stack size of each worker, in bytes (at least [`MIN_STACK_SIZE`](defaults::MIN_STACK_SIZE)). Default: the
     /// platform's default for spawned threads.
     pub fn stack_size(mut self, bytes: usize) -> Self {
         self.stack_size = Some(bytes);
@@ -179,22 +200,22 @@ impl Builder {
     }
 
     /// The most threads the elastic blocking-I/O pool runs at once. Threads start only when a
-    /// blocking task finds no idle one. Default [`DEFAULT_IO_THREADS`]; between 1 and
-    /// [`MAX_IO_THREADS`].
+    /// blocking task finds no idle one. Default [`IO_THREADS`](defaults::IO_THREADS); between 1 and
+    /// [`MAX_IO_THREADS`](defaults::MAX_IO_THREADS).
     pub fn io_threads(mut self, threads: usize) -> Self {
         self.io_threads = threads;
         self
     }
 
     /// Capacity of the bounded blocking-I/O queue (same backpressure rules as
-    /// [`queue_capacity`](Self::queue_capacity)). Default [`DEFAULT_IO_QUEUE_CAPACITY`].
+    /// [`queue_capacity`](Self::queue_capacity)). Default [`IO_QUEUE_CAPACITY`](defaults::IO_QUEUE_CAPACITY).
     pub fn io_queue_capacity(mut self, capacity: usize) -> Self {
         self.io_queue_capacity = capacity;
         self
     }
 
     /// How long an idle I/O thread waits for work before it exits. Default
-    /// [`DEFAULT_IO_KEEP_ALIVE`].
+    /// [`IO_KEEP_ALIVE`](defaults::IO_KEEP_ALIVE).
     pub fn io_keep_alive(mut self, keep_alive: Duration) -> Self {
         self.io_keep_alive = keep_alive;
         self
@@ -244,7 +265,7 @@ impl Builder {
     }
 
     /// Times one task in `every` (per submitting thread) for the latency histograms in
-    /// [`Pool::metrics`](crate::Pool::metrics). Default [`DEFAULT_LATENCY_SAMPLE_EVERY`]; `1`
+    /// [`Pool::metrics`](crate::Pool::metrics). Default [`LATENCY_SAMPLE_EVERY`](defaults::LATENCY_SAMPLE_EVERY); `1`
     /// times every task (two clock reads more per task); at least 1.
     pub fn latency_sample_every(mut self, every: u64) -> Self {
         self.latency_sample_every = every;
@@ -253,7 +274,7 @@ impl Builder {
 
     /// How long a worker must have been busy before idle peers may take the tasks spawned onto
     /// it with [`Pool::spawn_on`](crate::Pool::spawn_on) / `spawn_keyed`. Default
-    /// [`AFFINITY_PATIENCE`](crate::AFFINITY_PATIENCE); longer favours locality, shorter favours
+    /// [`AFFINITY_PATIENCE`](crate::defaults::AFFINITY_PATIENCE); longer favours locality, shorter favours
     /// latency.
     pub fn affinity_patience(mut self, patience: Duration) -> Self {
         self.affinity_patience = patience;

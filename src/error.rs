@@ -12,7 +12,7 @@ use std::fmt;
 pub enum BuildError {
     /// `threads(0)`: a pool needs at least one worker.
     ZeroThreads,
-    /// More threads than [`MAX_THREADS`](crate::MAX_THREADS).
+    /// More threads than [`MAX_THREADS`](crate::defaults::MAX_THREADS).
     TooManyThreads {
         /// The requested count.
         requested: usize,
@@ -21,7 +21,7 @@ pub enum BuildError {
     },
     /// `queue_capacity(0)`: the injection queue must hold at least one task.
     ZeroQueueCapacity,
-    /// A queue capacity above [`MAX_QUEUE_CAPACITY`](crate::MAX_QUEUE_CAPACITY).
+    /// A queue capacity above [`MAX_QUEUE_CAPACITY`](crate::defaults::MAX_QUEUE_CAPACITY).
     QueueCapacityTooLarge {
         /// The requested capacity.
         requested: usize,
@@ -30,7 +30,7 @@ pub enum BuildError {
     },
     /// `io_threads(0)`: the blocking pool needs at least one thread.
     ZeroIoThreads,
-    /// More I/O threads than [`MAX_IO_THREADS`](crate::MAX_IO_THREADS).
+    /// More I/O threads than [`MAX_IO_THREADS`](crate::defaults::MAX_IO_THREADS).
     TooManyIoThreads {
         /// The requested count.
         requested: usize,
@@ -53,7 +53,7 @@ pub enum BuildError {
     ZeroGroupCapacity,
     /// `local_queue_limit(0)`: a worker's deque must hold at least one job.
     ZeroLocalQueueLimit,
-    /// A stack size below [`MIN_STACK_SIZE`](crate::MIN_STACK_SIZE).
+    /// A stack size below [`MIN_STACK_SIZE`](crate::defaults::MIN_STACK_SIZE).
     StackTooSmall {
         /// The requested size in bytes.
         requested: usize,

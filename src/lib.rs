@@ -19,11 +19,7 @@ mod spawn;
 mod sync;
 mod task;
 
-pub use builder::{
-    Builder, DEFAULT_IO_KEEP_ALIVE, DEFAULT_IO_QUEUE_CAPACITY, DEFAULT_IO_THREADS,
-    DEFAULT_LATENCY_SAMPLE_EVERY, DEFAULT_LOCAL_QUEUE_LIMIT, DEFAULT_QUEUE_CAPACITY,
-    MAX_IO_THREADS, MAX_QUEUE_CAPACITY, MAX_THREADS, MIN_STACK_SIZE,
-};
+pub use builder::{defaults, Builder};
 pub use error::{BuildError, JoinError, ShutdownError, SpawnError, TaskId};
 pub use futures::reserve::{Permit, Reserve};
 pub use global::{
@@ -38,7 +34,7 @@ pub use par::{
     par_sort_unstable_by_key, IntoParSource, ParBounded, ParSource,
 };
 pub use pool::Pool;
-pub use sched::lanes::{Priority, AFFINITY_PATIENCE, HIGH_BEFORE_NORMAL};
+pub use sched::lanes::Priority;
 pub use sched::pinning::{Pinning, NO_PIN_ENV, THREADS_ENV};
 pub use spawn::broadcast::BroadcastContext;
 pub use spawn::group::{Group, GroupBuilder, GroupMetrics};

@@ -42,7 +42,7 @@ pub struct Pool {
 impl Pool {
     /// A builder with the defaults: `num_cpus::get()` workers (read once per process, see
     /// [`Builder::threads`](crate::Builder::threads)) pinned one per core, an injection
-    /// queue of [`DEFAULT_QUEUE_CAPACITY`](crate::DEFAULT_QUEUE_CAPACITY).
+    /// queue of [`QUEUE_CAPACITY`](crate::defaults::QUEUE_CAPACITY).
     pub fn builder() -> Builder {
         Builder::new()
     }
@@ -308,8 +308,8 @@ impl Pool {
     }
 
     /// Spawns with a [`Priority`](crate::Priority): High work injected from outside is taken
-    /// before Normal work (Normal still gets one pick in every
-    /// [`HIGH_BEFORE_NORMAL`](crate::HIGH_BEFORE_NORMAL) + 1). Backpressure as for
+    /// before Normal work (Normal still gets a pick after a few High picks in a row, so it is
+    /// delayed, never starved). Backpressure as for
     /// [`spawn`](Self::spawn); each lane has its own bounded queue of `queue_capacity`.
     ///
     /// ```

@@ -534,7 +534,7 @@ fn a_million_tiny_tasks_each_run_exactly_once() {
             .pinning(Pinning::None)
             .build()
             .unwrap();
-        assert_eq!(pool.queue_capacity(), corepool::DEFAULT_QUEUE_CAPACITY);
+        assert_eq!(pool.queue_capacity(), corepool::defaults::QUEUE_CAPACITY);
         let runs: Arc<Vec<AtomicU8>> = Arc::new((0..N).map(|_| AtomicU8::new(0)).collect());
         let total = Arc::new(AtomicUsize::new(0));
         for i in 0..N {

@@ -52,7 +52,7 @@ fn queue_capacity_and_queued_are_reported() {
         assert_eq!(pool.queued(), 0);
         assert_eq!(
             Pool::builder().threads(1).build().unwrap().queue_capacity(),
-            corepool::DEFAULT_QUEUE_CAPACITY
+            corepool::defaults::QUEUE_CAPACITY
         );
     });
 }
@@ -306,9 +306,9 @@ fn spawning_from_a_worker_never_blocks_on_a_full_queue() {
 #[test]
 fn spawn_from_worker_runs_inline_once_the_local_deque_is_at_its_limit() {
     watchdog("caller runs", || {
-        for limit in [1usize, 8, corepool::DEFAULT_LOCAL_QUEUE_LIMIT] {
+        for limit in [1usize, 8, corepool::defaults::LOCAL_QUEUE_LIMIT] {
             let mut builder = Pool::builder().threads(1).pinning(Pinning::None);
-            if limit != corepool::DEFAULT_LOCAL_QUEUE_LIMIT {
+            if limit != corepool::defaults::LOCAL_QUEUE_LIMIT {
                 builder = builder.local_queue_limit(limit);
             }
             let pool = builder.build().unwrap();

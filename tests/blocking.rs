@@ -236,7 +236,7 @@ fn io_builder_mistakes_are_build_errors() {
     assert!(matches!(err, BuildError::ZeroIoQueueCapacity));
     assert!(err.to_string().contains("io_queue_capacity(0)"));
     let err = Pool::builder()
-        .io_threads(corepool::MAX_IO_THREADS + 1)
+        .io_threads(corepool::defaults::MAX_IO_THREADS + 1)
         .build()
         .unwrap_err();
     assert!(matches!(err, BuildError::TooManyIoThreads { .. }));

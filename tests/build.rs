@@ -11,10 +11,8 @@
 mod common;
 
 use common::{count_threads_named, eventually, my_cores, unique_prefix, watchdog};
-use corepool::{
-    BuildError, Builder, Pinning, Pool, MAX_IO_THREADS, MAX_QUEUE_CAPACITY, MAX_THREADS,
-    MIN_STACK_SIZE,
-};
+use corepool::defaults::{MAX_IO_THREADS, MAX_QUEUE_CAPACITY, MAX_THREADS, MIN_STACK_SIZE};
+use corepool::{BuildError, Builder, Pinning, Pool};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::SeqCst;
@@ -433,11 +431,12 @@ fn every_builder_mistake_is_a_build_error_with_a_clear_message() {
     );
     expect_error(
         "stack_size(MIN-1)",
-        b().threads(1).stack_size(corepool::MIN_STACK_SIZE - 1),
+        b().threads(1)
+            .stack_size(corepool::defaults::MIN_STACK_SIZE - 1),
         |e| matches!(e, BuildError::StackTooSmall { .. }),
         &[
-            &(corepool::MIN_STACK_SIZE - 1).to_string(),
-            &corepool::MIN_STACK_SIZE.to_string(),
+            &(corepool::defaults::MIN_STACK_SIZE - 1).to_string(),
+            &corepool::defaults::MIN_STACK_SIZE.to_string(),
         ],
     );
     expect_error(

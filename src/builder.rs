@@ -167,14 +167,15 @@ impl Builder {
     }
 
     /// Runs on each worker thread (with its index) before it takes work. A panic in the hook is
-    /// reported on stderr and does not stop the worker.
+    /// reported (see [`panic_handler`](Self::panic_handler) for where) and does not stop the
+    /// worker.
     pub fn on_thread_start(mut self, hook: impl Fn(usize) + Send + Sync + 'static) -> Self {
         self.on_thread_start = Some(Box::new(hook));
         self
     }
 
     /// Runs on each worker thread (with its index) just before it exits. A panic in the hook is
-    /// reported on stderr.
+    /// reported.
     pub fn on_thread_stop(mut self, hook: impl Fn(usize) + Send + Sync + 'static) -> Self {
         self.on_thread_stop = Some(Box::new(hook));
         self
@@ -189,8 +190,12 @@ impl Builder {
     /// It also receives every other panic of user code that runs on a pool thread with nobody
     /// waiting for it: an unread result's `Drop`, a waker's `wake` or `drop` (one registered on
     /// a `JoinHandle` or a `Reserve`), a future's `Drop`, a cancelled closure's `Drop` when the
-    /// pool cancels it. A panic in the handler itself is printed, not raised.
-    /// Default: the message is printed on stderr. The process is never aborted.
+    /// pool cancels it. A panic in the handler itself is reported, not raised.
+    /// Default: the message is reported. The process is never aborted.
+    ///
+    /// Reported means: logged through the [`log`](https://docs.rs/log) crate (target
+    /// `corepool`, level `error`) when the program has set up logging (`log::max_level()` is
+    /// not `Off`), else printed as one line on stderr.
     pub fn panic_handler(
         mut self,
         handler: impl Fn(Box<dyn std::any::Any + Send>) + Send + Sync + 'static,

@@ -176,7 +176,10 @@ impl BlockingPool {
     /// No new thread could be started: if none is alive, nobody will ever take the queued
     /// jobs, so their handles are resolved now (Cancelled).
     fn spawn_failed(&self, registry: &Registry, why: &str) {
-        eprintln!("corepool: could not start a blocking-pool thread: {why}");
+        crate::sched::unwind::diagnose(
+            log::Level::Warn,
+            format_args!("could not start a blocking-pool thread: {why}"),
+        );
         if self.state.lock().threads == 0 {
             self.cancel_queued(registry);
         }

@@ -185,13 +185,16 @@ pub enum SpawnError<F> {
     Full(F),
     /// The pool is shut down or shutting down.
     Shutdown(F),
+    /// The task was placed on a worker the pool does not have
+    /// ([`TaskBuilder::on`](crate::TaskBuilder::on) with an index `>= threads`).
+    NoSuchWorker(F),
 }
 
 impl<F> SpawnError<F> {
     /// Takes the closure back.
     pub fn into_inner(self) -> F {
         match self {
-            SpawnError::Full(f) | SpawnError::Shutdown(f) => f,
+            SpawnError::Full(f) | SpawnError::Shutdown(f) | SpawnError::NoSuchWorker(f) => f,
         }
     }
 
@@ -213,6 +216,7 @@ impl<F> fmt::Debug for SpawnError<F> {
         match self {
             SpawnError::Full(_) => f.write_str("Full(..)"),
             SpawnError::Shutdown(_) => f.write_str("Shutdown(..)"),
+            SpawnError::NoSuchWorker(_) => f.write_str("NoSuchWorker(..)"),
         }
     }
 }
@@ -222,6 +226,9 @@ impl<F> fmt::Display for SpawnError<F> {
         match self {
             SpawnError::Full(_) => f.write_str("the pool's injection queue is full"),
             SpawnError::Shutdown(_) => f.write_str("the pool is shut down"),
+            SpawnError::NoSuchWorker(_) => {
+                f.write_str("the task was placed on a worker the pool does not have")
+            }
         }
     }
 }

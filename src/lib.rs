@@ -33,7 +33,7 @@ pub use par::{
     par_sort_by, par_sort_by_key, par_sort_unstable, par_sort_unstable_by,
     par_sort_unstable_by_key, IntoParSource, ParBounded, ParSource,
 };
-pub use pool::Pool;
+pub use pool::{Pool, TaskBuilder};
 pub use sched::lanes::Priority;
 pub use sched::pinning::{Pinning, NO_PIN_ENV, THREADS_ENV};
 pub use spawn::broadcast::BroadcastContext;

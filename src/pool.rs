@@ -79,6 +79,34 @@ impl Pool {
         .0
     }
 
+    /// Starts building a task with options: a [`priority`](TaskBuilder::priority), a worker to
+    /// run [`on`](TaskBuilder::on) (or a [`keyed`](TaskBuilder::keyed) one), a
+    /// [`timeout`](TaskBuilder::timeout) for room in the queue, or the
+    /// [`blocking`](TaskBuilder::blocking) I/O pool. [`spawn`](Self::spawn),
+    /// [`try_spawn`](Self::try_spawn) and [`spawn_blocking`](Self::spawn_blocking) are the short
+    /// forms for the common cases.
+    ///
+    /// ```
+    /// use corepool::{Pool, Priority};
+    /// use std::time::Duration;
+    /// let pool = Pool::builder().threads(2).build()?;
+    /// let urgent = pool.task().priority(Priority::High).spawn(|| "now").unwrap();
+    /// let local = pool.task().on(1).timeout(Duration::from_secs(1)).spawn(|| 1).unwrap();
+    /// let io = pool.task().blocking().try_spawn(|| 2).unwrap();
+    /// assert_eq!(urgent.join().unwrap(), "now");
+    /// assert_eq!(local.join().unwrap() + io.join().unwrap(), 3);
+    /// // A worker the pool does not have is an error, not a silent wrap.
+    /// assert!(pool.task().on(2).spawn(|| ()).is_err());
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn task(&self) -> TaskBuilder<'_> {
+        TaskBuilder {
+            pool: self,
+            target: Place::Cpu(Lane::Normal),
+            timeout: None,
+        }
+    }
+
     /// Spawns a task without blocking; a full queue or a shut-down pool hands the closure back.
     ///
     /// ```
@@ -101,6 +129,7 @@ impl Pool {
 
     /// Spawns a task, waiting at most `timeout` for room in the queue; then hands the closure
     /// back in [`SpawnError::Full`].
+    #[deprecated(since = "0.2.0", note = "use `pool.task().timeout(d).spawn(f)`")]
     pub fn spawn_timeout<F, T>(
         &self,
         func: F,
@@ -144,6 +173,7 @@ impl Pool {
 
     /// [`spawn_blocking`](Self::spawn_blocking) without waiting: a full I/O queue or a
     /// shut-down pool hands the closure back.
+    #[deprecated(since = "0.2.0", note = "use `pool.task().blocking().try_spawn(f)`")]
     pub fn try_spawn_blocking<F, T>(&self, func: F) -> Result<JoinHandle<T>, SpawnError<F>>
     where
         F: FnOnce() -> T + Send + 'static,
@@ -155,6 +185,10 @@ impl Pool {
 
     /// [`spawn_blocking`](Self::spawn_blocking), waiting at most `timeout` for room in the I/O
     /// queue; then the closure comes back in [`SpawnError::Full`].
+    #[deprecated(
+        since = "0.2.0",
+        note = "use `pool.task().blocking().timeout(d).spawn(f)`"
+    )]
     pub fn spawn_blocking_timeout<F, T>(
         &self,
         func: F,
@@ -319,6 +353,7 @@ impl Pool {
     /// assert_eq!(urgent.join().unwrap(), "now");
     /// # Ok::<(), corepool::BuildError>(())
     /// ```
+    #[deprecated(since = "0.2.0", note = "use `pool.task().priority(p).spawn(f)`")]
     pub fn spawn_with<F, T>(&self, priority: crate::Priority, func: F) -> JoinHandle<T>
     where
         F: FnOnce() -> T + Send + 'static,
@@ -331,11 +366,16 @@ impl Pool {
         self.spawn_lane(func, lane)
     }
 
-    /// Spawns onto worker `index` (taken modulo [`threads`](Self::threads)): the task waits in
-    /// that worker's inbox and runs there, unless the worker stays busy for longer than its
+    /// Spawns onto worker `index`: the task waits in that worker's inbox and runs there,
+    /// unless the worker stays busy for longer than its
     /// [`affinity_patience`](crate::Builder::affinity_patience), after which idle peers may
-    /// take it.
-    /// Locality first, never a stuck task.
+    /// take it. Locality first, never a stuck task. The same as
+    /// `task().on(index).spawn(func)`, with a shut-down pool's refusal reported through the
+    /// handle (`Cancelled`).
+    ///
+    /// # Panics
+    /// If `index >= threads()` (it used to wrap around silently); `task().on(index)` reports
+    /// it as [`SpawnError::NoSuchWorker`] instead.
     ///
     /// ```
     /// let pool = corepool::Pool::builder().threads(2).build()?;
@@ -343,17 +383,23 @@ impl Pool {
     /// assert!(where_ran.is_some());
     /// # Ok::<(), corepool::BuildError>(())
     /// ```
+    #[deprecated(since = "0.2.0", note = "use `pool.task().on(i).spawn(f)`")]
     pub fn spawn_on<F, T>(&self, index: usize, func: F) -> JoinHandle<T>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let lane = Lane::Worker(index % self.threads());
-        self.spawn_lane(func, lane)
+        let threads = self.threads();
+        assert!(
+            index < threads,
+            "spawn_on({index}): the pool has {threads} workers"
+        );
+        self.spawn_lane(func, Lane::Worker(index))
     }
 
     /// Spawns onto the worker that `key` hashes to, so tasks with the same key share a
     /// worker's caches (see [`spawn_on`](Self::spawn_on) for the rule).
+    #[deprecated(since = "0.2.0", note = "use `pool.task().keyed(&key).spawn(f)`")]
     pub fn spawn_keyed<K, F, T>(&self, key: &K, func: F) -> JoinHandle<T>
     where
         K: std::hash::Hash + ?Sized,
@@ -713,6 +759,116 @@ impl std::fmt::Debug for Pool {
             .field("queued", &self.queued())
             .field("queue_capacity", &self.queue_capacity())
             .field("shutdown", &self.is_shutdown())
+            .finish()
+    }
+}
+
+/// Where a [`TaskBuilder`]'s task goes.
+#[derive(Clone, Copy, Debug)]
+enum Place {
+    Cpu(Lane),
+    Io,
+}
+
+/// A task with options, from [`Pool::task`]: the one spawn method with every option, where
+/// [`Pool::spawn`], [`Pool::try_spawn`] and [`Pool::spawn_blocking`] are the short forms.
+///
+/// Where the task waits is one choice, made by whichever of [`priority`](Self::priority),
+/// [`on`](Self::on), [`keyed`](Self::keyed) and [`blocking`](Self::blocking) was called last:
+/// a task placed on a worker waits in its inbox, which has no priority, and the I/O pool has
+/// neither priority nor placement. Default: the Normal lane of the CPU pool.
+///
+/// [`spawn`](Self::spawn) waits for room in the queue (from outside the pool; a worker never
+/// waits, as for [`Pool::spawn`]), at most the [`timeout`](Self::timeout) if one is set;
+/// [`try_spawn`](Self::try_spawn) never waits. Both hand the closure back in a
+/// [`SpawnError`] when the task is not accepted: the queue stayed full, the pool is shut
+/// down, or [`on`](Self::on) named a worker the pool does not have.
+#[must_use = "a task builder does nothing until .spawn() or .try_spawn() is called"]
+pub struct TaskBuilder<'p> {
+    pool: &'p Pool,
+    target: Place,
+    timeout: Option<Duration>,
+}
+
+impl TaskBuilder<'_> {
+    /// Injects with this priority (see [`Pool::spawn_with`]).
+    pub fn priority(mut self, priority: crate::Priority) -> Self {
+        self.target = Place::Cpu(match priority {
+            crate::Priority::High => Lane::High,
+            _ => Lane::Normal,
+        });
+        self
+    }
+
+    /// Runs on worker `index` (see [`Pool::spawn_on`] for the rule). An index the pool does
+    /// not have is refused at spawn with [`SpawnError::NoSuchWorker`].
+    pub fn on(mut self, index: usize) -> Self {
+        self.target = Place::Cpu(Lane::Worker(index));
+        self
+    }
+
+    /// Runs on the worker `key` hashes to, so tasks with the same key share a worker's caches
+    /// (see [`Pool::spawn_keyed`]).
+    pub fn keyed<K: std::hash::Hash + ?Sized>(mut self, key: &K) -> Self {
+        let index = crate::sched::lanes::worker_for_key(key, self.pool.threads());
+        self.target = Place::Cpu(Lane::Worker(index));
+        self
+    }
+
+    /// Runs on the blocking-I/O pool (see [`Pool::spawn_blocking`]).
+    pub fn blocking(mut self) -> Self {
+        self.target = Place::Io;
+        self
+    }
+
+    /// Waits at most `timeout` for room in the queue; then [`spawn`](Self::spawn) hands the
+    /// closure back in [`SpawnError::Full`].
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Spawns the task, waiting for room (at most the timeout).
+    pub fn spawn<F, T>(self, func: F) -> Result<JoinHandle<T>, SpawnError<F>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let wait = self.timeout.map_or(Wait::Forever, deadline_after);
+        self.submit(func, wait)
+    }
+
+    /// Spawns the task without waiting: a full queue hands the closure back at once.
+    pub fn try_spawn<F, T>(self, func: F) -> Result<JoinHandle<T>, SpawnError<F>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.submit(func, Wait::No)
+    }
+
+    fn submit<F, T>(self, func: F, wait: Wait) -> Result<JoinHandle<T>, SpawnError<F>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let target = match self.target {
+            Place::Cpu(Lane::Worker(index)) if index >= self.pool.threads() => {
+                return Err(SpawnError::NoSuchWorker(func));
+            }
+            Place::Cpu(lane) => Target::Cpu(lane),
+            Place::Io => Target::Io,
+        };
+        let (handle, submitted) = spawn_to(&self.pool.registry, func, wait, target);
+        submitted.map(|()| handle)
+    }
+}
+
+impl std::fmt::Debug for TaskBuilder<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TaskBuilder")
+            .field("target", &self.target)
+            .field("timeout", &self.timeout)
             .finish()
     }
 }

@@ -11,6 +11,9 @@
 //! afterwards exactly `capacity` `try_spawn`s fit while the worker is held; an unused permit
 //! never holds up shutdown.
 
+// These tests cover the spawn forms `Pool::task()` replaces, which stay until their removal.
+#![allow(deprecated)]
+
 mod common;
 
 use common::{

@@ -2,6 +2,9 @@
 //! no busy worker after shutdown, and a cancel through the handle counted before `cancel`
 //! returns.
 
+// These tests cover the spawn forms `Pool::task()` replaces, which stay until their removal.
+#![allow(deprecated)]
+
 mod common;
 
 use common::watchdog;

@@ -12,6 +12,9 @@
 //! 256 cases in CI mode, 5,000 under `COREPOOL_SOAK=1`; proptest shrinks a failure to a
 //! minimal sequence and prints it.
 
+// These tests cover the spawn forms `Pool::task()` replaces, which stay until their removal.
+#![allow(deprecated)]
+
 mod common;
 
 use corepool::{JoinHandle, Pinning, Pool, SpawnError};

@@ -763,6 +763,32 @@ impl std::fmt::Debug for Pool {
     }
 }
 
+/// With the `futures` feature: the futures crate's spawn trait, so executor-agnostic code
+/// (`futures::task::SpawnExt::spawn(&pool, fut)`) runs futures on the pool's workers, as
+/// [`Pool::spawn_future`] does, detached. Admission follows `spawn_future` (from outside the
+/// pool it waits for room in the queue). A shut-down pool refuses with
+/// `SpawnError::shutdown()`, and [`status`](futures_task::Spawn::status) says so beforehand.
+#[cfg(feature = "futures")]
+impl futures_task::Spawn for Pool {
+    fn spawn_obj(
+        &self,
+        future: futures_task::FutureObj<'static, ()>,
+    ) -> Result<(), futures_task::SpawnError> {
+        self.status()?;
+        // Detached: the future's output is `()`, and a panic in it goes to the panic handler.
+        drop(self.spawn_future(future));
+        Ok(())
+    }
+
+    fn status(&self) -> Result<(), futures_task::SpawnError> {
+        if self.is_shutdown() {
+            Err(futures_task::SpawnError::shutdown())
+        } else {
+            Ok(())
+        }
+    }
+}
+
 /// Where a [`TaskBuilder`]'s task goes.
 #[derive(Clone, Copy, Debug)]
 enum Place {

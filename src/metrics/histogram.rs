@@ -52,6 +52,7 @@ impl HistogramCells {
 /// one is open-ended. How many buckets there are is not a promise: read
 /// [`buckets`](Self::buckets)`().len()`.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Histogram {
     buckets: [u64; HISTOGRAM_BUCKETS],
     max_nanos: u64,

@@ -19,6 +19,7 @@
 //!   overhead); snapshots then read zeros. Under `--cfg corepool_loom` likewise.
 
 mod histogram;
+mod prometheus;
 mod stats;
 
 pub use histogram::Histogram;
@@ -48,6 +49,7 @@ pub(crate) const ENABLED: bool = !cfg!(corepool_no_metrics) && !cfg!(corepool_lo
 /// ```
 #[derive(Clone, Debug)]
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Metrics {
     /// Per CPU worker.
     pub workers: Vec<WorkerMetrics>,
@@ -102,6 +104,7 @@ pub struct Metrics {
 /// One CPU worker's figures.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct WorkerMetrics {
     /// The worker's index.
     pub index: usize,
@@ -125,6 +128,7 @@ pub struct WorkerMetrics {
 /// The blocking-I/O pool's figures.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct IoMetrics {
     /// Threads alive (busy or idle).
     pub threads_alive: usize,
@@ -155,6 +159,7 @@ pub struct IoMetrics {
 /// [`Metrics::interval_since`].
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Interval {
     /// Wall time between the two snapshots.
     pub elapsed: Duration,

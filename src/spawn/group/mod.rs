@@ -99,6 +99,7 @@ pub struct Group {
 
 /// A group's figures, from [`Group::metrics`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct GroupMetrics {
     /// Slots in use: tasks handed to the pool and not finished.

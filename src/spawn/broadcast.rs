@@ -20,12 +20,14 @@ use crate::spawn::scope::{deliver_to_worker, in_place_scope, Scope};
 use crate::sync::Mutex;
 use std::marker::PhantomData;
 use std::sync::Arc;
+#[cfg(not(corepool_loom))]
 use std::time::Duration;
 
 /// How long a worker that took another worker's broadcast call waits before it looks for work
 /// again. The owner has been busy for at least its affinity patience when a peer may take from
 /// its inbox; a short pause keeps the peer from spinning on the call until the owner is free,
 /// and delays the peer's other work by at most this much.
+#[cfg(not(corepool_loom))]
 const REDIRECT_BACKOFF: Duration = Duration::from_micros(200);
 
 /// Where a broadcast call runs: the worker's index and the pool's size.
@@ -99,7 +101,7 @@ where
     });
     slots
         .into_iter()
-        .map(|slot| slot.into_inner().expect("every worker's call ran"))
+        .map(|slot| slot.lock().take().expect("every worker's call ran"))
         .collect()
 }
 

@@ -269,8 +269,19 @@ impl TaskId {
     /// Not yet known: a `JoinError` made in the task cell, before its handle stamps it.
     const UNSET: TaskId = TaskId(0);
 
+    /// The raw value (never 0 for an id handed out).
+    pub(crate) fn get(self) -> u64 {
+        self.0
+    }
+
+    /// An id from its raw value (one `get` returned).
+    pub(crate) fn from_raw(raw: u64) -> TaskId {
+        TaskId(raw)
+    }
+
     /// A fresh id. Each thread takes a block of ids from one process-wide counter at a time, so
     /// spawning does not contend on a shared cache line for every task.
+    #[inline]
     pub(crate) fn next() -> TaskId {
         use std::cell::Cell;
         use std::sync::atomic::{AtomicU64, Ordering};

@@ -27,14 +27,16 @@ use std::task::{Context, Poll, Waker};
 /// ```
 pub struct JoinHandle<T> {
     task: Arc<dyn TaskOutput<T>>,
-    id: TaskId,
+    /// The task's id, taken from the counter the first time anyone asks (0 until then), so a
+    /// spawn whose id nobody reads pays nothing for it.
+    id: std::sync::atomic::AtomicU64,
 }
 
 impl<T> JoinHandle<T> {
     pub(crate) fn from_task(task: Arc<dyn TaskOutput<T>>) -> Self {
         JoinHandle {
             task,
-            id: TaskId::next(),
+            id: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -46,16 +48,30 @@ impl<T> JoinHandle<T> {
     /// The task's id; a [`JoinError`] from this handle carries the same one.
     #[must_use]
     pub fn id(&self) -> TaskId {
-        self.id
+        use std::sync::atomic::Ordering;
+        // Only the handle's own id: not part of any protocol, so std's atomic, also under
+        // loom. Two threads asking at once agree on the first id stored.
+        match self.id.load(Ordering::Relaxed) {
+            0 => {
+                let fresh = TaskId::next();
+                match self
+                    .id
+                    .compare_exchange(0, fresh.get(), Ordering::Relaxed, Ordering::Relaxed)
+                {
+                    Ok(_) => fresh,
+                    Err(first) => TaskId::from_raw(first),
+                }
+            }
+            id => TaskId::from_raw(id),
+        }
     }
 
     /// The task's output, with an error stamped with this task's id.
     fn take_output(&self) -> Option<Result<T, JoinError>> {
-        let id = self.id;
         self.task
             .completion()
             .take_output()
-            .map(|out| out.map_err(|e| e.with_id(id)))
+            .map(|out| out.map_err(|e| e.with_id(self.id())))
     }
 
     /// Waits for the task and returns its value, or why there is none.
@@ -112,7 +128,7 @@ impl<T> Drop for JoinHandle<T> {
 impl<T> std::fmt::Debug for JoinHandle<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("JoinHandle")
-            .field("id", &self.id)
+            .field("id", &self.id())
             .field("finished", &self.is_finished())
             .finish()
     }

@@ -127,7 +127,7 @@ fn main() {
         .queue_capacity(
             args.next()
                 .and_then(|s| s.parse().ok())
-                .unwrap_or(corepool::DEFAULT_QUEUE_CAPACITY),
+                .unwrap_or(corepool::defaults::QUEUE_CAPACITY),
         )
         .pinning(corepool::Pinning::None)
         .build()

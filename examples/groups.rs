@@ -6,9 +6,9 @@
 //!    running (a rate limit for one kind of work, while the rest of the pool stays free).
 //! 2. A group's bounded queue: `try_spawn` hands the closure back when it is full, `cancel`
 //!    drops what still waits, `metrics` and `wait` watch it.
-//! 3. Priority lanes: `spawn_with(Priority::High, ..)` is taken before Normal work queued
+//! 3. Priority lanes: `task().priority(Priority::High).spawn(..)` is taken before Normal work queued
 //!    earlier.
-//! 4. Affinity: `spawn_on(i, ..)` runs on worker `i`, `spawn_keyed(key, ..)` on the worker the
+//! 4. Affinity: `task().on(i)` runs on worker `i`, `task().keyed(key)` on the worker the
 //!    key hashes to, so tasks with one key share a worker's caches.
 //!
 //! Every step checks what it shows; the example panics if a rule is broken.
@@ -126,9 +126,12 @@ fn priorities() -> Result<(), Box<dyn std::error::Error>> {
         move || order.lock().unwrap().push(name)
     };
     let mut handles: Vec<_> = (0..4)
-        .map(|i| pool.spawn_with(Priority::Normal, record(format!("normal-{i}"))))
-        .collect();
-    handles.extend((0..4).map(|i| pool.spawn_with(Priority::High, record(format!("high-{i}")))));
+        .map(|i| pool.task().spawn(record(format!("normal-{i}"))))
+        .collect::<Result<_, _>>()?;
+    for i in 0..4 {
+        let high = record(format!("high-{i}"));
+        handles.push(pool.task().priority(Priority::High).spawn(high)?);
+    }
     gate.wait();
     held.join()?;
     for handle in handles {
@@ -159,14 +162,22 @@ fn affinity() -> Result<(), Box<dyn std::error::Error>> {
         .affinity_patience(Duration::from_secs(60))
         .build()?;
     for i in 0..pool.threads() {
-        let ran_on = pool.spawn_on(i, corepool::current_thread_index).join()?;
-        assert_eq!(ran_on, Some(i), "spawn_on({i}) ran on worker {i}");
+        let ran_on = pool
+            .task()
+            .on(i)
+            .spawn(corepool::current_thread_index)?
+            .join()?;
+        assert_eq!(ran_on, Some(i), "task().on({i}) ran on worker {i}");
     }
     let customers = ["alice", "bob", "carol"];
     for customer in customers {
         let workers: Vec<Option<usize>> = (0..5)
-            .map(|_| pool.spawn_keyed(customer, corepool::current_thread_index))
-            .collect::<Vec<_>>()
+            .map(|_| {
+                pool.task()
+                    .keyed(customer)
+                    .spawn(corepool::current_thread_index)
+            })
+            .collect::<Result<Vec<_>, _>>()?
             .into_iter()
             .map(|h| h.join())
             .collect::<Result<_, _>>()?;

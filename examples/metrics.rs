@@ -47,17 +47,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let bar = bar.clone();
         let done = Arc::clone(&done);
         std::thread::spawn(move || {
+            let mut previous = pool.metrics();
             while !done.load(Ordering::Acquire) {
                 let m = pool.metrics();
+                // Utilization over the last tick: this watcher's own interval.
+                let tick = m.interval_since(&previous);
                 bar.set_position(m.completed + m.io.completed);
                 bar.set_message(format!(
                     "cpu queue {:>3}/{} util {:>3.0}% | io threads {:>2} queue {:>3}",
                     m.injection_queue_depth,
                     m.injection_queue_capacity,
-                    m.utilization * 100.0,
+                    tick.utilization * 100.0,
                     m.io.threads_alive,
                     m.io.queue_depth
                 ));
+                previous = m;
                 std::thread::sleep(Duration::from_millis(50));
             }
         })

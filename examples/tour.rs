@@ -269,12 +269,15 @@ fn backpressure_demo() -> Result<(), Box<dyn std::error::Error>> {
         Ok(_) => panic!("try_spawn on a full queue was accepted"),
     }
     let timeout = Duration::from_millis(50);
-    match pool.spawn_timeout(|| 0, timeout) {
+    match pool.task().timeout(timeout).spawn(|| 0) {
         Err(err) => {
-            assert!(err.is_full(), "spawn_timeout: expected Full, got {err}");
-            println!("   spawn_timeout({timeout:?}) -> {err}");
+            assert!(
+                err.is_full(),
+                "task().timeout(..): expected Full, got {err}"
+            );
+            println!("   task().timeout({timeout:?}).spawn(..) -> {err}");
         }
-        Ok(_) => panic!("spawn_timeout on a full queue was accepted"),
+        Ok(_) => panic!("a spawn with a timeout on a full queue was accepted"),
     }
     gate.wait();
     assert_eq!(held.join()?, "the held task");

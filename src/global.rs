@@ -8,15 +8,17 @@
 //! - Off the workers, `Pool::block_on` marks its pool as this thread's for the call (restored
 //!   when it returns or unwinds), so the free functions inside the future use that pool.
 
-use crate::sched::registry::Wait;
+use crate::sched::registry::{Registry, Wait};
 use crate::sched::worker::WorkerThread;
-use crate::spawn::scope::Scope;
+use crate::spawn::broadcast::BroadcastContext;
+use crate::spawn::scope::{Scope, ScopeFifo};
 use crate::spawn::submit::submit;
 use crate::task::cell::new_task;
 use crate::task::handle::JoinHandle;
 use crate::Pool;
 use std::cell::Cell;
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 #[cfg(not(corepool_loom))]
 crate::sync::thread_local! {
@@ -63,6 +65,15 @@ pub(crate) fn with_outside_pool<R>(f: impl FnOnce(&Pool) -> R) -> R {
     }
 }
 
+/// Runs `f` with the registry of the pool the free functions use here: the current worker's,
+/// else the entered or global pool's.
+fn with_current_registry<R>(f: impl FnOnce(&Arc<Registry>) -> R) -> R {
+    match WorkerThread::current() {
+        Some(worker) => f(&worker.registry),
+        None => with_outside_pool(|pool| f(pool.registry())),
+    }
+}
+
 /// The size of the pool a free function off the workers would use, without building the
 /// global pool to ask it.
 pub(crate) fn outside_pool_threads() -> usize {
@@ -70,13 +81,30 @@ pub(crate) fn outside_pool_threads() -> usize {
     // SAFETY: as in `with_outside_pool`.
     match unsafe { entered.as_ref() } {
         Some(pool) => pool.threads(),
-        None => crate::sched::pinning::default_threads(),
+        None => GLOBAL
+            .get()
+            .map_or_else(crate::sched::pinning::default_threads, Pool::threads),
     }
+}
+
+/// The global pool, once built (lazily, or by `Builder::build_global`).
+static GLOBAL: std::sync::OnceLock<Pool> = std::sync::OnceLock::new();
+
+/// Makes the pool `build` returns the global one; fails, building nothing, if there already is
+/// one (also if another thread's `build_global` won a race: its pool stays, ours is shut down).
+pub(crate) fn build_global(
+    build: impl FnOnce() -> Result<Pool, crate::BuildError>,
+) -> Result<(), crate::BuildError> {
+    if GLOBAL.get().is_some() {
+        return Err(crate::BuildError::GlobalPoolAlreadyBuilt);
+    }
+    GLOBAL
+        .set(build()?)
+        .map_err(|_lost_the_race| crate::BuildError::GlobalPoolAlreadyBuilt)
 }
 
 /// The default pool used by the free functions outside any worker.
 fn global_pool() -> &'static Pool {
-    static GLOBAL: std::sync::OnceLock<Pool> = std::sync::OnceLock::new();
     GLOBAL.get_or_init(|| {
         Pool::builder()
             .build()
@@ -149,8 +177,125 @@ where
 }
 
 /// The index of the current thread within its pool, if it is a corepool worker.
+#[must_use]
 pub fn current_thread_index() -> Option<usize> {
     WorkerThread::current().map(|w| w.index)
+}
+
+/// The number of workers of the pool the free functions use here (see [`join`]): the current
+/// worker's pool, else the pool of a `block_on` running here, else the global pool's size
+/// (without building it). rayon-core's `current_num_threads`.
+///
+/// ```
+/// let pool = corepool::Pool::builder().threads(3).build()?;
+/// assert_eq!(pool.install(corepool::current_num_threads), 3);
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
+#[must_use]
+pub fn current_num_threads() -> usize {
+    match WorkerThread::current() {
+        Some(worker) => worker.registry.num_threads(),
+        None => outside_pool_threads(),
+    }
+}
+
+/// Creates a scope whose body runs on the calling thread (see [`Pool::in_place_scope`]), on
+/// the pool the free functions use here (see [`join`]).
+pub fn in_place_scope<'scope, OP, R>(op: OP) -> R
+where
+    OP: FnOnce(&Scope<'scope>) -> R,
+{
+    with_current_registry(|registry| crate::spawn::scope::in_place_scope(registry, op))
+}
+
+/// Creates a FIFO scope (see [`ScopeFifo`]) on the pool the free functions use here (see
+/// [`join`]). See [`Pool::scope_fifo`].
+pub fn scope_fifo<'scope, OP, R>(op: OP) -> R
+where
+    OP: FnOnce(&ScopeFifo<'scope>) -> R + Send,
+    R: Send,
+{
+    with_current_registry(|registry| crate::spawn::scope::scope_fifo(registry, op))
+}
+
+/// [`in_place_scope`] for a [`ScopeFifo`]. See [`Pool::in_place_scope_fifo`].
+pub fn in_place_scope_fifo<'scope, OP, R>(op: OP) -> R
+where
+    OP: FnOnce(&ScopeFifo<'scope>) -> R,
+{
+    with_current_registry(|registry| crate::spawn::scope::in_place_scope_fifo(registry, op))
+}
+
+/// Runs `op` once on every worker of the pool the free functions use here (see [`join`]) and
+/// returns the results in worker order. See [`Pool::broadcast`].
+pub fn broadcast<OP, R>(op: OP) -> Vec<R>
+where
+    OP: Fn(BroadcastContext<'_>) -> R + Sync,
+    R: Send,
+{
+    with_current_registry(|registry| crate::spawn::broadcast::broadcast(registry, op))
+}
+
+/// Runs `op` once on every worker of the pool the free functions use here (see [`join`]),
+/// without waiting. See [`Pool::spawn_broadcast`].
+pub fn spawn_broadcast<OP>(op: OP)
+where
+    OP: Fn(BroadcastContext<'_>) + Send + Sync + 'static,
+{
+    with_current_registry(|registry| crate::spawn::broadcast::spawn_broadcast(registry, op))
+}
+
+/// What [`yield_now`] or [`yield_local`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Yield {
+    /// Another job was found and executed.
+    Executed,
+    /// No job was found.
+    Idle,
+}
+
+/// Lets the current worker run one other pending job of its pool, if it finds one: its own
+/// deque, its inbox, a peer's deque, the injection queues (rayon-core's `yield_now`). `None`
+/// on a thread that is not a worker. It does not call the OS's `yield`: a polling loop that
+/// finds nothing may want to do that itself.
+///
+/// The job runs on this thread's stack, inside the caller, so the caller must not hold a lock
+/// that the job could need.
+///
+/// ```
+/// assert_eq!(corepool::yield_now(), None); // not on a worker
+/// let pool = corepool::Pool::builder().threads(1).build()?;
+/// let yielded = pool.install(|| {
+///     let other = corepool::spawn(|| 7);
+///     let y = corepool::yield_now();
+///     assert!(other.is_finished(), "the yield ran it");
+///     y
+/// });
+/// assert_eq!(yielded, Some(corepool::Yield::Executed));
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
+pub fn yield_now() -> Option<Yield> {
+    yield_to(WorkerThread::find_work)
+}
+
+/// [`yield_now`] that looks only at the current worker's own deque (rayon-core's
+/// `yield_local`): no stealing, no shared queues.
+pub fn yield_local() -> Option<Yield> {
+    yield_to(WorkerThread::pop)
+}
+
+/// On a worker, runs the job `find` finds, if any.
+fn yield_to(
+    find: impl FnOnce(&WorkerThread) -> Option<crate::sched::job::JobRef>,
+) -> Option<Yield> {
+    let worker = WorkerThread::current()?;
+    Some(match find(worker) {
+        Some(job) => {
+            worker.execute(job);
+            Yield::Executed
+        }
+        None => Yield::Idle,
+    })
 }
 
 /// Runs a blocking closure without stalling the CPU pool: on a worker, `func` runs on that

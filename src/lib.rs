@@ -21,23 +21,25 @@ mod spawn;
 mod sync;
 mod task;
 
-pub use builder::{
-    Builder, DEFAULT_IO_KEEP_ALIVE, DEFAULT_IO_QUEUE_CAPACITY, DEFAULT_IO_THREADS,
-    DEFAULT_LATENCY_SAMPLE_EVERY, DEFAULT_LOCAL_QUEUE_LIMIT, DEFAULT_QUEUE_CAPACITY,
-    MAX_IO_THREADS, MAX_QUEUE_CAPACITY, MAX_THREADS, MIN_STACK_SIZE,
-};
-pub use error::{BuildError, JoinError, ShutdownError, SpawnError};
+pub use builder::{defaults, Builder};
+pub use error::{BuildError, JoinError, ShutdownError, SpawnError, TaskId};
 pub use futures::reserve::{Permit, Reserve};
-pub use global::{blocking, current_thread_index, join, join_all, join_all_async, scope, spawn};
-pub use metrics::{Histogram, IoMetrics, Metrics, WorkerMetrics, HISTOGRAM_BUCKETS};
+pub use global::{
+    blocking, broadcast, current_num_threads, current_thread_index, in_place_scope,
+    in_place_scope_fifo, join, join_all, join_all_async, scope, scope_fifo, spawn, spawn_broadcast,
+    yield_local, yield_now, Yield,
+};
+pub use metrics::{Histogram, Interval, IoMetrics, Metrics, WorkerMetrics};
 pub use par::{
     par_bounded, par_chunks, par_chunks_mut, par_fold, par_for_each, par_map, par_reduce, par_sort,
     par_sort_by, par_sort_by_key, par_sort_unstable, par_sort_unstable_by,
     par_sort_unstable_by_key, IntoParSource, ParBounded, ParSource,
 };
-pub use pool::Pool;
-pub use sched::lanes::{Priority, AFFINITY_PATIENCE, HIGH_BEFORE_NORMAL};
-pub use sched::pinning::{Pinning, NO_PIN_ENV};
+pub use pool::{Pool, TaskBuilder};
+pub use sched::lanes::Priority;
+pub use sched::pinning::{Pinning, NO_PIN_ENV, THREADS_ENV};
+pub use spawn::broadcast::BroadcastContext;
 pub use spawn::group::{Group, GroupBuilder, GroupMetrics};
-pub use spawn::scope::Scope;
+pub use spawn::join_set::{AbortHandle, JoinSet};
+pub use spawn::scope::{Scope, ScopeFifo};
 pub use task::handle::JoinHandle;

@@ -13,7 +13,8 @@ use crate::sched::join;
 use crate::sched::lanes::Lane;
 use crate::sched::registry::{Registry, Wait};
 use crate::sched::worker::{Caller, WorkerThread};
-use crate::spawn::scope::Scope;
+use crate::spawn::broadcast::BroadcastContext;
+use crate::spawn::scope::{Scope, ScopeFifo};
 use crate::spawn::submit::{spawn_to, Target};
 use crate::spawn::{install, scope};
 use crate::sync::atomic::Ordering;
@@ -41,7 +42,7 @@ pub struct Pool {
 impl Pool {
     /// A builder with the defaults: `num_cpus::get()` workers (read once per process, see
     /// [`Builder::threads`](crate::Builder::threads)) pinned one per core, an injection
-    /// queue of [`DEFAULT_QUEUE_CAPACITY`](crate::DEFAULT_QUEUE_CAPACITY).
+    /// queue of [`QUEUE_CAPACITY`](crate::defaults::QUEUE_CAPACITY).
     pub fn builder() -> Builder {
         Builder::new()
     }
@@ -51,8 +52,7 @@ impl Pool {
         Pool { registry }
     }
 
-    /// The pool's registry, for `loom_api`'s model hooks.
-    #[cfg(corepool_loom)]
+    /// The pool's registry (for the free functions, and `loom_api`'s model hooks).
     pub(crate) fn registry(&self) -> &Arc<Registry> {
         &self.registry
     }
@@ -79,6 +79,34 @@ impl Pool {
         .0
     }
 
+    /// Starts building a task with options: a [`priority`](TaskBuilder::priority), a worker to
+    /// run [`on`](TaskBuilder::on) (or a [`keyed`](TaskBuilder::keyed) one), a
+    /// [`timeout`](TaskBuilder::timeout) for room in the queue, or the
+    /// [`blocking`](TaskBuilder::blocking) I/O pool. [`spawn`](Self::spawn),
+    /// [`try_spawn`](Self::try_spawn) and [`spawn_blocking`](Self::spawn_blocking) are the short
+    /// forms for the common cases.
+    ///
+    /// ```
+    /// use corepool::{Pool, Priority};
+    /// use std::time::Duration;
+    /// let pool = Pool::builder().threads(2).build()?;
+    /// let urgent = pool.task().priority(Priority::High).spawn(|| "now").unwrap();
+    /// let local = pool.task().on(1).timeout(Duration::from_secs(1)).spawn(|| 1).unwrap();
+    /// let io = pool.task().blocking().try_spawn(|| 2).unwrap();
+    /// assert_eq!(urgent.join().unwrap(), "now");
+    /// assert_eq!(local.join().unwrap() + io.join().unwrap(), 3);
+    /// // A worker the pool does not have is an error, not a silent wrap.
+    /// assert!(pool.task().on(2).spawn(|| ()).is_err());
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn task(&self) -> TaskBuilder<'_> {
+        TaskBuilder {
+            pool: self,
+            target: Place::Cpu(Lane::Normal),
+            timeout: None,
+        }
+    }
+
     /// Spawns a task without blocking; a full queue or a shut-down pool hands the closure back.
     ///
     /// ```
@@ -101,6 +129,7 @@ impl Pool {
 
     /// Spawns a task, waiting at most `timeout` for room in the queue; then hands the closure
     /// back in [`SpawnError::Full`].
+    #[deprecated(since = "0.2.0", note = "use `pool.task().timeout(d).spawn(f)`")]
     pub fn spawn_timeout<F, T>(
         &self,
         func: F,
@@ -144,6 +173,7 @@ impl Pool {
 
     /// [`spawn_blocking`](Self::spawn_blocking) without waiting: a full I/O queue or a
     /// shut-down pool hands the closure back.
+    #[deprecated(since = "0.2.0", note = "use `pool.task().blocking().try_spawn(f)`")]
     pub fn try_spawn_blocking<F, T>(&self, func: F) -> Result<JoinHandle<T>, SpawnError<F>>
     where
         F: FnOnce() -> T + Send + 'static,
@@ -155,6 +185,10 @@ impl Pool {
 
     /// [`spawn_blocking`](Self::spawn_blocking), waiting at most `timeout` for room in the I/O
     /// queue; then the closure comes back in [`SpawnError::Full`].
+    #[deprecated(
+        since = "0.2.0",
+        note = "use `pool.task().blocking().timeout(d).spawn(f)`"
+    )]
     pub fn spawn_blocking_timeout<F, T>(
         &self,
         func: F,
@@ -308,8 +342,8 @@ impl Pool {
     }
 
     /// Spawns with a [`Priority`](crate::Priority): High work injected from outside is taken
-    /// before Normal work (Normal still gets one pick in every
-    /// [`HIGH_BEFORE_NORMAL`](crate::HIGH_BEFORE_NORMAL) + 1). Backpressure as for
+    /// before Normal work (Normal still gets a pick after a few High picks in a row, so it is
+    /// delayed, never starved). Backpressure as for
     /// [`spawn`](Self::spawn); each lane has its own bounded queue of `queue_capacity`.
     ///
     /// ```
@@ -319,6 +353,7 @@ impl Pool {
     /// assert_eq!(urgent.join().unwrap(), "now");
     /// # Ok::<(), corepool::BuildError>(())
     /// ```
+    #[deprecated(since = "0.2.0", note = "use `pool.task().priority(p).spawn(f)`")]
     pub fn spawn_with<F, T>(&self, priority: crate::Priority, func: F) -> JoinHandle<T>
     where
         F: FnOnce() -> T + Send + 'static,
@@ -331,11 +366,16 @@ impl Pool {
         self.spawn_lane(func, lane)
     }
 
-    /// Spawns onto worker `index` (taken modulo [`threads`](Self::threads)): the task waits in
-    /// that worker's inbox and runs there, unless the worker stays busy for longer than its
+    /// Spawns onto worker `index`: the task waits in that worker's inbox and runs there,
+    /// unless the worker stays busy for longer than its
     /// [`affinity_patience`](crate::Builder::affinity_patience), after which idle peers may
-    /// take it.
-    /// Locality first, never a stuck task.
+    /// take it. Locality first, never a stuck task. The same as
+    /// `task().on(index).spawn(func)`, with a shut-down pool's refusal reported through the
+    /// handle (`Cancelled`).
+    ///
+    /// # Panics
+    /// If `index >= threads()` (it used to wrap around silently); `task().on(index)` reports
+    /// it as [`SpawnError::NoSuchWorker`] instead.
     ///
     /// ```
     /// let pool = corepool::Pool::builder().threads(2).build()?;
@@ -343,17 +383,23 @@ impl Pool {
     /// assert!(where_ran.is_some());
     /// # Ok::<(), corepool::BuildError>(())
     /// ```
+    #[deprecated(since = "0.2.0", note = "use `pool.task().on(i).spawn(f)`")]
     pub fn spawn_on<F, T>(&self, index: usize, func: F) -> JoinHandle<T>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let lane = Lane::Worker(index % self.threads());
-        self.spawn_lane(func, lane)
+        let threads = self.threads();
+        assert!(
+            index < threads,
+            "spawn_on({index}): the pool has {threads} workers"
+        );
+        self.spawn_lane(func, Lane::Worker(index))
     }
 
     /// Spawns onto the worker that `key` hashes to, so tasks with the same key share a
     /// worker's caches (see [`spawn_on`](Self::spawn_on) for the rule).
+    #[deprecated(since = "0.2.0", note = "use `pool.task().keyed(&key).spawn(f)`")]
     pub fn spawn_keyed<K, F, T>(&self, key: &K, func: F) -> JoinHandle<T>
     where
         K: std::hash::Hash + ?Sized,
@@ -423,6 +469,132 @@ impl Pool {
         scope::scope(&self.registry, op)
     }
 
+    /// Creates a scope whose body runs on the calling thread, not on a worker (rayon-core's
+    /// `in_place_scope`); tasks spawned in it run on the pool, and it returns once every one
+    /// has finished. A panic in the body or a task is re-raised after that.
+    ///
+    /// [`scope`](Self::scope) moves the body to a worker and blocks the caller; this keeps the
+    /// caller's thread (its thread-locals, and a one-thread pool's only worker stays free for
+    /// the tasks). Off the pool, the caller parks while it waits; on a worker (of this pool or
+    /// another) it keeps executing its own pool's work. The body need not be `Send`.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::builder().threads(1).build()?;
+    /// let here = std::thread::current().id();
+    /// let not_send = std::rc::Rc::new(5); // the body may use it: it stays on this thread
+    /// let mut on_worker = None;
+    /// pool.in_place_scope(|s| {
+    ///     assert_eq!(std::thread::current().id(), here);
+    ///     assert_eq!(*not_send, 5);
+    ///     s.spawn(|_| on_worker = corepool::current_thread_index());
+    /// });
+    /// assert_eq!(on_worker, Some(0));
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn in_place_scope<'scope, OP, R>(&self, op: OP) -> R
+    where
+        OP: FnOnce(&Scope<'scope>) -> R,
+    {
+        scope::in_place_scope(&self.registry, op)
+    }
+
+    /// [`scope`](Self::scope) whose spawns run first in, first out per spawning worker (see
+    /// [`ScopeFifo`]; rayon-core's `scope_fifo`).
+    pub fn scope_fifo<'scope, OP, R>(&self, op: OP) -> R
+    where
+        OP: FnOnce(&ScopeFifo<'scope>) -> R + Send,
+        R: Send,
+    {
+        scope::scope_fifo(&self.registry, op)
+    }
+
+    /// [`in_place_scope`](Self::in_place_scope) for a [`ScopeFifo`].
+    pub fn in_place_scope_fifo<'scope, OP, R>(&self, op: OP) -> R
+    where
+        OP: FnOnce(&ScopeFifo<'scope>) -> R,
+    {
+        scope::in_place_scope_fifo(&self.registry, op)
+    }
+
+    /// Runs `op` once on every worker and returns the results, in worker order
+    /// (rayon-core's `broadcast`): to warm or read a thread-local on each worker, for example.
+    ///
+    /// Worker `i`'s call waits in that worker's inbox, so it runs after the task the worker is
+    /// running now; a worker blocked for good blocks the broadcast. Called on one of this
+    /// pool's workers, that worker runs its own call while it waits. A panic in `op` is
+    /// re-raised here once every call has finished. On a shut-down pool a call whose worker is
+    /// gone runs on the thread that holds it (the caller, or another worker), with that
+    /// worker's index: the broadcast still returns one result per worker.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::builder().threads(3).build()?;
+    /// let seen = pool.broadcast(|ctx| (ctx.index(), corepool::current_thread_index()));
+    /// assert_eq!(seen, [(0, Some(0)), (1, Some(1)), (2, Some(2))]);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn broadcast<OP, R>(&self, op: OP) -> Vec<R>
+    where
+        OP: Fn(BroadcastContext<'_>) -> R + Sync,
+        R: Send,
+    {
+        crate::spawn::broadcast::broadcast(&self.registry, op)
+    }
+
+    /// Runs `op` once on every worker without waiting (rayon-core's `spawn_broadcast`).
+    /// Delivery as for [`broadcast`](Self::broadcast); a panic in `op` goes to the
+    /// [`panic_handler`](crate::Builder::panic_handler), as for a detached task.
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    /// let pool = corepool::Pool::builder().threads(2).build()?;
+    /// let (tx, rx) = mpsc::channel();
+    /// let tx = std::sync::Mutex::new(tx);
+    /// pool.spawn_broadcast(move |ctx| tx.lock().unwrap().send(ctx.index()).unwrap());
+    /// let mut got: Vec<usize> = rx.iter().take(2).collect();
+    /// got.sort();
+    /// assert_eq!(got, [0, 1]);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn spawn_broadcast<OP>(&self, op: OP)
+    where
+        OP: Fn(BroadcastContext<'_>) + Send + Sync + 'static,
+    {
+        crate::spawn::broadcast::spawn_broadcast(&self.registry, op)
+    }
+
+    /// [`yield_now`](crate::yield_now) if the current thread is one of this pool's workers;
+    /// `None` otherwise.
+    pub fn yield_now(&self) -> Option<crate::Yield> {
+        self.current_thread_index()?;
+        crate::yield_now()
+    }
+
+    /// [`yield_local`](crate::yield_local) if the current thread is one of this pool's
+    /// workers; `None` otherwise.
+    pub fn yield_local(&self) -> Option<crate::Yield> {
+        self.current_thread_index()?;
+        crate::yield_local()
+    }
+
+    /// The pool whose worker the current thread is, if it is one: the way for a task to reach
+    /// the pool it runs on (to spawn into it, read its metrics, or hand it on) without
+    /// capturing a handle.
+    ///
+    /// The handle counts like any other: if every other handle is gone, dropping this one
+    /// shuts the pool down (from a worker, that starts the shutdown and returns).
+    ///
+    /// ```
+    /// let pool = corepool::Pool::builder().threads(2).build()?;
+    /// let threads = pool.spawn(|| corepool::Pool::current().map(|p| p.threads()));
+    /// assert_eq!(threads.join().unwrap(), Some(2));
+    /// assert!(corepool::Pool::current().is_none());
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    #[must_use]
+    pub fn current() -> Option<Pool> {
+        WorkerThread::current().map(|w| Pool::from_registry(Arc::clone(&w.registry)))
+    }
+
     /// Runs `op` on one of the pool's workers and returns its value (re-raising its panic).
     ///
     /// Inside `op`, [`corepool::join`](crate::join) and friends use this pool. Safe to call
@@ -437,11 +609,13 @@ impl Pool {
     }
 
     /// The number of CPU workers.
+    #[must_use]
     pub fn threads(&self) -> usize {
         self.registry.num_threads()
     }
 
     /// The index of the current thread if it is one of this pool's workers.
+    #[must_use]
     pub fn current_thread_index(&self) -> Option<usize> {
         WorkerThread::current()
             .filter(|w| Arc::ptr_eq(&w.registry, &self.registry))
@@ -449,17 +623,22 @@ impl Pool {
     }
 
     /// The most threads the blocking-I/O pool may run.
+    #[must_use]
     pub fn io_threads(&self) -> usize {
         self.registry.blocking.max_threads()
     }
 
     /// Blocking-I/O threads currently alive (busy or idle within their keep-alive).
+    #[must_use]
     pub fn io_threads_alive(&self) -> usize {
         self.registry.blocking.alive()
     }
 
     /// A snapshot of the pool's figures: per-worker counters, queue depths, task counts,
-    /// utilization since the previous snapshot, and latency histograms for both pools.
+    /// cumulative busy time with the snapshot's moment, and latency histograms for both pools.
+    /// Taking one changes nothing; compare two with
+    /// [`Metrics::interval_since`](crate::Metrics::interval_since).
+    #[must_use]
     pub fn metrics(&self) -> crate::Metrics {
         self.registry.metrics()
     }
@@ -467,6 +646,7 @@ impl Pool {
     /// Submissions waiting outside the workers' deques: in the injection queue's Normal and
     /// High lanes and in every worker's inbox (a submission that has taken its slot and is
     /// about to push counts too). At most [`queue_bound`](Self::queue_bound).
+    #[must_use]
     pub fn queued(&self) -> usize {
         self.registry.queued()
     }
@@ -476,6 +656,7 @@ impl Pool {
     /// every worker's inbox are each bounded by it (a full one makes `spawn` wait, or hands the
     /// closure back), so [`queued`](Self::queued) can reach
     /// [`queue_bound`](Self::queue_bound).
+    #[must_use]
     pub fn queue_capacity(&self) -> usize {
         self.registry.injected.capacity()
     }
@@ -490,11 +671,13 @@ impl Pool {
     /// assert_eq!(pool.queue_bound(), 16);
     /// # Ok::<(), corepool::BuildError>(())
     /// ```
+    #[must_use]
     pub fn queue_bound(&self) -> usize {
         self.registry.queue_bound()
     }
 
     /// Whether [`shutdown`](Self::shutdown) or [`shutdown_now`](Self::shutdown_now) was called.
+    #[must_use]
     pub fn is_shutdown(&self) -> bool {
         self.registry.injected.is_closed()
     }
@@ -531,6 +714,7 @@ impl Pool {
     /// assert_eq!(stuck.join().unwrap(), Some(()));
     /// # Ok::<(), corepool::BuildError>(())
     /// ```
+    #[must_use = "`false` means the pool was given up on with work still running"]
     pub fn shutdown_timeout(&self, timeout: Duration) -> bool {
         let deadline = Instant::now().checked_add(timeout);
         let finished = self.registry.shutdown(false, deadline).1;
@@ -576,6 +760,157 @@ impl std::fmt::Debug for Pool {
             .field("queue_capacity", &self.queue_capacity())
             .field("shutdown", &self.is_shutdown())
             .finish()
+    }
+}
+
+/// With the `futures` feature: the futures crate's spawn trait, so executor-agnostic code
+/// (`futures::task::SpawnExt::spawn(&pool, fut)`) runs futures on the pool's workers, as
+/// [`Pool::spawn_future`] does, detached. Admission follows `spawn_future` (from outside the
+/// pool it waits for room in the queue). A shut-down pool refuses with
+/// `SpawnError::shutdown()`, and [`status`](futures_task::Spawn::status) says so beforehand.
+#[cfg(feature = "futures")]
+impl futures_task::Spawn for Pool {
+    fn spawn_obj(
+        &self,
+        future: futures_task::FutureObj<'static, ()>,
+    ) -> Result<(), futures_task::SpawnError> {
+        self.status()?;
+        // Detached: the future's output is `()`, and a panic in it goes to the panic handler.
+        drop(self.spawn_future(future));
+        Ok(())
+    }
+
+    fn status(&self) -> Result<(), futures_task::SpawnError> {
+        if self.is_shutdown() {
+            Err(futures_task::SpawnError::shutdown())
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Where a [`TaskBuilder`]'s task goes.
+#[derive(Clone, Copy, Debug)]
+enum Place {
+    Cpu(Lane),
+    Io,
+}
+
+/// A task with options, from [`Pool::task`]: the one spawn method with every option, where
+/// [`Pool::spawn`], [`Pool::try_spawn`] and [`Pool::spawn_blocking`] are the short forms.
+///
+/// Where the task waits is one choice, made by whichever of [`priority`](Self::priority),
+/// [`on`](Self::on), [`keyed`](Self::keyed) and [`blocking`](Self::blocking) was called last:
+/// a task placed on a worker waits in its inbox, which has no priority, and the I/O pool has
+/// neither priority nor placement. Default: the Normal lane of the CPU pool.
+///
+/// [`spawn`](Self::spawn) waits for room in the queue (from outside the pool; a worker never
+/// waits, as for [`Pool::spawn`]), at most the [`timeout`](Self::timeout) if one is set;
+/// [`try_spawn`](Self::try_spawn) never waits. Both hand the closure back in a
+/// [`SpawnError`] when the task is not accepted: the queue stayed full, the pool is shut
+/// down, or [`on`](Self::on) named a worker the pool does not have.
+#[must_use = "a task builder does nothing until .spawn() or .try_spawn() is called"]
+pub struct TaskBuilder<'p> {
+    pool: &'p Pool,
+    target: Place,
+    timeout: Option<Duration>,
+}
+
+impl TaskBuilder<'_> {
+    /// Injects with this priority (see [`Pool::spawn_with`]).
+    pub fn priority(mut self, priority: crate::Priority) -> Self {
+        self.target = Place::Cpu(match priority {
+            crate::Priority::High => Lane::High,
+            _ => Lane::Normal,
+        });
+        self
+    }
+
+    /// Runs on worker `index` (see [`Pool::spawn_on`] for the rule). An index the pool does
+    /// not have is refused at spawn with [`SpawnError::NoSuchWorker`].
+    pub fn on(mut self, index: usize) -> Self {
+        self.target = Place::Cpu(Lane::Worker(index));
+        self
+    }
+
+    /// Runs on the worker `key` hashes to, so tasks with the same key share a worker's caches
+    /// (see [`Pool::spawn_keyed`]).
+    pub fn keyed<K: std::hash::Hash + ?Sized>(mut self, key: &K) -> Self {
+        let index = crate::sched::lanes::worker_for_key(key, self.pool.threads());
+        self.target = Place::Cpu(Lane::Worker(index));
+        self
+    }
+
+    /// Runs on the blocking-I/O pool (see [`Pool::spawn_blocking`]).
+    pub fn blocking(mut self) -> Self {
+        self.target = Place::Io;
+        self
+    }
+
+    /// Waits at most `timeout` for room in the queue; then [`spawn`](Self::spawn) hands the
+    /// closure back in [`SpawnError::Full`].
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Spawns the task, waiting for room (at most the timeout).
+    pub fn spawn<F, T>(self, func: F) -> Result<JoinHandle<T>, SpawnError<F>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let wait = self.timeout.map_or(Wait::Forever, deadline_after);
+        self.submit(func, wait)
+    }
+
+    /// Spawns the task without waiting: a full queue hands the closure back at once.
+    pub fn try_spawn<F, T>(self, func: F) -> Result<JoinHandle<T>, SpawnError<F>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.submit(func, Wait::No)
+    }
+
+    fn submit<F, T>(self, func: F, wait: Wait) -> Result<JoinHandle<T>, SpawnError<F>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let target = match self.target {
+            Place::Cpu(Lane::Worker(index)) if index >= self.pool.threads() => {
+                return Err(SpawnError::NoSuchWorker(func));
+            }
+            Place::Cpu(lane) => Target::Cpu(lane),
+            Place::Io => Target::Io,
+        };
+        let (handle, submitted) = spawn_to(&self.pool.registry, func, wait, target);
+        submitted.map(|()| handle)
+    }
+}
+
+impl std::fmt::Debug for TaskBuilder<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TaskBuilder")
+            .field("target", &self.target)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+impl<T> crate::JoinSet<T> {
+    /// Spawns `func` on `pool` (as [`Pool::spawn`]) into the set, and returns an
+    /// [`AbortHandle`](crate::AbortHandle) for it.
+    pub fn spawn<F>(&mut self, pool: &Pool, func: F) -> crate::AbortHandle
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let handle = pool.spawn(func);
+        let abort = handle.abort_handle();
+        self.insert(handle);
+        abort
     }
 }
 

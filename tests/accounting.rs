@@ -16,6 +16,9 @@
 //! A test named `bug_*`, or whose doc comment starts "Fixed bug", guards a fixed bug: it failed on
 //! the code before the fix, and its doc comment says what the bug was.
 
+// These tests cover the spawn forms `Pool::task()` replaces, which stay until their removal.
+#![allow(deprecated)]
+
 mod common;
 
 use common::{watchdog, watchdog_for, Rng};
@@ -130,6 +133,7 @@ fn refused<F>(t: &mut Tally, e: SpawnError<F>, from_async: bool) {
         SpawnError::Full(_) => t.err_full += 1,
         SpawnError::Shutdown(_) if from_async => t.async_refused += 1,
         SpawnError::Shutdown(_) => t.err_shutdown += 1,
+        other => panic!("unexpected {other}"),
     }
 }
 
@@ -533,7 +537,7 @@ fn a_million_tiny_tasks_each_run_exactly_once() {
             .pinning(Pinning::None)
             .build()
             .unwrap();
-        assert_eq!(pool.queue_capacity(), corepool::DEFAULT_QUEUE_CAPACITY);
+        assert_eq!(pool.queue_capacity(), corepool::defaults::QUEUE_CAPACITY);
         let runs: Arc<Vec<AtomicU8>> = Arc::new((0..N).map(|_| AtomicU8::new(0)).collect());
         let total = Arc::new(AtomicUsize::new(0));
         for i in 0..N {

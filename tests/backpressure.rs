@@ -11,6 +11,9 @@
 //! afterwards exactly `capacity` `try_spawn`s fit while the worker is held; an unused permit
 //! never holds up shutdown.
 
+// These tests cover the spawn forms `Pool::task()` replaces, which stay until their removal.
+#![allow(deprecated)]
+
 mod common;
 
 use common::{
@@ -52,7 +55,7 @@ fn queue_capacity_and_queued_are_reported() {
         assert_eq!(pool.queued(), 0);
         assert_eq!(
             Pool::builder().threads(1).build().unwrap().queue_capacity(),
-            corepool::DEFAULT_QUEUE_CAPACITY
+            corepool::defaults::QUEUE_CAPACITY
         );
     });
 }
@@ -306,9 +309,9 @@ fn spawning_from_a_worker_never_blocks_on_a_full_queue() {
 #[test]
 fn spawn_from_worker_runs_inline_once_the_local_deque_is_at_its_limit() {
     watchdog("caller runs", || {
-        for limit in [1usize, 8, corepool::DEFAULT_LOCAL_QUEUE_LIMIT] {
+        for limit in [1usize, 8, corepool::defaults::LOCAL_QUEUE_LIMIT] {
             let mut builder = Pool::builder().threads(1).pinning(Pinning::None);
-            if limit != corepool::DEFAULT_LOCAL_QUEUE_LIMIT {
+            if limit != corepool::defaults::LOCAL_QUEUE_LIMIT {
                 builder = builder.local_queue_limit(limit);
             }
             let pool = builder.build().unwrap();
@@ -499,6 +502,7 @@ fn blocked_submitters_at_shutdown(io: bool, now: bool) {
                     match r {
                         Err(SpawnError::Shutdown(f)) => Blocked::Timeout(Ok(f())),
                         Err(SpawnError::Full(_)) => panic!("timed out instead of shutdown"),
+                        Err(other) => panic!("unexpected {other}"),
                         Ok(_) => Blocked::Timeout(Err(())),
                     }
                 } else {
@@ -796,6 +800,7 @@ fn waiting_async_submitters_are_refused_at_shutdown_and_permits_never_hold_it_up
         let waiting_async = std::thread::spawn(move || match p.block_on(p.spawn_async(|| 7)) {
             Err(SpawnError::Shutdown(f)) => f(),
             Err(SpawnError::Full(_)) => panic!("spawn_async never says Full"),
+            Err(other) => panic!("unexpected {other}"),
             Ok(_) => panic!("spawned into a full queue"),
         });
         std::thread::sleep(Duration::from_millis(20));

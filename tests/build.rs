@@ -8,13 +8,14 @@
 //! A test named `bug_*`, or whose doc comment starts "Fixed bug", guards a fixed bug: it failed on
 //! the code before the fix, and its doc comment says what the bug was.
 
+// These tests cover the spawn forms `Pool::task()` replaces, which stay until their removal.
+#![allow(deprecated)]
+
 mod common;
 
 use common::{count_threads_named, eventually, my_cores, unique_prefix, watchdog};
-use corepool::{
-    BuildError, Builder, Pinning, Pool, MAX_IO_THREADS, MAX_QUEUE_CAPACITY, MAX_THREADS,
-    MIN_STACK_SIZE,
-};
+use corepool::defaults::{MAX_IO_THREADS, MAX_QUEUE_CAPACITY, MAX_THREADS, MIN_STACK_SIZE};
+use corepool::{BuildError, Builder, Pinning, Pool};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::SeqCst;
@@ -433,11 +434,12 @@ fn every_builder_mistake_is_a_build_error_with_a_clear_message() {
     );
     expect_error(
         "stack_size(MIN-1)",
-        b().threads(1).stack_size(corepool::MIN_STACK_SIZE - 1),
+        b().threads(1)
+            .stack_size(corepool::defaults::MIN_STACK_SIZE - 1),
         |e| matches!(e, BuildError::StackTooSmall { .. }),
         &[
-            &(corepool::MIN_STACK_SIZE - 1).to_string(),
-            &corepool::MIN_STACK_SIZE.to_string(),
+            &(corepool::defaults::MIN_STACK_SIZE - 1).to_string(),
+            &corepool::defaults::MIN_STACK_SIZE.to_string(),
         ],
     );
     expect_error(

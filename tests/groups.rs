@@ -3,6 +3,9 @@
 //! once, long group queues are cancelled or handed on without recursing, and builder mistakes
 //! are errors.
 
+// These tests cover the spawn forms `Pool::task()` replaces, which stay until their removal.
+#![allow(deprecated)]
+
 mod common;
 
 use corepool::{Pool, SpawnError};

@@ -4,6 +4,9 @@
 //! take from an inbox sleeps meanwhile. No test depends on timing: a worker is kept busy by
 //! blocking it on a channel, and a watchdog only turns a hang into a failure.
 
+// These tests cover the spawn forms `Pool::task()` replaces, which stay until their removal.
+#![allow(deprecated)]
+
 mod common;
 
 use common::{wait_for, watchdog};

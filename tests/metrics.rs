@@ -2,6 +2,9 @@
 //! no busy worker after shutdown, and a cancel through the handle counted before `cancel`
 //! returns.
 
+// These tests cover the spawn forms `Pool::task()` replaces, which stay until their removal.
+#![allow(deprecated)]
+
 mod common;
 
 use common::watchdog;
@@ -198,34 +201,60 @@ fn a_ten_millisecond_task_lands_in_the_right_bucket() {
     assert!(m.io_run_time.max() >= Duration::from_millis(10));
 }
 
+/// Utilization between two snapshots, without a timing threshold: while both workers are
+/// inside a task for the whole interval, their busy time grows exactly as fast as the clock
+/// (both are read at the snapshot's one clock reading), so the interval's utilization is 1.0
+/// however slow or loaded the machine is; while no worker is busy and nothing is submitted,
+/// busy time does not grow at all, so it is 0.0. The test this replaces asserted "above 0.8"
+/// and "below 0.2" on spinning tasks and sleeps, and failed when the machine was starved.
 #[test]
 fn utilization_of_a_busy_pool_is_high_and_of_an_idle_pool_low() {
-    let pool = Pool::builder().threads(2).build().unwrap();
-    let both = Arc::new(Barrier::new(2));
-    let pool_ref = &pool;
-    pool.scope(|s| {
-        for _ in 0..2 {
-            let both = Arc::clone(&both);
-            s.spawn(move |_| {
-                // Both workers hold a task at once; the measurement window starts then, and
-                // both stay busy for 300 ms.
-                if both.wait().is_leader() {
-                    let _ = pool_ref.metrics();
-                }
-                let until = Instant::now() + Duration::from_millis(300);
-                while Instant::now() < until {
-                    std::hint::spin_loop();
-                }
-            });
-        }
+    watchdog("utilization", || {
+        let pool = Pool::builder().threads(2).build().unwrap();
+        let held = common::hold_workers(&pool);
+        let start = pool.metrics();
+        assert_eq!(start.active, 2);
+        std::thread::sleep(Duration::from_millis(1)); // the interval is not empty
+        let end = pool.metrics();
+        held.release_and_join();
+        let busy = end.interval_since(&start);
+        assert!(busy.elapsed > Duration::ZERO);
+        assert_eq!(busy.busy, busy.elapsed * 2);
+        assert_eq!(busy.utilization, 1.0);
+
+        common::wait_for("both workers idle", || pool.metrics().active == 0);
+        let start = pool.metrics();
+        std::thread::sleep(Duration::from_millis(1));
+        let end = pool.metrics();
+        let idle = end.interval_since(&start);
+        assert_eq!(end.active, 0);
+        assert!(idle.elapsed > Duration::ZERO);
+        assert_eq!(idle.busy, Duration::ZERO);
+        assert_eq!(idle.utilization, 0.0);
+
+        // Taking snapshots changes nothing: a third observer's interval still covers it all.
+        assert!(end.utilization() > 0.0 && end.utilization() < 1.0);
+        assert!(pool.metrics().to_string().contains("utilization"));
     });
-    let busy = pool.metrics().utilization;
-    assert!(busy > 0.8, "busy pool utilization {busy}");
-    std::thread::sleep(Duration::from_millis(300));
-    let idle = pool.metrics().utilization;
-    assert!(idle < 0.2, "idle pool utilization {idle}");
-    let text = pool.metrics().to_string();
-    assert!(text.contains("utilization"));
+}
+
+/// Two observers each keep their own earlier snapshot; neither resets the other's interval
+/// (before, `utilization` was measured since the previous snapshot, whoever took it).
+#[test]
+fn snapshots_have_no_side_effect() {
+    watchdog("snapshots-side-effect-free", || {
+        let pool = Pool::builder().threads(1).build().unwrap();
+        let held = common::hold_workers(&pool);
+        let a = pool.metrics();
+        std::thread::sleep(Duration::from_millis(1));
+        let _other_observer = pool.metrics();
+        std::thread::sleep(Duration::from_millis(1));
+        let b = pool.metrics();
+        held.release_and_join();
+        let interval = b.interval_since(&a);
+        assert_eq!(interval.busy, interval.elapsed);
+        assert_eq!(b.busy - a.busy, b.uptime - a.uptime);
+    });
 }
 
 /// Threads outside the pool count their spawns in counters of their own, found through a
@@ -285,7 +314,8 @@ fn after_shutdown_no_worker_is_busy() {
         let_the_clock_move();
         let second = pool.metrics();
         assert_eq!(busy_total(&first), busy_total(&second), "busy time stopped");
-        assert_eq!(second.utilization, 0.0);
+        assert_eq!(first.busy, second.busy);
+        assert_eq!(second.interval_since(&first).utilization, 0.0);
     });
 }
 

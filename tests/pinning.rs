@@ -113,7 +113,8 @@ fn per_core_pins_worker_i_to_allowed_core_i() {
     watchdog("per core", || {
         let allowed = allowed();
         let masks = worker_masks(allowed.len(), Pinning::PerCore);
-        assert_masks(&masks, |i| vec![allowed[i]]);
+        let first = masks[&0][0][0];
+        assert_masks(&masks, common::per_core_from(&allowed, first));
     });
 }
 
@@ -128,9 +129,16 @@ fn per_core_is_the_default() {
             .thread_name(move |i| format!("{p}{i}"))
             .build()
             .unwrap();
-        for tid in tids_named(&prefix) {
-            let i: usize = thread_name(tid)[prefix.len()..].parse().unwrap();
-            assert_eq!(thread_allowed_cpus(tid), vec![allowed[i]], "worker {i}");
+        let by_index: BTreeMap<usize, Vec<usize>> = tids_named(&prefix)
+            .into_iter()
+            .map(|tid| {
+                let i: usize = thread_name(tid)[prefix.len()..].parse().unwrap();
+                (i, thread_allowed_cpus(tid))
+            })
+            .collect();
+        let expected = common::per_core_from(&allowed, by_index[&0][0]);
+        for (i, mask) in by_index {
+            assert_eq!(mask, expected(i), "worker {i}");
         }
         drop(pool);
     });
@@ -142,7 +150,8 @@ fn per_core_round_robins_when_threads_exceed_cores() {
         let allowed = allowed();
         let threads = 2 * allowed.len().max(2);
         let masks = worker_masks(threads, Pinning::PerCore);
-        assert_masks(&masks, |i| vec![allowed[i % allowed.len()]]);
+        let first = masks[&0][0][0];
+        assert_masks(&masks, common::per_core_from(&allowed, first));
     });
 }
 

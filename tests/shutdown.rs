@@ -12,6 +12,9 @@
 //! A test named `bug_*`, or whose doc comment starts "Fixed bug", guards a fixed bug: it failed on
 //! the code before the fix, and its doc comment says what the bug was.
 
+// These tests cover the spawn forms `Pool::task()` replaces, which stay until their removal.
+#![allow(deprecated)]
+
 mod common;
 
 use common::{
@@ -204,6 +207,7 @@ fn racing_submitters_and_shutdown_lose_nothing() {
                                         refused.push((i, back));
                                         break;
                                     }
+                                    Err(other) => unreachable!("{other}"),
                                 }
                             }
                             if !refused.is_empty() {

@@ -12,6 +12,9 @@
 //! 256 cases in CI mode, 5,000 under `COREPOOL_SOAK=1`; proptest shrinks a failure to a
 //! minimal sequence and prints it.
 
+// These tests cover the spawn forms `Pool::task()` replaces, which stay until their removal.
+#![allow(deprecated)]
+
 mod common;
 
 use corepool::{JoinHandle, Pinning, Pool, SpawnError};
@@ -154,6 +157,7 @@ impl Harness {
                 check(f() == value, || "a different closure came back".into())?;
                 self.full += 1;
             }
+            Err(other) => return Err(TestCaseError::fail(format!("unexpected {other}"))),
         }
         Ok(())
     }

@@ -169,9 +169,10 @@ where
                 drop(handle);
                 func
             }
-            (Err(SpawnError::Shutdown(func)), own) => {
+            // Shutdown (a Normal-lane submission is never refused otherwise).
+            (Err(refused), own) => {
                 registry.record_cpu_submission(Err(false), own);
-                return Err(SpawnError::Shutdown(func));
+                return Err(refused);
             }
         };
     spawn_async_wait(registry, func).await

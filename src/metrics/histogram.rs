@@ -7,8 +7,9 @@ use std::fmt;
 use std::time::Duration;
 
 /// Number of latency buckets: bucket 0 is below 128 ns, bucket `i` covers
-/// `[2^(i+6), 2^(i+7))` ns, and the last one is open-ended (about 17 s and above).
-pub const HISTOGRAM_BUCKETS: usize = 29;
+/// `[2^(i+6), 2^(i+7))` ns, and the last one is open-ended (about 17 s and above). Not part of
+/// the API: `Histogram::buckets` is a slice, so the count may change.
+pub(crate) const HISTOGRAM_BUCKETS: usize = 29;
 
 /// Atomic log-scale latency buckets.
 pub(crate) struct HistogramCells {
@@ -46,8 +47,12 @@ impl HistogramCells {
     }
 }
 
-/// A log-scale latency histogram (see [`HISTOGRAM_BUCKETS`]).
+/// A log-scale latency histogram: bucket 0 holds samples below 128 ns, and each further bucket
+/// covers twice the range of the one before ([`bucket_bounds`](Self::bucket_bounds)); the last
+/// one is open-ended. How many buckets there are is not a promise: read
+/// [`buckets`](Self::buckets)`().len()`.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Histogram {
     buckets: [u64; HISTOGRAM_BUCKETS],
     max_nanos: u64,
@@ -64,17 +69,20 @@ impl Default for Histogram {
 
 impl Histogram {
     /// Samples recorded.
+    #[must_use]
     pub fn count(&self) -> u64 {
         self.buckets.iter().sum()
     }
 
     /// The bucket counts; see [`bucket_bounds`](Self::bucket_bounds).
-    pub fn buckets(&self) -> &[u64; HISTOGRAM_BUCKETS] {
+    #[must_use]
+    pub fn buckets(&self) -> &[u64] {
         &self.buckets
     }
 
     /// The `[low, high)` range of bucket `i` (the last one is open-ended: `high` is
     /// `Duration::MAX`).
+    #[must_use]
     pub fn bucket_bounds(i: usize) -> (Duration, Duration) {
         let low = if i == 0 { 0 } else { 1u64 << (i + 6) };
         let high = if i + 1 >= HISTOGRAM_BUCKETS {
@@ -86,6 +94,7 @@ impl Histogram {
     }
 
     /// The upper bound of the bucket holding quantile `q` (0.0..=1.0), or zero if empty.
+    #[must_use]
     pub fn quantile(&self, q: f64) -> Duration {
         let total = self.count();
         if total == 0 {
@@ -104,21 +113,25 @@ impl Histogram {
     }
 
     /// Median (bucket upper bound).
+    #[must_use]
     pub fn p50(&self) -> Duration {
         self.quantile(0.50)
     }
 
     /// 95th percentile (bucket upper bound).
+    #[must_use]
     pub fn p95(&self) -> Duration {
         self.quantile(0.95)
     }
 
     /// 99th percentile (bucket upper bound).
+    #[must_use]
     pub fn p99(&self) -> Duration {
         self.quantile(0.99)
     }
 
     /// The largest sample, exactly.
+    #[must_use]
     pub fn max(&self) -> Duration {
         Duration::from_nanos(self.max_nanos)
     }

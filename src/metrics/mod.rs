@@ -19,9 +19,10 @@
 //!   overhead); snapshots then read zeros. Under `--cfg corepool_loom` likewise.
 
 mod histogram;
+mod prometheus;
 mod stats;
 
-pub use histogram::{Histogram, HISTOGRAM_BUCKETS};
+pub use histogram::Histogram;
 pub(crate) use stats::{PoolStats, Submit};
 
 use histogram::fmt_duration;
@@ -48,6 +49,7 @@ pub(crate) const ENABLED: bool = !cfg!(corepool_no_metrics) && !cfg!(corepool_lo
 /// ```
 #[derive(Clone, Debug)]
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Metrics {
     /// Per CPU worker.
     pub workers: Vec<WorkerMetrics>,
@@ -78,8 +80,13 @@ pub struct Metrics {
     pub caller_runs: u64,
     /// CPU workers busy right now.
     pub active: usize,
-    /// Busy time / (workers × wall time) since the previous snapshot (or since start).
-    pub utilization: f64,
+    /// The workers' busy time since the pool was built, summed (each worker's is in
+    /// [`WorkerMetrics::busy`]); a worker busy right now counts up to the snapshot's moment.
+    pub busy: Duration,
+    /// When the snapshot was taken: the time since the pool was built. Two snapshots' `busy`
+    /// and `uptime` give the utilization between them (see
+    /// [`interval_since`](Metrics::interval_since)).
+    pub uptime: Duration,
     /// Sampled CPU task queue wait (submit to start).
     pub cpu_queue_wait: Histogram,
     /// Sampled CPU task run time (start to end).
@@ -97,6 +104,7 @@ pub struct Metrics {
 /// One CPU worker's figures.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct WorkerMetrics {
     /// The worker's index.
     pub index: usize,
@@ -120,6 +128,7 @@ pub struct WorkerMetrics {
 /// The blocking-I/O pool's figures.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct IoMetrics {
     /// Threads alive (busy or idle).
     pub threads_alive: usize,
@@ -146,14 +155,73 @@ pub struct IoMetrics {
     pub keep_alive_exits: u64,
 }
 
+/// What happened between two snapshots of one pool, from
+/// [`Metrics::interval_since`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct Interval {
+    /// Wall time between the two snapshots.
+    pub elapsed: Duration,
+    /// The workers' busy time in it, summed.
+    pub busy: Duration,
+    /// `busy / (workers × elapsed)`, from 0.0 to 1.0 (0.0 for an empty interval).
+    pub utilization: f64,
+    /// CPU tasks accepted in it.
+    pub spawned: u64,
+    /// CPU tasks finished in it.
+    pub completed: u64,
+}
+
+impl Metrics {
+    /// The workers' utilization since the pool was built: `busy / (workers × uptime)`.
+    #[must_use]
+    pub fn utilization(&self) -> f64 {
+        ratio(self.busy, self.uptime, self.workers.len())
+    }
+
+    /// The figures between an `earlier` snapshot of the same pool and this one. Snapshots have
+    /// no side effect, so any number of observers can each keep their own earlier snapshot.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::builder().threads(2).build()?;
+    /// let before = pool.metrics();
+    /// pool.spawn(|| ()).join().unwrap();
+    /// let between = pool.metrics().interval_since(&before);
+    /// assert_eq!(between.completed, 1);
+    /// assert!((0.0..=1.0).contains(&between.utilization));
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    #[must_use]
+    pub fn interval_since(&self, earlier: &Metrics) -> Interval {
+        let elapsed = self.uptime.saturating_sub(earlier.uptime);
+        let busy = self.busy.saturating_sub(earlier.busy);
+        Interval {
+            elapsed,
+            busy,
+            utilization: ratio(busy, elapsed, self.workers.len()),
+            spawned: self.spawned.saturating_sub(earlier.spawned),
+            completed: self.completed.saturating_sub(earlier.completed),
+        }
+    }
+}
+
+/// `busy / (workers × wall)`, at most 1.0; 0.0 when `wall` or `workers` is zero.
+fn ratio(busy: Duration, wall: Duration, workers: usize) -> f64 {
+    if wall.is_zero() || workers == 0 {
+        return 0.0;
+    }
+    (busy.as_nanos() as f64 / (wall.as_nanos() as f64 * workers as f64)).min(1.0)
+}
+
 impl fmt::Display for Metrics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "cpu: {} workers, {} active, utilization {:.0}%, queue {}/{} ({} per lane)",
+            "cpu: {} workers, {} active, utilization {:.0}% since start, queue {}/{} ({} per lane)",
             self.workers.len(),
             self.active,
-            self.utilization * 100.0,
+            self.utilization() * 100.0,
             self.injection_queue_depth,
             self.injection_queue_bound,
             self.injection_queue_capacity

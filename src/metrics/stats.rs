@@ -177,7 +177,6 @@ pub(crate) struct PoolStats {
     pub(crate) shared: SharedStats,
     epoch: Instant,
     sample_every: u64,
-    previous: Mutex<(Instant, u64)>,
 }
 
 impl PoolStats {
@@ -191,7 +190,6 @@ impl PoolStats {
             shared: SharedStats::default(),
             epoch,
             sample_every: sample_every.max(1),
-            previous: Mutex::new((epoch, 0)),
         }
     }
 
@@ -412,7 +410,8 @@ impl PoolStats {
             rejected_shutdown: self.shared.rejected_shutdown.get(),
             caller_runs: 0,
             active: 0,
-            utilization: 0.0,
+            busy: Duration::ZERO,
+            uptime: Duration::from_nanos(now),
             cpu_queue_wait: Histogram::default(),
             cpu_run_time: Histogram::default(),
             io,
@@ -460,13 +459,7 @@ impl PoolStats {
             .io_queue_wait
             .add_into(&mut metrics.io_queue_wait);
         self.shared.io_run_time.add_into(&mut metrics.io_run_time);
-        let mut previous = self.previous.lock();
-        let wall = now.saturating_sub(previous.0.duration_since(self.epoch).as_nanos() as u64);
-        let busy = busy_total.saturating_sub(previous.1);
-        if wall > 0 && !self.workers.is_empty() {
-            metrics.utilization = busy as f64 / (wall as f64 * self.workers.len() as f64);
-        }
-        *previous = (self.epoch + Duration::from_nanos(now), busy_total);
+        metrics.busy = Duration::from_nanos(busy_total);
         metrics
     }
 }

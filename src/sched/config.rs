@@ -55,4 +55,7 @@ pub(crate) struct BlockingConfig {
     pub(crate) keep_alive: Duration,
     pub(crate) thread_name: Box<dyn Fn(usize) -> String + Send + Sync>,
     pub(crate) stack_size: Option<usize>,
+    /// Called with the thread's number on each I/O thread as it starts, and as it exits.
+    pub(crate) on_thread_start: Option<IndexHook>,
+    pub(crate) on_thread_stop: Option<IndexHook>,
 }

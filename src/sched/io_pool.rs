@@ -176,7 +176,10 @@ impl BlockingPool {
     /// No new thread could be started: if none is alive, nobody will ever take the queued
     /// jobs, so their handles are resolved now (Cancelled).
     fn spawn_failed(&self, registry: &Registry, why: &str) {
-        eprintln!("corepool: could not start a blocking-pool thread: {why}");
+        crate::sched::unwind::diagnose(
+            log::Level::Warn,
+            format_args!("could not start a blocking-pool thread: {why}"),
+        );
         if self.state.lock().threads == 0 {
             self.cancel_queued(registry);
         }
@@ -309,6 +312,9 @@ fn io_thread_main(registry: Arc<Registry>, id: usize) {
     // A blocking thread started from a pinned CPU worker would inherit its single core.
     crate::sched::pinning::unpin_current();
     let pool = &registry.blocking;
+    if let Some(hook) = &pool.config.on_thread_start {
+        crate::sched::unwind::run_hook("on_io_thread_start", || hook(id));
+    }
     loop {
         while let Some(job) = pool.queue.take_one() {
             let mode = if registry.cancelling() {
@@ -323,5 +329,8 @@ fn io_thread_main(registry: Arc<Registry>, id: usize) {
         if !pool.wait_for_work(id) {
             break;
         }
+    }
+    if let Some(hook) = &pool.config.on_thread_stop {
+        crate::sched::unwind::run_hook("on_io_thread_stop", || hook(id));
     }
 }

@@ -26,13 +26,15 @@ use std::time::{Duration, Instant};
 pub const HIGH_BEFORE_NORMAL: u32 = 8;
 /// How long a worker must have been busy before idle peers may take tasks spawned onto it,
 /// when not set with [`Builder::affinity_patience`](crate::Builder::affinity_patience).
+/// Public as `corepool::defaults::AFFINITY_PATIENCE`.
 pub const AFFINITY_PATIENCE: Duration = Duration::from_millis(2);
 
 /// The priority of an injected task; see [`Pool::spawn_with`](crate::Pool::spawn_with).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Priority {
-    /// Taken before Normal work from the shared queues (Normal still gets one pick in
-    /// [`HIGH_BEFORE_NORMAL`] + 1).
+    /// Taken before Normal work from the shared queues (Normal still gets a pick after a few
+    /// High picks in a row: delayed, never starved).
     High,
     /// The default.
     #[default]

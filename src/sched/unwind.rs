@@ -51,13 +51,24 @@ pub(crate) fn catch<R>(f: impl FnOnce() -> R) -> Result<R, Payload> {
     panic::catch_unwind(AssertUnwindSafe(f))
 }
 
+/// Reports a diagnostic through the `log` crate (target `corepool`) when the program set up
+/// logging (a maximum level other than `Off`: a logger decides what to keep), and otherwise as
+/// a line on stderr, as the pool always did, so a program without a logger still sees it.
+pub(crate) fn diagnose(level: log::Level, message: std::fmt::Arguments<'_>) {
+    if log::max_level() == log::LevelFilter::Off {
+        eprintln!("corepool: {message}");
+    } else {
+        log::log!(target: "corepool", level, "{message}");
+    }
+}
+
 /// Runs a user hook, reporting (not propagating) a panic from it, so a broken hook cannot take
 /// down a worker.
 pub(crate) fn run_hook(what: &str, f: impl FnOnce()) {
     if let Err(payload) = catch(f) {
-        eprintln!(
-            "corepool: the {what} hook panicked: {}",
-            panic_message(&*payload)
+        diagnose(
+            log::Level::Error,
+            format_args!("the {what} hook panicked: {}", panic_message(&*payload)),
         );
         drop_quietly(payload);
     }
@@ -66,7 +77,10 @@ pub(crate) fn run_hook(what: &str, f: impl FnOnce()) {
 /// Drops a payload nobody will look at; a panic from its own `Drop` is printed, not raised.
 pub(crate) fn drop_quietly(payload: Payload) {
     if let Err(again) = catch(move || drop(payload)) {
-        eprintln!("corepool: dropping a panic payload panicked");
+        diagnose(
+            log::Level::Error,
+            format_args!("dropping a panic payload panicked"),
+        );
         // The second payload is leaked: dropping it could panic in turn.
         std::mem::forget(again);
     }
@@ -121,7 +135,10 @@ pub(crate) fn report_unobserved_panic(
     match handler {
         Some(handler) => run_hook("panic_handler", || handler(payload)),
         None => {
-            eprintln!("corepool: {what} panicked: {}", panic_message(&*payload));
+            diagnose(
+                log::Level::Error,
+                format_args!("{what} panicked: {}", panic_message(&*payload)),
+            );
             drop_quietly(payload);
         }
     }
@@ -152,12 +169,16 @@ impl Drop for AbortOnUnwind {
     #[cold]
     fn drop(&mut self) {
         // Only reached by unwinding (a disarmed guard is forgotten): continuing would let a
-        // peer write into a freed frame.
-        eprintln!(
-            "corepool: a panic unwound through {} while another thread could still use its \
-             frame; aborting (this is a corepool bug, please report it)",
+        // peer write into a freed frame. Logged, and printed whatever the logging: the process
+        // ends here, before a logger that buffers could write it out.
+        let message = format!(
+            "a panic unwound through {} while another thread could still use its frame; \
+             aborting (this is a corepool bug, please report it)",
             self.what
         );
+        log::error!(target: "corepool", "{message}");
+        log::logger().flush();
+        eprintln!("corepool: {message}");
         std::process::abort();
     }
 }

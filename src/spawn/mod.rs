@@ -2,7 +2,9 @@
 //! task groups.
 
 pub(crate) mod batch;
+pub(crate) mod broadcast;
 pub(crate) mod group;
 pub(crate) mod install;
+pub(crate) mod join_set;
 pub(crate) mod scope;
 pub(crate) mod submit;

@@ -10,14 +10,25 @@
 //!   re-checks `pending` after announcing it sleeps. It reads what it needs before the
 //!   decrement, since the scope may be freed right after.
 //! - The first panic (body or child) is kept and re-raised on the owner after all finished.
+//! - The owner is whoever runs the body: a worker of the scope's pool (`scope`, or
+//!   `in_place_scope` on one), a worker of another pool, or a thread outside every pool
+//!   (`in_place_scope`). A worker owner keeps executing its own pool's work while it waits and
+//!   is woken through its pool's sleep protocol; an outside owner parks and is unparked. The
+//!   child that finishes last takes its own reference to what wakes the owner *before* its
+//!   decrement, because the scope may be freed the moment `pending` reads zero.
 
+use crate::sched::injection::PushError;
 use crate::sched::job::HeapJob;
+use crate::sched::job::JobRef;
+use crate::sched::lanes::Lane;
 use crate::sched::registry::{Registry, Wait};
 use crate::sched::unwind::{self, AbortOnUnwind, Payload};
 use crate::sched::worker::{Caller, WorkerThread};
 use crate::spawn::install;
 use crate::sync::atomic::{AtomicUsize, Ordering};
+use crate::sync::parker::ThreadParker;
 use crate::sync::Mutex;
+use std::collections::VecDeque;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
@@ -39,15 +50,92 @@ use std::sync::Arc;
 /// ```
 pub struct Scope<'scope> {
     registry: Arc<Registry>,
-    owner_index: usize,
+    owner: Owner,
     pending: AtomicUsize,
     panic: Mutex<Option<Payload>>,
+    /// One FIFO queue per worker of the pool for a [`ScopeFifo`]'s spawns; empty otherwise.
+    fifos: Box<[Mutex<VecDeque<JobRef>>]>,
     /// Invariant in `'scope`, like `std::thread::Scope`.
     _marker: PhantomData<&'scope mut &'scope ()>,
 }
 
-/// `owner_index` of a scope whose owner is not a worker (the pool was shut down).
-const NO_OWNER: usize = usize::MAX;
+/// A scope whose tasks run in the order they were spawned, per spawning worker: rayon-core's
+/// `ScopeFifo`. Created by [`Pool::scope_fifo`](crate::Pool::scope_fifo),
+/// [`Pool::in_place_scope_fifo`](crate::Pool::in_place_scope_fifo) or
+/// [`scope_fifo`](crate::scope_fifo).
+///
+/// A [`Scope`] spawned from a worker pushes onto that worker's deque, whose owner pops the
+/// newest task first (depth-first, for locality). A `ScopeFifo` queues each worker's spawns in a
+/// FIFO queue and pushes a placeholder instead: whichever worker runs a placeholder (the owner,
+/// or a thief) runs the *oldest* task of that queue. Spawns from outside the pool go through the
+/// injection queue, as for `Scope`.
+///
+/// ```
+/// use std::sync::Mutex;
+/// let pool = corepool::Pool::builder().threads(1).build()?;
+/// let order = Mutex::new(Vec::new());
+/// pool.scope_fifo(|s| {
+///     for i in 0..4 {
+///         let order = &order;
+///         s.spawn_fifo(move |_| order.lock().unwrap().push(i));
+///     }
+/// });
+/// // One worker, spawning from that worker: strictly first in, first out.
+/// assert_eq!(order.into_inner().unwrap(), [0, 1, 2, 3]);
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
+#[repr(transparent)]
+pub struct ScopeFifo<'scope> {
+    base: Scope<'scope>,
+}
+
+/// The FIFO queue a placeholder job pops from.
+struct FifoPtr(*const Mutex<VecDeque<JobRef>>);
+
+// SAFETY: the queue is a `Mutex` (`Sync`) of `Send` jobs, and the pointer is only dereferenced
+// while the scope is alive: the job the placeholder pops still counts in `pending`.
+unsafe impl Send for FifoPtr {}
+
+/// The thread that runs a scope's body and waits for its children, and how to wake it.
+enum Owner {
+    /// Worker `index` of the scope's own pool (woken through the registry a child runs on,
+    /// which is that pool's).
+    Worker(usize),
+    /// Worker `index` of another pool.
+    OtherPool(Arc<Registry>, usize),
+    /// A thread outside every pool.
+    Thread(Arc<ThreadParker>),
+}
+
+impl Owner {
+    /// The owner of a scope on `registry` whose body runs on the calling thread.
+    fn here(registry: &Registry) -> Owner {
+        match Caller::of(registry) {
+            Caller::Own(worker) => Owner::Worker(worker.index),
+            Caller::OtherPool(worker) => {
+                Owner::OtherPool(Arc::clone(&worker.registry), worker.index)
+            }
+            Caller::Outside => Owner::Thread(ThreadParker::current()),
+        }
+    }
+
+    /// Something that can wake this owner without borrowing the scope.
+    fn alarm(&self) -> Alarm {
+        match self {
+            Owner::Worker(index) => Alarm::Worker(*index),
+            Owner::OtherPool(registry, index) => Alarm::OtherPool(Arc::clone(registry), *index),
+            Owner::Thread(parker) => Alarm::Thread(Arc::clone(parker)),
+        }
+    }
+}
+
+/// What the last child uses to wake the owner, taken before its decrement (see the module
+/// invariants).
+enum Alarm {
+    Worker(usize),
+    OtherPool(Arc<Registry>, usize),
+    Thread(Arc<ThreadParker>),
+}
 
 struct ScopePtr<'scope>(*const Scope<'scope>);
 
@@ -66,6 +154,37 @@ impl<'scope> Scope<'scope> {
     where
         F: FnOnce(&Scope<'scope>) + Send + 'scope,
     {
+        let job = self.child_job(body);
+        match WorkerThread::current() {
+            Some(worker) if Arc::ptr_eq(&worker.registry, &self.registry) => {
+                worker.push_or_run(job)
+            }
+            _ => {
+                if let Err(refused) = self.registry.inject(job, Wait::No) {
+                    self.run_refused(refused);
+                }
+            }
+        }
+    }
+
+    /// Spawns a task into the scope that waits in worker `index`'s inbox (see
+    /// [`Pool::spawn_on`](crate::Pool::spawn_on) for who takes it from there). A full inbox
+    /// makes the caller wait (a worker helping meanwhile); a closed one runs the task here.
+    pub(crate) fn spawn_to_worker<F>(&self, index: usize, body: F)
+    where
+        F: FnOnce(&Scope<'scope>) + Send + 'scope,
+    {
+        let job = self.child_job(body);
+        if let Err(refused) = deliver_to_worker(&self.registry, job, index) {
+            self.run_refused(refused);
+        }
+    }
+
+    /// Counts a new child and boxes it into a job.
+    fn child_job<F>(&self, body: F) -> JobRef
+    where
+        F: FnOnce(&Scope<'scope>) + Send + 'scope,
+    {
         self.pending.fetch_add(1, Ordering::SeqCst);
         let scope = ScopePtr(self);
         let run = move |registry: &Registry| {
@@ -81,22 +200,19 @@ impl<'scope> Scope<'scope> {
         };
         // SAFETY: the job only borrows data that outlives 'scope, and the scope outlives the
         // job (see the module invariants).
-        let job = unsafe { HeapJob::into_job_ref(run) };
-        match WorkerThread::current() {
-            Some(worker) if Arc::ptr_eq(&worker.registry, &self.registry) => {
-                worker.push_or_run(job)
-            }
-            _ => {
-                if let Err(refused) = self.registry.inject(job, Wait::No) {
-                    let job = match refused {
-                        crate::sched::injection::PushError::Full(job)
-                        | crate::sched::injection::PushError::Closed(job) => job,
-                    };
-                    // SAFETY: the queue refused the job, so it is unexecuted and ours to run.
-                    unsafe { job.execute(crate::sched::job::Mode::Run, &self.registry) };
-                }
-            }
-        }
+        unsafe { HeapJob::into_job_ref(run) }
+    }
+
+    /// Runs a child that a queue refused (full, or closed by a shutdown) right here.
+    fn run_refused(&self, refused: PushError) {
+        let (PushError::Full(job) | PushError::Closed(job)) = refused;
+        // SAFETY: the queue refused the job, so it is unexecuted and ours to run.
+        unsafe { job.execute(crate::sched::job::Mode::Run, &self.registry) };
+    }
+
+    /// The pool this scope spawns into.
+    pub(crate) fn registry(&self) -> &Arc<Registry> {
+        &self.registry
     }
 
     fn record_panic(&self, payload: Payload) {
@@ -110,11 +226,15 @@ impl<'scope> Scope<'scope> {
     /// `this` must be live on entry; it may be freed as soon as `pending` reaches zero.
     unsafe fn child_finished(this: *const Scope<'_>, registry: &Registry) {
         // SAFETY: live until the decrement below.
-        let (owner, pending) = unsafe { ((*this).owner_index, &(*this).pending) };
-        if pending.fetch_sub(1, Ordering::SeqCst) == 1 && owner != NO_OWNER {
-            // `registry` is the executing worker's (same pool) or held by the caller, so it is
-            // alive even though the scope may not be.
-            registry.sleep.wake_worker(owner);
+        let (alarm, pending) = unsafe { ((*this).owner.alarm(), &(*this).pending) };
+        if pending.fetch_sub(1, Ordering::SeqCst) == 1 {
+            match alarm {
+                // `registry` is the executing worker's (same pool) or held by the caller, so
+                // it is alive even though the scope may not be.
+                Alarm::Worker(index) => registry.sleep.wake_worker(index),
+                Alarm::OtherPool(owner_registry, index) => owner_registry.sleep.wake_worker(index),
+                Alarm::Thread(parker) => std::task::Wake::wake(parker),
+            }
         }
     }
 }
@@ -127,48 +247,162 @@ impl std::fmt::Debug for Scope<'_> {
     }
 }
 
+impl<'scope> ScopeFifo<'scope> {
+    fn from_scope<'a>(scope: &'a Scope<'scope>) -> &'a ScopeFifo<'scope> {
+        // SAFETY: `ScopeFifo` is a `repr(transparent)` wrapper of `Scope`, and a scope is only
+        // seen as a `ScopeFifo` when it was made with one FIFO queue per worker.
+        unsafe { &*(scope as *const Scope<'scope>).cast::<ScopeFifo<'scope>>() }
+    }
+
+    /// Spawns a task into the scope, to run after the tasks this thread spawned into it before
+    /// (see the type's docs). It may borrow anything that outlives the scope. Never blocks, and
+    /// the task is never dropped (a full or closed queue runs it here, as for
+    /// [`Scope::spawn`]).
+    pub fn spawn_fifo<F>(&self, body: F)
+    where
+        F: FnOnce(&ScopeFifo<'scope>) + Send + 'scope,
+    {
+        let base = &self.base;
+        let job = base.child_job(move |s| body(ScopeFifo::from_scope(s)));
+        match WorkerThread::current() {
+            Some(worker) if Arc::ptr_eq(&worker.registry, &base.registry) => {
+                let fifo = &base.fifos[worker.index];
+                fifo.lock().push_back(job);
+                let fifo = FifoPtr(fifo);
+                let pop = move |registry: &Registry| {
+                    let fifo = fifo;
+                    // SAFETY: see `FifoPtr`; the lock is released before the task runs, after
+                    // which the scope may be gone.
+                    let job = unsafe { &*fifo.0 }
+                        .lock()
+                        .pop_front()
+                        .expect("one placeholder per queued task");
+                    // SAFETY: popped from the queue, so unexecuted and executed only here.
+                    unsafe { job.execute(crate::sched::job::Mode::Run, registry) };
+                };
+                // SAFETY: the placeholder only uses the queue, which outlives it (above).
+                let placeholder = unsafe { HeapJob::into_job_ref(pop) };
+                worker.push_or_run(placeholder);
+            }
+            _ => {
+                if let Err(refused) = base.registry.inject(job, Wait::No) {
+                    base.run_refused(refused);
+                }
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for ScopeFifo<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScopeFifo")
+            .field("pending", &self.base.pending.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+/// Hands `job` to worker `index`'s inbox of `registry`: a worker (of any pool) helps while the
+/// inbox is full, another thread waits. `Closed` hands the job back.
+pub(crate) fn deliver_to_worker(
+    registry: &Registry,
+    job: JobRef,
+    index: usize,
+) -> Result<(), PushError> {
+    let lane = Lane::Worker(index);
+    match Caller::of(registry) {
+        Caller::Own(worker) | Caller::OtherPool(worker) => {
+            worker.push_helping(job, Wait::Forever, |job| {
+                registry.inject_lane(job, Wait::No, lane)
+            })
+        }
+        Caller::Outside => registry.inject_lane(job, Wait::Forever, lane),
+    }
+}
+
 /// Runs `op` with a new scope on a worker of `registry`, returning after all its tasks finished.
 pub(crate) fn scope<'scope, OP, R>(registry: &Arc<Registry>, op: OP) -> R
 where
     OP: FnOnce(&Scope<'scope>) -> R + Send,
     R: Send,
 {
-    install::install(registry, move || {
-        // `install` runs `op` on a worker of `registry`, unless the pool is shut down: then it
-        // runs here, every child is refused by the closed queue and runs inline, and the owner
-        // has nobody to wait for.
-        let worker = Caller::of(registry).own();
-        let scope = Scope {
-            registry: Arc::clone(registry),
-            owner_index: worker.map_or(NO_OWNER, |w| w.index),
-            pending: AtomicUsize::new(1),
-            panic: Mutex::new(None),
-            _marker: PhantomData,
-        };
-        let result = unwind::catch(|| op(&scope));
-        let result = match result {
-            Ok(value) => Some(value),
-            Err(payload) => {
-                scope.record_panic(payload);
-                None
-            }
-        };
-        // Until every child finished, children may still use `scope` in this frame.
-        let shared = AbortOnUnwind::new("a scope waiting for its tasks");
-        scope.pending.fetch_sub(1, Ordering::SeqCst);
-        let all_done = || scope.pending.load(Ordering::SeqCst) == 0;
-        match worker {
-            Some(worker) => worker.wait_until(&all_done),
-            None => {
-                while !all_done() {
-                    crate::sync::thread::yield_now();
-                }
+    // `install` runs `op` on a worker of `registry`, unless the pool is shut down: then it
+    // runs here, every child is refused by the closed queue and runs inline, and the owner
+    // has nobody to wait for.
+    install::install(registry, move || in_place_scope(registry, op))
+}
+
+/// [`scope`] for a [`ScopeFifo`].
+pub(crate) fn scope_fifo<'scope, OP, R>(registry: &Arc<Registry>, op: OP) -> R
+where
+    OP: FnOnce(&ScopeFifo<'scope>) -> R + Send,
+    R: Send,
+{
+    install::install(registry, move || in_place_scope_fifo(registry, op))
+}
+
+/// [`in_place_scope`] for a [`ScopeFifo`].
+pub(crate) fn in_place_scope_fifo<'scope, OP, R>(registry: &Arc<Registry>, op: OP) -> R
+where
+    OP: FnOnce(&ScopeFifo<'scope>) -> R,
+{
+    let fifos = (0..registry.num_threads())
+        .map(|_| Mutex::new(VecDeque::new()))
+        .collect();
+    run_scope(registry, fifos, |s| op(ScopeFifo::from_scope(s)))
+}
+
+/// Runs `op` with a new scope on `registry` *on the calling thread*, returning after all its
+/// tasks finished.
+pub(crate) fn in_place_scope<'scope, OP, R>(registry: &Arc<Registry>, op: OP) -> R
+where
+    OP: FnOnce(&Scope<'scope>) -> R,
+{
+    run_scope(registry, Box::new([]), op)
+}
+
+/// Runs a scope's body here and waits for its children.
+fn run_scope<'scope, OP, R>(
+    registry: &Arc<Registry>,
+    fifos: Box<[Mutex<VecDeque<JobRef>>]>,
+    op: OP,
+) -> R
+where
+    OP: FnOnce(&Scope<'scope>) -> R,
+{
+    let scope = Scope {
+        registry: Arc::clone(registry),
+        owner: Owner::here(registry),
+        pending: AtomicUsize::new(1),
+        panic: Mutex::new(None),
+        fifos,
+        _marker: PhantomData,
+    };
+    let result = unwind::catch(|| op(&scope));
+    let result = match result {
+        Ok(value) => Some(value),
+        Err(payload) => {
+            scope.record_panic(payload);
+            None
+        }
+    };
+    // Until every child finished, children may still use `scope` in this frame.
+    let shared = AbortOnUnwind::new("a scope waiting for its tasks");
+    scope.pending.fetch_sub(1, Ordering::SeqCst);
+    let all_done = || scope.pending.load(Ordering::SeqCst) == 0;
+    match &scope.owner {
+        Owner::Worker(_) | Owner::OtherPool(..) => {
+            let worker = WorkerThread::current().expect("a worker owner runs on its worker");
+            worker.wait_until(&all_done);
+        }
+        Owner::Thread(parker) => {
+            while !all_done() {
+                parker.park();
             }
         }
-        shared.disarm();
-        if let Some(payload) = scope.panic.lock().take() {
-            std::panic::resume_unwind(payload);
-        }
-        result.expect("no panic recorded, so the body returned")
-    })
+    }
+    shared.disarm();
+    if let Some(payload) = scope.panic.lock().take() {
+        std::panic::resume_unwind(payload);
+    }
+    result.expect("no panic recorded, so the body returned")
 }

@@ -395,3 +395,14 @@ impl Rng {
         Rng(self.next_u64())
     }
 }
+
+/// `Pinning::PerCore`'s placement of a pool whose worker 0 took core `first`: worker `i` on
+/// the `i`-th allowed core after it, round-robin (pools of one process start where the
+/// previous one ended, so `first` is not always the first allowed core).
+pub fn per_core_from(allowed: &[usize], first: usize) -> impl Fn(usize) -> Vec<usize> + '_ {
+    let start = allowed
+        .iter()
+        .position(|&c| c == first)
+        .unwrap_or_else(|| panic!("worker 0's core {first} is not among {allowed:?}"));
+    move |i| vec![allowed[(start + i) % allowed.len()]]
+}

@@ -99,6 +99,7 @@ pub struct Group {
 
 /// A group's figures, from [`Group::metrics`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct GroupMetrics {
     /// Slots in use: tasks handed to the pool and not finished.
@@ -233,6 +234,7 @@ impl Group {
     }
 
     /// The group's figures.
+    #[must_use]
     pub fn metrics(&self) -> GroupMetrics {
         let inner = &self.inner;
         let counts = inner.counts();
@@ -245,6 +247,7 @@ impl Group {
     }
 
     /// The most tasks of this group that run at once.
+    #[must_use]
     pub fn max_concurrency(&self) -> usize {
         self.inner.max
     }

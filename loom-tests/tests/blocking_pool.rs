@@ -172,19 +172,21 @@ fn shutdown_runs_queued_io_jobs() {
         let h0 = pool.spawn_blocking(move || r0.incr());
         let submitter = {
             let (pool, r1) = (pool.clone(), runs.clone());
-            thread::spawn(move || match pool.try_spawn_blocking(move || r1.incr()) {
-                Ok(handle) => {
-                    handle
-                        .join()
-                        .expect("an accepted I/O job runs under graceful shutdown");
-                    true
-                }
-                Err(e) => {
-                    assert!(e.is_shutdown(), "refused only because of the shutdown");
-                    drop(e.into_inner());
-                    false
-                }
-            })
+            thread::spawn(
+                move || match pool.task().blocking().try_spawn(move || r1.incr()) {
+                    Ok(handle) => {
+                        handle
+                            .join()
+                            .expect("an accepted I/O job runs under graceful shutdown");
+                        true
+                    }
+                    Err(e) => {
+                        assert!(e.is_shutdown(), "refused only because of the shutdown");
+                        drop(e.into_inner());
+                        false
+                    }
+                },
+            )
         };
         pool.shutdown();
         h0.join()
@@ -213,7 +215,9 @@ fn shutdown_from_a_worker_leaves_the_io_pool_to_the_drain() {
             let ran = task.join().unwrap();
             assert_eq!(ran.ok(), Some(7), "the draining task's I/O job runs");
             let refused = pool
-                .try_spawn_blocking(|| 8)
+                .task()
+                .blocking()
+                .try_spawn(|| 8)
                 .expect_err("an outside I/O submission after the shutdown began is refused");
             assert!(refused.is_shutdown());
             assert_eq!((refused.into_inner())(), 8);

@@ -112,3 +112,26 @@ fn child_panic_waits_for_siblings() {
         pool.shutdown();
     });
 }
+
+/// A thread outside the pool owns the scope (`in_place_scope`): its body runs here, the child
+/// runs on the worker, and the owner parks until the last child unparks it. The child takes
+/// its handle on the owner before its decrement, so the owner may return (and the scope be
+/// freed) the moment `pending` reads zero.
+#[test]
+fn outside_owner_parks_until_the_last_child() {
+    model("scope::outside_owner_parks_until_the_last_child", || {
+        let pool = pool(1, 4);
+        let slots = Slots::new();
+        let slots_ref = &slots;
+        pool.in_place_scope(|s| {
+            assert_eq!(corepool::current_thread_index(), None, "the body runs here");
+            s.spawn(move |_| slots_ref.write(0, 10));
+        });
+        assert_eq!(
+            slots.read(0),
+            10,
+            "in_place_scope returned before its child finished"
+        );
+        pool.shutdown();
+    });
+}

@@ -172,7 +172,8 @@ where
                 }
             })
             .collect_while_some(&stop);
-        match error.into_inner() {
+        let error = error.lock().take();
+        match error {
             Some(e) => Err(e),
             None => Ok(collection),
         }

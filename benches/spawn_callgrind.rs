@@ -20,7 +20,9 @@
 //! `spawn_callgrind::fib`), checked against `fib-seq N`, the sequential recursion (in
 //! `spawn_callgrind::fib_seq`). `tree D`: the sum of a complete tree of 2^D−1 boxed nodes
 //! with a `join` per internal node (in `spawn_callgrind::tree_sum`); `tree-seq D` sums it
-//! sequentially (in `spawn_callgrind::tree_sum_seq`). Count only the part that matters with
+//! sequentially (in `spawn_callgrind::tree_sum_seq`). `chain N [T]`: one task spawns its
+//! successor from the worker (a detached `corepool::spawn`, handle dropped) and returns, N times
+//! (in `spawn_callgrind::chain_link`). Count only the part that matters with
 //! `--toggle-collect=` and the function's name, e.g.
 //! `--toggle-collect='spawn_callgrind::tree_sum'`: the tree's construction is then left out. With
 //! `SPAWN_DRIVER_VERBOSE` set, `spawn` prints its wall time and the pool's metrics (for a quick
@@ -98,11 +100,21 @@ fn tree_sum_seq(node: &Node) -> u64 {
     node.val + l + r
 }
 
-const DRIVERS: [&str; 7] = [
-    "spawn", "queued", "nested", "fib", "fib-seq", "tree", "tree-seq",
+const DRIVERS: [&str; 8] = [
+    "spawn", "queued", "nested", "fib", "fib-seq", "tree", "tree-seq", "chain",
 ];
 const USAGE: &str = "usage: spawn_callgrind spawn N [T [Q]] | queued N 1 Q | nested N \
-                     | fib N | fib-seq N | tree D | tree-seq D   (see the file's header)";
+                     | fib N | fib-seq N | tree D | tree-seq D | chain N [T]   (see the file's header)";
+
+/// One link of `chain`: a detached spawn from the worker running it, of the next link.
+#[inline(never)] // keeps the name that `--toggle-collect` looks for
+fn chain_link(left: usize) {
+    if left == 0 {
+        hit();
+    } else {
+        drop(corepool::spawn(move || chain_link(left - 1)));
+    }
+}
 
 fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
@@ -205,6 +217,14 @@ fn main() {
                 std::hint::black_box(tree_sum_seq)(&root)
             };
             assert_eq!(sum, next * (next - 1) / 2);
+        }
+        "chain" => {
+            LEFT.store(1, Ordering::Relaxed);
+            drop(pool.spawn(move || chain_link(n)));
+            let mut done = DONE.lock().unwrap();
+            while !*done {
+                done = DONE_CV.wait(done).unwrap();
+            }
         }
         other => unreachable!("driver {other} checked above"),
     }

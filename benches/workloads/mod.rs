@@ -92,9 +92,17 @@ impl Sizes {
 // Pools (same thread count everywhere)
 // ---------------------------------------------------------------------------------------------
 
-/// The thread count every pool uses: the machine's cores.
+/// The environment variable that overrides [`threads`] (the thread-count sweep,
+/// `benches/sweep.py`, sets it per run).
+pub const THREADS_ENV: &str = "COREPOOL_BENCH_THREADS";
+
+/// The thread count every pool uses: the machine's cores, unless [`THREADS_ENV`] says otherwise.
 pub fn threads() -> usize {
-    num_cpus::get()
+    std::env::var(THREADS_ENV)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or_else(num_cpus::get)
 }
 
 /// A corepool pool: defaults (pinned per core) or `Pinning::None`, optionally with a larger

@@ -84,3 +84,28 @@ fn downstream_two_workers() {
         pool.shutdown();
     });
 }
+
+/// The crate documentation's own example ("Model-checking code that uses corepool"), as a
+/// user copies it: a two-worker pool, a scope with two spawns that write to the stack, shut
+/// down. It is here so its cost is measured: a user's CI runs many models like it.
+#[test]
+fn readme_recipe() {
+    fn work(i: usize) -> u32 {
+        i as u32 * 2 + 1
+    }
+    check("public_api::readme_recipe", || {
+        let pool = Pool::builder()
+            .threads(2)
+            .queue_capacity(4)
+            .build()
+            .unwrap();
+        let mut out = [0u32; 2];
+        pool.scope(|s| {
+            for (i, x) in out.iter_mut().enumerate() {
+                s.spawn(move |_| *x = work(i));
+            }
+        });
+        assert_eq!(out, [work(0), work(1)]);
+        pool.shutdown();
+    });
+}

@@ -111,15 +111,14 @@ impl Inbox {
     /// Whether a peer may take from this inbox now: it holds work and its owner has been busy
     /// for at least the patience.
     pub(crate) fn open_to_peers(&self) -> bool {
-        if self.queue.len() == 0 {
+        // The owner's stamp first: it is a hint, and the usual answer (the owner is idle or
+        // asleep) then costs no look at the queue (under loom, no scheduling point).
+        let since = self.owner_busy_since.load(Ordering::Relaxed);
+        if since == 0 || self.queue.len() == 0 {
             return false;
         }
-        let since = self.owner_busy_since.load(Ordering::Relaxed);
-        if cfg!(corepool_loom) {
-            // No clock under loom (a model must be deterministic): a busy owner is enough.
-            return since != 0;
-        }
-        since != 0 && self.now().saturating_sub(since) >= self.patience_nanos
+        // No clock under loom (a model must be deterministic): a busy owner is enough.
+        cfg!(corepool_loom) || self.now().saturating_sub(since) >= self.patience_nanos
     }
 }
 

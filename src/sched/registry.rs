@@ -125,13 +125,14 @@ impl Registry {
             woken: InjectionQueue::new(crate::sched::config::MAX_QUEUE_CAPACITY),
             futures: Mutex::new(BTreeMap::new()),
             cpu_running: AtomicUsize::new(threads),
-            main_idle: AtomicUsize::new(0),
+            // Every worker is born asleep in its main loop's idle (`Sleep::new_asleep`).
+            main_idle: AtomicUsize::new(threads),
             cpu_unfinished: AtomicUsize::new(threads),
             io_closed: AtomicBool::new(false),
             drained: AtomicBool::new(false),
             blocking: BlockingPool::new(blocking),
             liveness: Liveness::new(),
-            sleep: Sleep::new(threads),
+            sleep: Sleep::new_asleep(threads),
             stealers: deques.iter().map(Worker::stealer).collect(),
             local_queue_limit: config.local_queue_limit,
             terminate: AtomicBool::new(false),
@@ -165,15 +166,19 @@ impl Registry {
                     None => crate::sched::pinning::unpin_current(),
                 }
                 WorkerThread::run(registry_for_thread, index, deque, move || {
-                    *gate.started.lock() += 1;
-                    gate.cond.notify_all();
+                    let mut started = gate.started.lock();
+                    *started += 1;
+                    // `build` waits for all of them: only the last one has news for it.
+                    if *started == threads {
+                        gate.cond.notify_all();
+                    }
                 });
             });
             match spawned {
                 Ok(handle) => registry.threads.lock().push(handle),
                 Err(error) => {
                     registry.liveness.exited(ThreadKind::Cpu);
-                    registry.never_started(threads - index);
+                    registry.never_started(index..threads);
                     registry.shutdown(false, None);
                     return Err(BuildError::ThreadSpawn(error));
                 }
@@ -186,13 +191,18 @@ impl Registry {
         Ok(registry)
     }
 
-    /// Counts the last `count` workers, whose threads will never start (a spawn failed), as idle
-    /// in their main loop and as gone from it: otherwise the started workers, which exit only
-    /// once all `num_threads()` workers are idle at once, would wait for them for ever. Called
-    /// before `shutdown` sets `terminate` (both SeqCst), so every worker that applies the drained
-    /// rule sees these counts.
-    fn never_started(&self, count: usize) {
-        self.main_idle.fetch_add(count, Ordering::SeqCst);
+    /// The workers `unborn`, whose threads will never start (a spawn failed), stay counted as
+    /// idle in their main loop, as they were born (`main_idle` starts at `num_threads()`), and
+    /// count as gone from it: otherwise the started workers, which exit only once all
+    /// `num_threads()` workers are idle at once, would wait for them for ever. They stop
+    /// counting as sleepers, so no wake-up is spent on them. Called before `shutdown` sets
+    /// `terminate` (both SeqCst), so every worker that applies the drained rule sees these
+    /// counts.
+    fn never_started(&self, unborn: std::ops::Range<usize>) {
+        let count = unborn.len();
+        for index in unborn {
+            self.sleep.forget_unborn(index);
+        }
         // The last started worker to exit still finds `cpu_running` at 1 and cleans up; with
         // none started it reaches 0 here, and there is nothing to clean up.
         self.cpu_running.fetch_sub(count, Ordering::SeqCst);

@@ -147,11 +147,24 @@ impl WorkerThread {
             executing: Cell::new(0),
         };
         CURRENT.with(|c| c.set(&worker));
-        // A worker starts outside its idle loop: it may take work before it ever idles.
-        worker.registry.stats.busy(index);
-        worker.registry.inboxes[index].owner_busy();
+        // A worker is born asleep in its main loop's idle (`Sleep::new_asleep`; the registry
+        // counts it in `main_idle`): it starts its statistics idle, and its first act after its
+        // start hook is the end of a sleep.
+        worker.registry.stats.idle(index);
         worker.registry.on_thread_start(index);
         started();
+        let stats = &*worker.registry.stats.workers[index];
+        if worker
+            .registry
+            .sleep
+            .wait_born(index, || stats.parks.bump())
+        {
+            stats.unparks.bump();
+        }
+        let first = worker.leave_idle(&|| worker.main_drained(), true);
+        if let Some(job) = first {
+            worker.execute(job);
+        }
         worker.main_loop();
         // The worker has left the pool: from `on_thread_stop` the pool is reached as from any
         // other thread (a spawn is refused by the closed queue, not stranded in this deque).
@@ -161,7 +174,6 @@ impl WorkerThread {
     }
 
     fn main_loop(&self) {
-        let registry = &*self.registry;
         loop {
             if let Some(job) = self.find_work() {
                 self.execute(job);
@@ -170,19 +182,34 @@ impl WorkerThread {
             // Exit only once the pool is drained: every worker idle in its main loop at the same
             // time with no work anywhere. A worker that merely ran out of work keeps serving
             // peers whose running tasks may still spawn children.
-            if registry.terminating() && registry.is_drained() && !registry.has_visible_work() {
-                // The last `idle` reopened the busy period: close it, or an exited worker would
-                // count as active and busy for ever.
-                registry.stats.idle(self.index);
-                registry.inboxes[self.index].owner_idle();
-                registry.sleep.wake_all();
-                registry.cpu_worker_exiting();
-                return;
+            if self.may_exit() {
+                return self.exit_main_loop();
             }
-            if let Some(job) = self.idle_main() {
-                self.execute(job);
+            match self.idle_main() {
+                Some(job) => self.execute(job),
+                // The idle ended without a job: it searched already (or the pool is drained),
+                // so the exit rule comes before another search.
+                None if self.may_exit() => return self.exit_main_loop(),
+                None => {}
             }
         }
+    }
+
+    /// The exit rule of the main loop (see `shutdown.rs`).
+    fn may_exit(&self) -> bool {
+        let registry = &*self.registry;
+        registry.terminating() && registry.is_drained() && !registry.has_visible_work()
+    }
+
+    /// Leaves the main loop for good.
+    fn exit_main_loop(&self) {
+        let registry = &*self.registry;
+        // The last `idle` reopened the busy period: close it, or an exited worker would
+        // count as active and busy for ever.
+        registry.stats.idle(self.index);
+        registry.inboxes[self.index].owner_idle();
+        registry.sleep.wake_all();
+        registry.cpu_worker_exiting();
     }
 
     /// Executes a job found in this pool's queues, then any job handed to this worker while
@@ -342,8 +369,13 @@ impl WorkerThread {
     /// The main loop's idle: counted in the registry's main-idle count, and done once the
     /// pool is shutting down and drained. Returns a job found on the way out, as `idle`.
     fn idle_main(&self) -> Option<JobRef> {
+        self.idle(&|| self.main_drained(), true)
+    }
+
+    /// The main loop's idle is done: the pool is shutting down and drained.
+    fn main_drained(&self) -> bool {
         let registry = &*self.registry;
-        self.idle(&|| registry.terminating() && registry.check_drained(), true)
+        registry.terminating() && registry.check_drained()
     }
 
     /// Searches briefly for work, then sleeps until there is some or `done` holds.
@@ -387,6 +419,15 @@ impl WorkerThread {
                 stats.unparks.bump();
             }
         }
+        self.leave_idle(done, main)
+    }
+
+    /// The end of [`idle`](Self::idle), after the spin or the sleep: the worker counts as
+    /// searching (and, if `main`, as idle in its main loop). Takes a job unless `done` holds,
+    /// then stops searching and idling.
+    fn leave_idle(&self, done: &dyn Fn() -> bool, main: bool) -> Option<JobRef> {
+        let registry = &*self.registry;
+        let sleep = &registry.sleep;
         let finished = done();
         if main {
             registry.main_idle_exit();

@@ -34,6 +34,7 @@ impl<T> Mutex<T> {
         Mutex(loom::sync::Mutex::new(value))
     }
 
+    #[track_caller]
     pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
         MutexGuard(Some(self.0.lock().unwrap_or_else(|e| e.into_inner())))
     }
@@ -67,6 +68,7 @@ impl Condvar {
         Condvar::default()
     }
 
+    #[track_caller]
     pub(crate) fn wait<T>(&self, guard: &mut MutexGuard<'_, T>) {
         let inner = guard.0.take().expect("guard present");
         guard.0 = Some(self.inner.wait(inner).unwrap_or_else(|e| e.into_inner()));
@@ -100,10 +102,12 @@ impl Condvar {
         self.inner.notify_all();
     }
 
+    #[track_caller]
     pub(crate) fn notify_one(&self) {
         self.inner.notify_one();
     }
 
+    #[track_caller]
     pub(crate) fn notify_all(&self) {
         self.inner.notify_all();
     }
@@ -142,18 +146,22 @@ impl<T> Worker<T> {
         }
     }
 
+    #[track_caller]
     pub(crate) fn push(&self, task: T) {
         self.queue.lock().push_back(task);
     }
 
+    #[track_caller]
     pub(crate) fn pop(&self) -> Option<T> {
         self.queue.lock().pop_back()
     }
 
+    #[track_caller]
     pub(crate) fn len(&self) -> usize {
         self.queue.lock().len()
     }
 
+    #[track_caller]
     pub(crate) fn is_empty(&self) -> bool {
         self.queue.lock().is_empty()
     }
@@ -168,6 +176,7 @@ impl<T> Clone for Stealer<T> {
 }
 
 impl<T> Stealer<T> {
+    #[track_caller]
     pub(crate) fn steal(&self) -> Steal<T> {
         match self.queue.lock().pop_front() {
             Some(task) => Steal::Success(task),
@@ -175,10 +184,12 @@ impl<T> Stealer<T> {
         }
     }
 
+    #[track_caller]
     pub(crate) fn is_empty(&self) -> bool {
         self.queue.lock().is_empty()
     }
 
+    #[track_caller]
     pub(crate) fn len(&self) -> usize {
         self.queue.lock().len()
     }
@@ -191,10 +202,12 @@ impl<T> Injector<T> {
         }
     }
 
+    #[track_caller]
     pub(crate) fn push(&self, task: T) {
         self.queue.lock().push_back(task);
     }
 
+    #[track_caller]
     pub(crate) fn steal(&self) -> Steal<T> {
         match self.queue.lock().pop_front() {
             Some(task) => Steal::Success(task),
@@ -202,6 +215,7 @@ impl<T> Injector<T> {
         }
     }
 
+    #[track_caller]
     pub(crate) fn is_empty(&self) -> bool {
         self.queue.lock().is_empty()
     }

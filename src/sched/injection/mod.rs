@@ -526,7 +526,15 @@ impl InjectionQueue {
         self.release_all();
     }
 
+    /// Releases every blocked submitter after a close. The close was an RMW on `state`; the
+    /// fence pairs with the one a submitter issues after registering in `waiting` and before it
+    /// re-tries (as in `release`): either it sees the close and leaves, or we see it waiting.
+    /// So a close with nobody waiting takes no lock and notifies nobody.
     fn release_all(&self) {
+        fence(Ordering::SeqCst);
+        if self.waiting.load(Ordering::SeqCst) == 0 {
+            return;
+        }
         let mut waiters = self.lock.lock();
         self.room.notify_all();
         let woken = std::mem::take(&mut waiters.queue);

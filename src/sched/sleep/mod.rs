@@ -47,16 +47,29 @@ pub(crate) struct Sleep {
 }
 
 impl Sleep {
+    /// The sleep state of `workers` awake workers (the protocol models start from it).
+    #[cfg(corepool_loom)]
     pub(crate) fn new(workers: usize) -> Self {
+        Self::with_state(workers, false)
+    }
+
+    /// The sleep state of a new pool: every worker is born asleep, as if it had gone through
+    /// [`sleep`](Self::sleep) and parked (see [`wait_born`](Self::wait_born)). A new worker has
+    /// no work of its own, so searching would only repeat what a publisher's wake-up does.
+    pub(crate) fn new_asleep(workers: usize) -> Self {
+        Self::with_state(workers, true)
+    }
+
+    fn with_state(workers: usize, asleep: bool) -> Self {
         Sleep {
-            sleepers: AtomicUsize::new(0),
+            sleepers: AtomicUsize::new(if asleep { workers } else { 0 }),
             searching: AtomicUsize::new(0),
             slots: (0..workers)
                 .map(|_| {
                     // Each slot on its own cache line: a wake-up of one worker does not disturb
                     // another.
                     CachePadded::new(Slot {
-                        sleeping: AtomicBool::new(false),
+                        sleeping: AtomicBool::new(asleep),
                         lock: Mutex::new(()),
                         cond: Condvar::new(),
                     })
@@ -144,6 +157,39 @@ impl Sleep {
         };
         self.searching.fetch_add(1, Ordering::SeqCst);
         slept
+    }
+
+    /// The first wait of worker `index` of a pool built with [`new_asleep`](Self::new_asleep):
+    /// it is counted as sleeping from before its thread started, so it only waits until a
+    /// waker (a publisher, a latch, the shutdown) clears its flag, which may have happened
+    /// already. Returns, like [`sleep`](Self::sleep), with the worker counted as searching
+    /// (the caller re-checks everything); `parked` is called if it actually waits. Returns
+    /// whether it waited.
+    pub(crate) fn wait_born(&self, index: usize, parked: impl FnOnce()) -> bool {
+        let slot = &*self.slots[index];
+        let mut guard = slot.lock.lock();
+        let slept = slot.sleeping.load(Ordering::SeqCst);
+        if slept {
+            parked();
+            while slot.sleeping.load(Ordering::SeqCst) {
+                slot.cond.wait(&mut guard);
+            }
+        }
+        drop(guard);
+        self.searching.fetch_add(1, Ordering::SeqCst);
+        slept
+    }
+
+    /// Worker `index` of a pool built with [`new_asleep`](Self::new_asleep) will never start
+    /// (its thread could not be spawned): it stops counting as a sleeper, so no publisher
+    /// counts on waking it.
+    pub(crate) fn forget_unborn(&self, index: usize) {
+        let slot = &*self.slots[index];
+        let _guard = slot.lock.lock();
+        if slot.sleeping.load(Ordering::SeqCst) {
+            slot.sleeping.store(false, Ordering::SeqCst);
+            self.sleepers.fetch_sub(1, Ordering::SeqCst);
+        }
     }
 
     /// Called after new work was made visible: wakes one sleeper if nobody is searching.

@@ -14,6 +14,10 @@
 //!   inbox opens (`Inbox::opens_at`), instead of spinning through the patience. An owner that
 //!   goes busy with work left in its inbox marks itself busy before it stops searching, whose
 //!   last-searcher check counts its own inbox, so a peer is awake to watch it (`sched/sleep`).
+//! - While an inbox holds a call that only its owner may run (a broadcast's), it is closed to
+//!   peers (`hold_for_owner`), so they do not take the call only to hand it back. The hold is a
+//!   hint like the busy stamp: a peer that reads it stale takes the call, and the broadcast sends
+//!   it back (`spawn/broadcast.rs`), which stays correct.
 
 use crate::sched::injection::InjectionQueue;
 // The owner's busy stamp is a locality heuristic, not part of any protocol (a stale read only
@@ -60,6 +64,8 @@ pub(crate) struct Inbox {
     owner_busy_since: AtomicU64,
     epoch: Instant,
     patience_nanos: u64,
+    /// Calls in the queue that only the owner may run (see the module's last invariant).
+    owner_only: AtomicU64,
 }
 
 impl Inbox {
@@ -69,7 +75,22 @@ impl Inbox {
             queue: InjectionQueue::new(capacity),
             owner_busy_since: AtomicU64::new(0),
             epoch,
+            owner_only: AtomicU64::new(0),
         }
+    }
+
+    /// A call only the owner may run is about to be queued here: peers keep out until it ran.
+    pub(crate) fn hold_for_owner(&self) {
+        self.owner_only.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A call `hold_for_owner` announced is running (on its owner, or anywhere after shutdown).
+    pub(crate) fn release_for_owner(&self) {
+        self.owner_only.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    fn held_for_owner(&self) -> bool {
+        self.owner_only.load(Ordering::Relaxed) != 0
     }
 
     fn now(&self) -> u64 {
@@ -96,7 +117,7 @@ impl Inbox {
     /// or if the moment is too far off to represent, and under loom, where a busy owner is
     /// enough for `open_to_peers`).
     pub(crate) fn opens_at(&self) -> Option<Instant> {
-        if cfg!(corepool_loom) || self.queue.len() == 0 {
+        if cfg!(corepool_loom) || self.held_for_owner() || self.queue.len() == 0 {
             return None;
         }
         let since = self.owner_busy_since.load(Ordering::Relaxed);
@@ -114,7 +135,7 @@ impl Inbox {
         // The owner's stamp first: it is a hint, and the usual answer (the owner is idle or
         // asleep) then costs no look at the queue (under loom, no scheduling point).
         let since = self.owner_busy_since.load(Ordering::Relaxed);
-        if since == 0 || self.queue.len() == 0 {
+        if since == 0 || self.held_for_owner() || self.queue.len() == 0 {
             return false;
         }
         // No clock under loom (a model must be deterministic): a busy owner is enough.

@@ -5,10 +5,10 @@
 //! - The call for worker `i` is delivered to worker `i`'s inbox, which its owner takes from
 //!   right after its own deque, also while it waits inside a join or a scope, so a broadcast
 //!   started on a worker reaches that worker too.
-//! - A peer may take from a busy owner's inbox (the affinity rule of `lanes.rs`). A broadcast
-//!   call taken by the wrong worker does not run there: it goes back to its owner's inbox and
-//!   the peer backs off for a moment before it looks for work again, so it does not keep
-//!   taking the same call back while the owner stays busy.
+//! - Each call holds its worker's inbox closed to peers from before it is queued until it runs
+//!   (`Inbox::hold_for_owner`), so a busy owner's call waits for the owner instead of being
+//!   taken by a peer. A peer that took it anyway (it read the hold before it was set) does not
+//!   run it: it goes back to its owner's inbox, still held, and the peer backs off for a moment.
 //! - Once the pool is shut down (its inboxes closed) a call that cannot reach its worker runs
 //!   on whichever thread holds it, with its worker's index: a blocking `broadcast` always
 //!   returns, and nothing is dropped.
@@ -96,6 +96,7 @@ where
                 op: &op,
                 slot,
             };
+            registry.inboxes[index].hold_for_owner();
             scope.spawn_to_worker(index, move |s| call.run(s));
         }
     });
@@ -127,6 +128,7 @@ where
     fn run(self, scope: &Scope<'a>) {
         let registry = scope.registry();
         if on_worker(registry, self.index) || must_run_here(registry) {
+            registry.inboxes[self.index].release_for_owner();
             let value = (self.op)(BroadcastContext::new(self.index, registry.num_threads()));
             *self.slot.lock() = Some(value);
         } else {
@@ -143,6 +145,7 @@ where
 {
     let op = Arc::new(op);
     for index in 0..registry.num_threads() {
+        registry.inboxes[index].hold_for_owner();
         deliver_detached(registry, detached_call(index, Arc::clone(&op)), index);
     }
 }
@@ -166,6 +169,7 @@ where
 {
     let run = move |registry: &Registry| {
         if on_worker(registry, index) || must_run_here(registry) {
+            registry.inboxes[index].release_for_owner();
             op(BroadcastContext::new(index, registry.num_threads()));
         } else {
             deliver_detached(registry, detached_call(index, op), index);

@@ -145,7 +145,11 @@ where
     P: Producer,
     C: Consumer<P::Item>,
 {
-    let mut folder = consumer.folder(offset);
+    // The run's folder is made when its first block is folded, so a run that splits before
+    // folding anything adds no empty result, and one that started folding takes at least `min`
+    // items before it splits: `with_min_len` bounds every run, not only every piece.
+    let start = offset;
+    let mut folder: Option<C::Folder> = None;
     let mut last = Instant::now();
     let min = producer.min_len().max(1);
     let max = producer.max_len().max(1);
@@ -154,15 +158,17 @@ where
         if ctx.abort.load(Ordering::Relaxed) {
             break;
         }
-        if folder.full() || consumer.full() {
+        if folder.as_ref().is_some_and(Folder::full) || consumer.full() {
             SKIPPED.add(len as u64);
             break;
         }
+        let folded = offset - start;
         let hungry = match pending {
             None => true,
             Some(taken) => taken.load(Ordering::Relaxed),
         };
-        if len >= 2 * min && ((hungry && len >= 2 * block.size) || len > max) {
+        let split_due = len >= 2 * min && ((hungry && len >= 2 * block.size) || len > max);
+        if split_due && (folded == 0 || folded >= min) {
             let mid = len / 2;
             let (left, right) = producer.split_at(mid);
             let taken = AtomicBool::new(false);
@@ -191,19 +197,29 @@ where
                     )
                 },
             );
-            let done = consumer.reduce(folder.complete(), l);
-            return consumer.reduce(done, r);
+            return match folder {
+                Some(folder) => {
+                    let done = consumer.reduce(folder.complete(), l);
+                    consumer.reduce(done, r)
+                }
+                None => consumer.reduce(l, r),
+            };
         }
-        let n = block.size.min(len).min(max);
+        let n = if split_due {
+            (min - folded).min(len) // the rest of this run's minimum, then the split
+        } else {
+            block.size.min(len).min(max)
+        };
         let (head, tail) = producer.split_at(n);
         let guard = AbortOnUnwind(&ctx.abort);
-        folder = if counted {
+        let run_folder = folder.take().unwrap_or_else(|| consumer.folder(start));
+        folder = Some(if counted {
             // At most `n` items, whatever the producer yields: each run writes only the
             // positions it was given (an in-place `collect` relies on it).
-            folder.consume_iter(head.into_iter().take(n))
+            run_folder.consume_iter(head.into_iter().take(n))
         } else {
-            folder.consume_iter(head.into_iter())
-        };
+            run_folder.consume_iter(head.into_iter())
+        });
         std::mem::forget(guard);
         producer = tail;
         len -= n;
@@ -213,7 +229,10 @@ where
         last = now;
         block.adapt(n, nanos);
     }
-    folder.complete()
+    match folder {
+        Some(folder) => folder.complete(),
+        None => consumer.folder(start).complete(),
+    }
 }
 
 /// How many more times an unindexed drive may split without a steal: rayon's policy (about

@@ -658,7 +658,9 @@ pub trait IndexedParallelIterator: ParallelIterator {
         Chunks::new(self, size)
     }
 
-    /// Never splits the work into pieces shorter than `min`.
+    /// Never splits the work into runs shorter than `min` items: each run (one `fold`
+    /// accumulator, one `map_init` value) covers at least `min` items, unless the whole input
+    /// is shorter.
     fn with_min_len(self, min: usize) -> MinLen<Self> {
         MinLen::new(self, min)
     }

@@ -895,3 +895,602 @@ fn positions() {
         assert_eq!(got, seq, "{m:?} len {}", input.len());
     });
 }
+
+// ---- consumers ----
+
+#[test]
+fn for_each_for_each_with_for_each_init() {
+    cases(|m, input| {
+        let ctx = format!("{m:?} len {}", input.len());
+        let seen = Mutex::new(Vec::new());
+        par!(m, input.par_iter().enumerate(), |it| it
+            .for_each(|(i, &x)| seen.lock().unwrap().push((i, x))));
+        let mut seen = seen.into_inner().unwrap();
+        seen.sort_unstable();
+        let seq: Vec<(usize, u64)> = input.iter().copied().enumerate().collect();
+        assert_eq!(seen, seq, "{ctx}: for_each saw every item once");
+        // rayon's idiom: a channel's sender cloned into every run.
+        let (tx, rx) = std::sync::mpsc::channel();
+        par!(m, input.par_iter().enumerate(), |it| it
+            .for_each_with(tx, |tx, (i, &x)| tx.send((i, x)).unwrap()));
+        let mut got: Vec<(usize, u64)> = rx.into_iter().collect();
+        got.sort_unstable();
+        assert_eq!(got, seq, "{ctx}: for_each_with");
+        let total = AtomicU64::new(0);
+        par!(m, input.par_iter(), |it| it.for_each_init(
+            || 3u64,
+            |three, &x| {
+                total.fetch_add(x * *three, Ordering::Relaxed);
+            }
+        ));
+        assert_eq!(
+            total.into_inner(),
+            3 * input.iter().sum::<u64>(),
+            "{ctx}: for_each_init"
+        );
+    });
+}
+
+#[test]
+fn collect_into_collections() {
+    cases(|m, input| {
+        let ctx = format!("{m:?} len {}", input.len());
+        // Duplicate keys: the last value in input order wins, as with std's `collect`.
+        let pairs = || input.par_iter().enumerate().map(|(i, &x)| (x % 50, (i, x)));
+        let seq: HashMap<u64, (usize, u64)> = input
+            .iter()
+            .enumerate()
+            .map(|(i, &x)| (x % 50, (i, x)))
+            .collect();
+        let got: HashMap<u64, (usize, u64)> = par!(m, pairs(), |it| it.collect());
+        assert_eq!(got, seq, "{ctx}: HashMap");
+        let seq: BTreeMap<u64, (usize, u64)> = seq.into_iter().collect();
+        let got: BTreeMap<u64, (usize, u64)> = par!(m, pairs(), |it| it.collect());
+        assert_eq!(got, seq, "{ctx}: BTreeMap");
+        let seq: HashSet<u64> = input.iter().copied().collect();
+        let got: HashSet<u64> = par!(m, input.par_iter().copied(), |it| it.collect());
+        assert_eq!(got, seq, "{ctx}: HashSet");
+        let seq: BTreeSet<u64> = input.iter().copied().collect();
+        let got: BTreeSet<u64> = par!(m, input.par_iter().copied(), |it| it.collect());
+        assert_eq!(got, seq, "{ctx}: BTreeSet");
+        let seq: VecDeque<u64> = input.iter().copied().filter(|x| x % 3 != 0).collect();
+        let got: VecDeque<u64> = par!(m, input.par_iter().copied().filter(|x| x % 3 != 0), |it| it
+            .collect());
+        assert_eq!(got, seq, "{ctx}: VecDeque");
+        let seq: LinkedList<u64> = input.iter().copied().collect();
+        let got: LinkedList<u64> = par!(m, input.par_iter().copied(), |it| it.collect());
+        assert_eq!(got, seq, "{ctx}: LinkedList");
+        let to_char = |x: &u64| char::from_u32(0x3b1 + (*x % 20) as u32).unwrap(); // Greek: 2 bytes each
+        let seq: String = input.iter().map(to_char).collect();
+        let got: String = par!(m, input.par_iter().map(to_char), |it| it.collect());
+        assert_eq!(got, seq, "{ctx}: String from chars");
+        let words: Vec<String> = input.iter().map(|x| format!("{x},")).collect();
+        let seq: String = words.concat();
+        let got: String = par!(m, words.par_iter().map(String::as_str), |it| it.collect());
+        assert_eq!(got, seq, "{ctx}: String from &str");
+        let got: String = par!(m, words.par_iter().cloned(), |it| it.collect());
+        assert_eq!(got, seq, "{ctx}: String from String");
+        let got: Vec<u64> = par!(m, input.par_iter().copied().filter(|x| x % 3 != 0), |it| it
+            .collect());
+        assert_eq!(
+            got,
+            Vec::from(seq_filter(input)),
+            "{ctx}: Vec from an unindexed chain"
+        );
+        let () = par!(m, input.par_iter().map(|_| ()), |it| it.collect());
+    });
+}
+
+fn seq_filter(input: &[u64]) -> VecDeque<u64> {
+    input.iter().copied().filter(|x| x % 3 != 0).collect()
+}
+
+#[test]
+fn collect_into_result_and_option() {
+    cases(|m, input| {
+        let ctx = format!("{m:?} len {}", input.len());
+        let seq: Result<Vec<u64>, String> = input.iter().map(|&x| Ok(x)).collect();
+        let got: Result<Vec<u64>, String> =
+            par!(m, input.par_iter().map(|&x| Ok(x)), |it| it.collect());
+        assert_eq!(got, seq, "{ctx}: all Ok");
+        // Several errors: which one comes back is whichever was met first in time, but it is
+        // one of them, and the `Ok`s are thrown away.
+        let bad = |x: u64| x % 100 == 42;
+        let got: Result<Vec<u64>, (usize, u64)> = par!(
+            m,
+            input
+                .par_iter()
+                .enumerate()
+                .map(|(i, &x)| if bad(x) { Err((i, x)) } else { Ok(x) }),
+            |it| it.collect()
+        );
+        let errors: Vec<(usize, u64)> = input
+            .iter()
+            .copied()
+            .enumerate()
+            .filter(|&(_, x)| bad(x))
+            .collect();
+        match got {
+            Ok(v) => assert!(
+                errors.is_empty() && v == input,
+                "{ctx}: Ok although there are errors"
+            ),
+            Err(e) => assert!(errors.contains(&e), "{ctx}: {e:?} is not one of the errors"),
+        }
+        let got: Result<HashSet<u64>, u64> = par!(
+            m,
+            input
+                .par_iter()
+                .map(|&x| if x == 999 { Err(x) } else { Ok(x) }),
+            |it| it.collect()
+        );
+        let seq: Result<HashSet<u64>, u64> = input
+            .iter()
+            .map(|&x| if x == 999 { Err(x) } else { Ok(x) })
+            .collect();
+        assert_eq!(
+            got, seq,
+            "{ctx}: Result<HashSet> (every error is the same value)"
+        );
+        let seq: Option<Vec<u64>> = input.iter().map(|&x| Some(x)).collect();
+        let got: Option<Vec<u64>> = par!(m, input.par_iter().map(|&x| Some(x)), |it| it.collect());
+        assert_eq!(got, seq, "{ctx}: all Some");
+        let seq: Option<Vec<u64>> = input.iter().map(|&x| (!bad(x)).then_some(x)).collect();
+        let got: Option<Vec<u64>> =
+            par!(m, input.par_iter().map(|&x| (!bad(x)).then_some(x)), |it| {
+                it.collect()
+            });
+        assert_eq!(got, seq, "{ctx}: a None");
+    });
+    // One error at a known place, the only one.
+    for m in modes() {
+        let got: Result<Vec<u32>, u32> = par!(
+            m,
+            (0..100_000u32)
+                .into_par_iter()
+                .map(|x| if x == 77_777 { Err(x) } else { Ok(x) }),
+            |it| it.collect()
+        );
+        assert_eq!(got, Err(77_777), "{m:?}");
+    }
+}
+
+#[test]
+fn unzip_partition_partition_map() {
+    cases(|m, input| {
+        let ctx = format!("{m:?} len {}", input.len());
+        let seq: (Vec<u64>, Vec<usize>) = input.iter().enumerate().map(|(i, &x)| (x, i)).unzip();
+        let got: (Vec<u64>, Vec<usize>) = par!(
+            m,
+            input.par_iter().enumerate().map(|(i, &x)| (x, i)),
+            |it| it.unzip()
+        );
+        assert_eq!(got, seq, "{ctx}: unzip");
+        let got: (VecDeque<u64>, HashSet<usize>) = par!(
+            m,
+            input.par_iter().enumerate().map(|(i, &x)| (x, i)),
+            |it| it.unzip()
+        );
+        assert_eq!(got.0, seq.0, "{ctx}: unzip into VecDeque");
+        assert_eq!(
+            got.1,
+            seq.1.iter().copied().collect::<HashSet<_>>(),
+            "{ctx}: unzip into HashSet"
+        );
+        let seq: (Vec<u64>, Vec<u64>) = input.iter().partition(|&&x| x % 3 == 0);
+        let got: (Vec<u64>, Vec<u64>) = par!(m, input.par_iter().copied(), |it| it
+            .partition(|&x| x % 3 == 0));
+        assert_eq!(got, seq, "{ctx}: partition");
+        let seq_l: Vec<String> = input
+            .iter()
+            .filter(|&&x| x % 2 == 0)
+            .map(u64::to_string)
+            .collect();
+        let seq_r: Vec<u64> = input.iter().filter(|&&x| x % 2 == 1).copied().collect();
+        let got: (Vec<String>, Vec<u64>) = par!(m, input.par_iter(), |it| it.partition_map(|&x| {
+            if x % 2 == 0 {
+                Either::Left(x.to_string())
+            } else {
+                Either::Right(x)
+            }
+        }));
+        assert_eq!(got, (seq_l, seq_r), "{ctx}: partition_map");
+    });
+    indexed_cases(|pool, input| {
+        let (mut a, mut b) = (vec![1u64, 2, 3], vec![9usize]);
+        pool.install(|| {
+            input
+                .par_iter()
+                .enumerate()
+                .map(|(i, &x)| (x, i))
+                .unzip_into_vecs(&mut a, &mut b)
+        });
+        assert_eq!(a, input);
+        assert_eq!(b, (0..input.len()).collect::<Vec<_>>());
+    });
+}
+
+#[test]
+fn par_extend_and_collect_into_vec() {
+    cases(|m, input| {
+        let ctx = format!("{m:?} len {}", input.len());
+        let mut got = vec![7u64, 8];
+        let mut seq = got.clone();
+        seq.extend(input.iter().map(|x| x + 1));
+        par!(m, input.par_iter().map(|x| x + 1), |it| got.par_extend(it));
+        assert_eq!(got, seq, "{ctx}: Vec::par_extend, indexed");
+        seq.extend(input.iter().filter(|&&x| x > 500));
+        par!(m, input.par_iter().copied().filter(|&x| x > 500), |it| got
+            .par_extend(it));
+        assert_eq!(got, seq, "{ctx}: Vec::par_extend, unindexed");
+        let mut map: HashMap<u64, u64> = HashMap::from([(1_000_000, 1)]);
+        let mut seq_map = map.clone();
+        seq_map.extend(input.iter().map(|&x| (x, x * 2)));
+        par!(m, input.par_iter().map(|&x| (x, x * 2)), |it| map
+            .par_extend(it));
+        assert_eq!(map, seq_map, "{ctx}: HashMap::par_extend");
+        let mut text = String::from("start:");
+        let mut seq_text = text.clone();
+        seq_text.extend(input.iter().map(|&x| char::from(b'a' + (x % 26) as u8)));
+        par!(
+            m,
+            input.par_iter().map(|&x| char::from(b'a' + (x % 26) as u8)),
+            |it| text.par_extend(it)
+        );
+        assert_eq!(text, seq_text, "{ctx}: String::par_extend");
+    });
+    indexed_cases(|pool, input| {
+        // The target's old contents go, its allocation stays when big enough.
+        let mut target: Vec<u64> = (0..input.len() as u64 + 5).collect();
+        pool.install(|| {
+            input
+                .par_iter()
+                .map(|x| x * 2)
+                .collect_into_vec(&mut target)
+        });
+        assert_eq!(target, input.iter().map(|x| x * 2).collect::<Vec<_>>());
+        let mut target = vec![1u64; 3];
+        pool.install(|| {
+            input
+                .par_iter()
+                .copied()
+                .rev()
+                .collect_into_vec(&mut target)
+        });
+        assert_eq!(target, input.iter().rev().copied().collect::<Vec<_>>());
+    });
+}
+
+#[test]
+fn fold_reduce_and_reduce_with() {
+    cases(|m, input| {
+        let ctx = format!("{m:?} len {}", input.len());
+        // Concatenation is associative but not commutative: any reordering of runs shows.
+        let got: Vec<u64> = par!(
+            m,
+            input.par_iter().fold(Vec::new, |mut v, &x| {
+                v.push(x);
+                v
+            }),
+            |it| it.reduce(Vec::new, |mut a, b| {
+                a.extend(b);
+                a
+            })
+        );
+        assert_eq!(got, input, "{ctx}: fold then reduce keeps order");
+        let got: u64 = par!(m, input.par_iter().fold(|| 0u64, |a, &x| a + x), |it| it
+            .sum());
+        assert_eq!(got, input.iter().sum::<u64>(), "{ctx}: fold then sum");
+        let got: Vec<u64> = par!(
+            m,
+            input.par_iter().fold_with(Vec::new(), |mut v, &x| {
+                v.push(x);
+                v
+            }),
+            |it| it.flatten_iter().collect()
+        );
+        assert_eq!(got, input, "{ctx}: fold_with then flatten");
+        let got = par!(m, input.par_iter().map(|&x| vec![x]), |it| it.reduce_with(
+            |mut a, b| {
+                a.extend(b);
+                a
+            }
+        ));
+        assert_eq!(
+            got,
+            (!input.is_empty()).then(|| input.to_vec()),
+            "{ctx}: reduce_with"
+        );
+        let got = par!(m, input.par_iter().map(|x| x.to_string()), |it| it
+            .reduce(String::new, |a, b| a + &b));
+        assert_eq!(
+            got,
+            input.iter().map(u64::to_string).collect::<String>(),
+            "{ctx}: reduce"
+        );
+    });
+}
+
+#[test]
+fn try_fold_try_reduce_try_for_each() {
+    cases(|m, input| {
+        let ctx = format!("{m:?} len {}", input.len());
+        let total: u64 = input.iter().sum();
+        let got = par!(
+            m,
+            input.par_iter().try_fold(|| 0u64, |a, &x| a.checked_add(x)),
+            |it| it.try_reduce(|| 0, |a, b| a.checked_add(b))
+        );
+        assert_eq!(
+            got,
+            Some(total),
+            "{ctx}: try_fold/try_reduce without a stop"
+        );
+        // Overflow on purpose: any two "big" values overflow a u64, in whatever runs they
+        // land, so the answer is the sequential one whatever the split.
+        let big = |x: u64| if x >= 900 { u64::MAX / 2 + 1 } else { x };
+        let got = par!(
+            m,
+            input
+                .par_iter()
+                .try_fold(|| 0u64, |a, &x| a.checked_add(big(x))),
+            |it| it.try_reduce(|| 0, |a, b| a.checked_add(b))
+        );
+        let seq = input.iter().try_fold(0u64, |a, &x| a.checked_add(big(x)));
+        assert_eq!(got, seq, "{ctx}: overflowing try_fold");
+        let got: Result<(), u64> =
+            par!(m, input.par_iter(), |it| it
+                .try_for_each(|&x| if x >= 990 { Err(x) } else { Ok(()) }));
+        match input.iter().find(|&&x| x >= 990) {
+            None => assert_eq!(got, Ok(()), "{ctx}: try_for_each without an error"),
+            Some(_) => {
+                let e = got.expect_err("try_for_each must report an error");
+                assert!(
+                    e >= 990 && input.contains(&e),
+                    "{ctx}: try_for_each returned {e}, not an error"
+                );
+            }
+        }
+        let got: Option<()> = par!(m, input.par_iter(), |it| it
+            .try_for_each(|&x| (x != 500).then_some(())));
+        assert_eq!(
+            got,
+            input.iter().try_for_each(|&x| (x != 500).then_some(())),
+            "{ctx}: try_for_each with Option"
+        );
+        let got: Result<u64, String> =
+            par!(m, input.par_iter().map(|&x| Ok::<u64, String>(x)), |it| it
+                .try_reduce(|| 0, |a, b| Ok(a + b)));
+        assert_eq!(got, Ok(total), "{ctx}: try_reduce of Results");
+        let got = par!(
+            m,
+            input
+                .par_iter()
+                .map(|&x| if x == 999 { Err(x) } else { Ok(x) }),
+            |it| it.try_reduce(|| 0, |a, b| Ok(a + b))
+        );
+        let seq = if input.contains(&999) {
+            Err(999)
+        } else {
+            Ok(total)
+        };
+        assert_eq!(
+            got, seq,
+            "{ctx}: try_reduce with errors (all the same value)"
+        );
+    });
+}
+
+/// A value ordered by `key` alone, so equal keys with different `at`s show which one a
+/// `min`/`max` picked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Keyed {
+    key: u64,
+    at: usize,
+}
+
+impl PartialOrd for Keyed {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Keyed {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.key.cmp(&other.key)
+    }
+}
+
+#[test]
+fn min_max_with_ties() {
+    cases(|m, input| {
+        let ctx = format!("{m:?} len {}", input.len());
+        // Keys in 0..7: every min and max is tied many times over in the longer inputs.
+        let items: Vec<Keyed> = input
+            .iter()
+            .enumerate()
+            .map(|(at, &x)| Keyed { key: x % 7, at })
+            .collect();
+        let cmp = |a: &Keyed, b: &Keyed| a.key.cmp(&b.key);
+        let key = |k: &Keyed| k.key;
+        assert_eq!(
+            par!(m, items.par_iter().copied(), |it| it.min()),
+            items.iter().copied().min(),
+            "{ctx}: min (first of ties)"
+        );
+        assert_eq!(
+            par!(m, items.par_iter().copied(), |it| it.max()),
+            items.iter().copied().max(),
+            "{ctx}: max (last of ties)"
+        );
+        assert_eq!(
+            par!(m, items.par_iter().copied(), |it| it.min_by(cmp)),
+            items.iter().copied().min_by(cmp),
+            "{ctx}: min_by"
+        );
+        assert_eq!(
+            par!(m, items.par_iter().copied(), |it| it.max_by(cmp)),
+            items.iter().copied().max_by(cmp),
+            "{ctx}: max_by"
+        );
+        assert_eq!(
+            par!(m, items.par_iter().copied(), |it| it.min_by_key(key)),
+            items.iter().copied().min_by_key(key),
+            "{ctx}: min_by_key"
+        );
+        assert_eq!(
+            par!(m, items.par_iter().copied(), |it| it.max_by_key(key)),
+            items.iter().copied().max_by_key(key),
+            "{ctx}: max_by_key"
+        );
+        assert_eq!(
+            par!(m, input.par_iter(), |it| it.min()),
+            input.iter().min(),
+            "{ctx}: min of plain values"
+        );
+        assert_eq!(
+            par!(m, input.par_iter(), |it| it.max()),
+            input.iter().max(),
+            "{ctx}: max of plain values"
+        );
+    });
+}
+
+#[test]
+fn sum_product_count_any_all() {
+    cases(|m, input| {
+        let ctx = format!("{m:?} len {}", input.len());
+        assert_eq!(
+            par!(m, input.par_iter(), |it| it.sum::<u64>()),
+            input.iter().sum::<u64>(),
+            "{ctx}: sum of refs"
+        );
+        assert_eq!(
+            par!(m, input.par_iter().map(|&x| x as i64 - 500), |it| it
+                .sum::<i64>()),
+            input.iter().map(|&x| x as i64 - 500).sum::<i64>(),
+            "{ctx}: sum of values"
+        );
+        let seq: Wrapping<u64> = input.iter().map(|&x| Wrapping(x | 1)).product();
+        let got: Wrapping<u64> = par!(m, input.par_iter().map(|&x| Wrapping(x | 1)), |it| it
+            .product());
+        assert_eq!(got, seq, "{ctx}: product");
+        assert_eq!(
+            par!(m, input.par_iter().filter(|&&x| x < 100), |it| it.count()),
+            input.iter().filter(|&&x| x < 100).count(),
+            "{ctx}: count"
+        );
+        assert_eq!(
+            par!(m, input.par_iter(), |it| it.count()),
+            input.len(),
+            "{ctx}: count of all"
+        );
+        for t in [0, 500, 998, 999, 1000] {
+            assert_eq!(
+                par!(m, input.par_iter(), |it| it.any(|&x| x == t)),
+                input.iter().any(|&x| x == t),
+                "{ctx}: any == {t}"
+            );
+            assert_eq!(
+                par!(m, input.par_iter(), |it| it.all(|&x| x < t)),
+                input.iter().all(|&x| x < t),
+                "{ctx}: all < {t}"
+            );
+        }
+    });
+}
+
+#[test]
+fn searches_with_several_hits() {
+    cases(|m, input| {
+        let ctx = format!("{m:?} len {}", input.len());
+        // About one item in 100 is a hit (x % 100 == 7), so the longer inputs have many.
+        let items: Vec<(usize, u64)> = input.iter().copied().enumerate().collect();
+        let hit = |p: &(usize, u64)| p.1 % 100 == 7;
+        let first = items.iter().copied().find(hit);
+        let last = items.iter().copied().rev().find(hit);
+        assert_eq!(
+            par!(m, items.par_iter().copied(), |it| it.find_first(hit)),
+            first,
+            "{ctx}: find_first"
+        );
+        assert_eq!(
+            par!(m, items.par_iter().copied(), |it| it.find_last(hit)),
+            last,
+            "{ctx}: find_last"
+        );
+        let any = par!(m, items.par_iter().copied(), |it| it.find_any(hit));
+        assert_eq!(any.is_some(), first.is_some(), "{ctx}: find_any");
+        if let Some(p) = any {
+            assert!(
+                hit(&p) && items[p.0] == p,
+                "{ctx}: find_any returned {p:?}, not a hit of the input"
+            );
+        }
+        let f = |p: (usize, u64)| hit(&p).then_some(p.0);
+        assert_eq!(
+            par!(m, items.par_iter().copied(), |it| it.find_map_first(f)),
+            first.map(|p| p.0),
+            "{ctx}: find_map_first"
+        );
+        let any = par!(m, items.par_iter().copied(), |it| it.find_map_any(f));
+        assert!(
+            any.is_none() == first.is_none() && any.map_or(true, |i| hit(&items[i])),
+            "{ctx}: find_map_any"
+        );
+        // Unindexed chains search in input order too.
+        let got = par!(
+            m,
+            items.par_iter().copied().filter(|p| p.1 % 2 == 1),
+            |it| it.find_first(hit)
+        );
+        assert_eq!(
+            got,
+            items.iter().copied().filter(|p| p.1 % 2 == 1).find(hit),
+            "{ctx}: find_first after filter"
+        );
+        let got = par!(
+            m,
+            items.par_iter().copied().filter(|p| p.1 % 2 == 1),
+            |it| it.find_last(hit)
+        );
+        assert_eq!(
+            got,
+            items
+                .iter()
+                .copied()
+                .filter(|p| p.1 % 2 == 1)
+                .rev()
+                .find(hit),
+            "{ctx}: find_last after filter"
+        );
+    });
+    indexed_cases(|pool, input| {
+        let ctx = format!("{} threads len {}", pool.threads(), input.len());
+        let hit = |x: &u64| x % 100 == 7;
+        let first = input.iter().position(hit);
+        let last = input.iter().rposition(hit);
+        assert_eq!(
+            pool.install(|| input.par_iter().position_first(hit)),
+            first,
+            "{ctx}: position_first"
+        );
+        assert_eq!(
+            pool.install(|| input.par_iter().position_last(hit)),
+            last,
+            "{ctx}: position_last"
+        );
+        let any = pool.install(|| input.par_iter().position_any(hit));
+        assert_eq!(any.is_some(), first.is_some(), "{ctx}: position_any");
+        assert!(
+            any.map_or(true, |i| hit(&input[i])),
+            "{ctx}: position_any gave {any:?}, not a hit"
+        );
+        let first = input.iter().rev().position(hit);
+        assert_eq!(
+            pool.install(|| input.par_iter().rev().position_first(hit)),
+            first,
+            "{ctx}: rev position_first"
+        );
+    });
+}

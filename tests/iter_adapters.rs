@@ -1494,3 +1494,674 @@ fn searches_with_several_hits() {
         );
     });
 }
+
+// ---- sources ----
+
+#[test]
+fn vec_by_value_arrays_and_mut_refs() {
+    cases(|m, input| {
+        let ctx = format!("{m:?} len {}", input.len());
+        let strings: Vec<String> = input.iter().map(u64::to_string).collect();
+        let got: Vec<String> = par!(m, strings.clone().into_par_iter(), |it| it.collect());
+        assert_eq!(got, strings, "{ctx}: Vec by value");
+        let got: Vec<String> = par!(
+            m,
+            strings
+                .clone()
+                .into_par_iter()
+                .rev()
+                .skip(1)
+                .map(|s| s + "!"),
+            |it| it.collect()
+        );
+        let seq: Vec<String> = strings
+            .iter()
+            .rev()
+            .skip(1)
+            .map(|s| s.clone() + "!")
+            .collect();
+        assert_eq!(got, seq, "{ctx}: Vec by value, rev skip map");
+        let got: Vec<String> = par!(
+            m,
+            strings.clone().into_par_iter().step_by(3).take(10),
+            |it| it.collect()
+        );
+        let seq: Vec<String> = strings.iter().step_by(3).take(10).cloned().collect();
+        assert_eq!(got, seq, "{ctx}: Vec by value, step_by take");
+        let mut v = input.to_vec();
+        par!(m, v.par_iter_mut(), |it| it.for_each(|x| *x = *x * 2 + 1));
+        assert_eq!(
+            v,
+            input.iter().map(|x| x * 2 + 1).collect::<Vec<_>>(),
+            "{ctx}: par_iter_mut on a Vec"
+        );
+        let slice: &mut [u64] = &mut v;
+        par!(m, slice.par_iter_mut().enumerate(), |it| it
+            .for_each(|(i, x)| *x = i as u64));
+        assert_eq!(
+            v,
+            (0..input.len() as u64).collect::<Vec<_>>(),
+            "{ctx}: par_iter_mut on a slice"
+        );
+    });
+    for m in modes() {
+        let arr = [String::from("a"), String::from("bé"), String::from("日本")];
+        let got: Vec<String> = par!(m, arr.clone().into_par_iter(), |it| it.collect());
+        assert_eq!(got, arr, "{m:?}: array by value");
+        let got: Vec<usize> = par!(m, (&arr).into_par_iter().map(String::len), |it| it
+            .collect());
+        assert_eq!(got, [1, 3, 6], "{m:?}: array by reference");
+        let empty: [u8; 0] = [];
+        assert_eq!(
+            par!(m, empty.into_par_iter(), |it| it.count()),
+            0,
+            "{m:?}: empty array"
+        );
+        let mut nums = [1u32, 2, 3, 4, 5, 6, 7];
+        par!(m, nums.par_iter_mut(), |it| it.for_each(|x| *x *= 10));
+        assert_eq!(
+            nums,
+            [10, 20, 30, 40, 50, 60, 70],
+            "{m:?}: array par_iter_mut"
+        );
+        let big: [u16; 4096] = std::array::from_fn(|i| i as u16);
+        let got: u64 = par!(m, big.into_par_iter().map(u64::from), |it| it.sum());
+        assert_eq!(
+            got,
+            (0..4096u64).sum::<u64>(),
+            "{m:?}: large array by value"
+        );
+    }
+}
+
+#[test]
+fn vecdeque_source() {
+    cases(|m, input| {
+        let ctx = format!("{m:?} len {}", input.len());
+        // Built from both ends, so its storage wraps around.
+        let mut deque = VecDeque::new();
+        for (i, &x) in input.iter().enumerate() {
+            if i % 2 == 0 {
+                deque.push_back(x);
+            } else {
+                deque.push_front(x);
+            }
+        }
+        let seq: Vec<u64> = deque.iter().copied().collect();
+        let got: Vec<u64> = par!(m, deque.par_iter().copied(), |it| it.collect());
+        assert_eq!(got, seq, "{ctx}: &VecDeque");
+        let got: Vec<u64> = par!(m, deque.clone().into_par_iter(), |it| it.collect());
+        assert_eq!(got, seq, "{ctx}: VecDeque by value");
+        par!(m, deque.par_iter_mut(), |it| it.for_each(|x| *x += 1));
+        assert_eq!(
+            deque.iter().copied().collect::<Vec<_>>(),
+            seq.iter().map(|x| x + 1).collect::<Vec<_>>(),
+            "{ctx}: &mut VecDeque"
+        );
+    });
+}
+
+/// `(a..b)` and `(a..=b)` of one integer type against std's, on every mode.
+macro_rules! check_ranges {
+    ($($t:ty),*) => {$({
+        let min = <$t>::MIN;
+        let max = <$t>::MAX;
+        let mid: $t = (max / 2) as $t;
+        let ranges: Vec<(&str, std::ops::Range<$t>)> = vec![
+            ("empty", 5..5),
+            ("backwards", 9..3),
+            ("short", 0..7),
+            ("from min", min..min.saturating_add(100)),
+            ("to max", max.saturating_sub(100)..max),
+            ("middle", mid.saturating_sub(90)..mid.saturating_add(90)),
+        ];
+        let inclusive: Vec<(&str, std::ops::RangeInclusive<$t>)> = vec![
+            ("empty inclusive", 5..=4),
+            ("one", 7..=7),
+            ("to max inclusive", max.saturating_sub(50)..=max),
+            ("from min inclusive", min..=min.saturating_add(50)),
+            ("one at max", max..=max),
+        ];
+        for m in modes() {
+            let ctx = format!("{m:?} {}", stringify!($t));
+            for (what, r) in &ranges {
+                let seq: Vec<$t> = r.clone().collect();
+                let got: Vec<$t> = par!(m, r.clone().into_par_iter(), |it| it.collect());
+                assert_eq!(got, seq, "{ctx} {what} {r:?}");
+                let got: Vec<$t> = par!(m, r.clone().into_par_iter().rev(), |it| it.collect());
+                assert_eq!(got, seq.iter().rev().copied().collect::<Vec<_>>(), "{ctx} {what} {r:?} rev");
+            }
+            for (what, r) in &inclusive {
+                let seq: Vec<$t> = r.clone().collect();
+                let got: Vec<$t> = par!(m, r.clone().into_par_iter(), |it| it.collect());
+                assert_eq!(got, seq, "{ctx} {what} {r:?}");
+                let got: usize = par!(m, r.clone().into_par_iter(), |it| it.count());
+                assert_eq!(got, seq.len(), "{ctx} {what} {r:?} count");
+            }
+        }
+    })*};
+}
+
+#[test]
+fn integer_ranges_of_every_type() {
+    check_ranges!(u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize);
+    for m in modes() {
+        // The whole of the small types, inclusive.
+        let got: Vec<u8> = par!(m, (0..=u8::MAX).into_par_iter(), |it| it.collect());
+        assert_eq!(got, (0..=u8::MAX).collect::<Vec<_>>(), "{m:?}");
+        let got: Vec<i8> = par!(m, (i8::MIN..=i8::MAX).into_par_iter(), |it| it.collect());
+        assert_eq!(got, (i8::MIN..=i8::MAX).collect::<Vec<_>>(), "{m:?}");
+        let got: i64 = par!(
+            m,
+            (i16::MIN..=i16::MAX).into_par_iter().map(i64::from),
+            |it| it.sum()
+        );
+        assert_eq!(
+            got,
+            (i16::MIN..=i16::MAX).map(i64::from).sum::<i64>(),
+            "{m:?}"
+        );
+        // Negative to positive, and long enough to split.
+        let got: Vec<i64> = par!(
+            m,
+            (-50_000i64..50_003).into_par_iter().filter(|x| x % 7 == 0),
+            |it| it.collect()
+        );
+        assert_eq!(
+            got,
+            (-50_000i64..50_003)
+                .filter(|x| x % 7 == 0)
+                .collect::<Vec<_>>(),
+            "{m:?}"
+        );
+        let got: Vec<i128> = par!(
+            m,
+            (-100_000i128..=100_000).into_par_iter().step_by(999),
+            |it| it.collect()
+        );
+        assert_eq!(
+            got,
+            (-100_000i128..=100_000).step_by(999).collect::<Vec<_>>(),
+            "{m:?}"
+        );
+        let got = par!(m, (u64::MAX - 100_000..=u64::MAX).into_par_iter(), |it| it
+            .max());
+        assert_eq!(got, Some(u64::MAX), "{m:?}");
+        let got = par!(
+            m,
+            (u128::MAX - 1000..u128::MAX).into_par_iter().enumerate(),
+            |it| it.find_last(|_| true)
+        );
+        assert_eq!(got, Some((999, u128::MAX - 1)), "{m:?}");
+    }
+}
+
+#[test]
+fn option_and_result_sources() {
+    for m in modes() {
+        assert_eq!(
+            par!(m, Some(5u32).into_par_iter(), |it| it.collect::<Vec<_>>()),
+            [5],
+            "{m:?}"
+        );
+        assert_eq!(
+            par!(m, None::<u32>.into_par_iter(), |it| it.collect::<Vec<_>>()),
+            Vec::<u32>::new(),
+            "{m:?}"
+        );
+        let some = Some(String::from("x"));
+        assert_eq!(
+            par!(m, some.par_iter(), |it| it.collect::<Vec<_>>()),
+            [&String::from("x")],
+            "{m:?}"
+        );
+        let mut some = Some(3);
+        par!(m, some.par_iter_mut(), |it| it.for_each(|x| *x += 1));
+        assert_eq!(some, Some(4), "{m:?}");
+        let ok: Result<u32, String> = Ok(9);
+        let err: Result<u32, String> = Err("no".into());
+        assert_eq!(
+            par!(m, ok.par_iter(), |it| it.copied().collect::<Vec<_>>()),
+            [9],
+            "{m:?}"
+        );
+        assert_eq!(par!(m, err.par_iter(), |it| it.count()), 0, "{m:?}");
+        assert_eq!(
+            par!(m, ok.into_par_iter(), |it| it.sum::<u32>()),
+            9,
+            "{m:?}"
+        );
+        assert_eq!(par!(m, err.into_par_iter(), |it| it.count()), 0, "{m:?}");
+        // An Option is indexed: it zips and chains.
+        let got: Vec<(u32, char)> = par!(m, Some(1u32).into_par_iter().zip(Some('a')), |it| it
+            .collect());
+        assert_eq!(got, [(1, 'a')], "{m:?}");
+        let got: Vec<u32> = par!(
+            m,
+            Some(1u32).into_par_iter().chain(None).chain(Some(3)),
+            |it| it.collect()
+        );
+        assert_eq!(got, [1, 3], "{m:?}");
+    }
+}
+
+#[test]
+fn hash_and_tree_collections_by_ref_and_value() {
+    cases(|m, input| {
+        let ctx = format!("{m:?} len {}", input.len());
+        let map: HashMap<usize, u64> = input.iter().copied().enumerate().collect();
+        let mut got: Vec<(usize, u64)> =
+            par!(m, map.par_iter().map(|(&k, &v)| (k, v)), |it| it.collect());
+        got.sort_unstable();
+        let seq: Vec<(usize, u64)> = input.iter().copied().enumerate().collect();
+        assert_eq!(got, seq, "{ctx}: &HashMap");
+        let mut got: Vec<(usize, u64)> = par!(m, map.clone().into_par_iter(), |it| it.collect());
+        got.sort_unstable();
+        assert_eq!(got, seq, "{ctx}: HashMap by value");
+        let mut map = map;
+        par!(m, map.par_iter_mut(), |it| it
+            .for_each(|(&k, v)| *v += k as u64));
+        assert!(
+            map.iter().all(|(&k, &v)| v == input[k] + k as u64),
+            "{ctx}: &mut HashMap"
+        );
+
+        let set: HashSet<u64> = input.iter().copied().collect();
+        let mut got: Vec<u64> = par!(m, set.par_iter().copied(), |it| it.collect());
+        got.sort_unstable();
+        let mut seq: Vec<u64> = set.iter().copied().collect();
+        seq.sort_unstable();
+        assert_eq!(got, seq, "{ctx}: &HashSet");
+        let mut got: Vec<u64> = par!(m, set.into_par_iter(), |it| it.collect());
+        got.sort_unstable();
+        assert_eq!(got, seq, "{ctx}: HashSet by value");
+
+        // Tree collections come in key order, and the parallel iterator keeps it.
+        let tree: BTreeMap<u64, usize> = input.iter().copied().zip(0..).collect();
+        let seq: Vec<(u64, usize)> = tree.iter().map(|(&k, &v)| (k, v)).collect();
+        let got: Vec<(u64, usize)> =
+            par!(m, tree.par_iter().map(|(&k, &v)| (k, v)), |it| it.collect());
+        assert_eq!(got, seq, "{ctx}: &BTreeMap");
+        let got: Vec<(u64, usize)> = par!(m, tree.clone().into_par_iter(), |it| it.collect());
+        assert_eq!(got, seq, "{ctx}: BTreeMap by value");
+        let mut tree = tree;
+        par!(m, tree.par_iter_mut(), |it| it.for_each(|(_, v)| *v *= 2));
+        assert_eq!(
+            tree.values().copied().collect::<Vec<_>>(),
+            seq.iter().map(|p| p.1 * 2).collect::<Vec<_>>(),
+            "{ctx}: &mut BTreeMap"
+        );
+        let bset: BTreeSet<u64> = input.iter().copied().collect();
+        let seq: Vec<u64> = bset.iter().copied().collect();
+        assert_eq!(
+            par!(m, bset.par_iter().copied(), |it| it.collect::<Vec<_>>()),
+            seq,
+            "{ctx}: &BTreeSet"
+        );
+        assert_eq!(
+            par!(m, bset.into_par_iter(), |it| it.collect::<Vec<_>>()),
+            seq,
+            "{ctx}: BTreeSet by value"
+        );
+    });
+}
+
+/// Random text of multi-byte characters, spaces of several kinds and line ends of both kinds.
+fn text(rng: &mut Rng, chars: usize) -> String {
+    const PIECES: [&str; 16] = [
+        "a",
+        "Z",
+        "é",
+        "ß",
+        "日",
+        "本",
+        "🎉",
+        "\u{1F600}",
+        " ",
+        " ",
+        "\t",
+        "\n",
+        "\r\n",
+        "\u{3000}",
+        "\u{85}",
+        "\r",
+    ];
+    (0..chars).map(|_| PIECES[rng.below(16) as usize]).collect()
+}
+
+#[test]
+fn strings_against_std() {
+    let mut rng = Rng::new(1919);
+    let mut texts: Vec<String> = vec![
+        String::new(),
+        "\n".into(),
+        "\n\n\n".into(),
+        "no line end".into(),
+        "trailing\n".into(),
+        "crlf\r\n\r\nend\r\n".into(),
+        "   ".into(),
+        "日本語のテキスト 🎉\n二行目".into(),
+    ];
+    for chars in [3, 7, 31, 300, 1000, 5000, 100_003] {
+        texts.push(text(&mut rng, chars));
+    }
+    // Long runs with no separator at all, and separators only at the ends.
+    texts.push("é".repeat(3000));
+    texts.push(format!("\n{}\n", "word".repeat(1000)));
+    texts.push(format!(" {} ", "日".repeat(1000)));
+    for t in &texts {
+        for m in modes() {
+            let ctx = format!("{m:?} text of {} bytes", t.len());
+            assert_eq!(
+                par!(m, t.par_chars(), |it| it.collect::<Vec<_>>()),
+                t.chars().collect::<Vec<_>>(),
+                "{ctx}: par_chars"
+            );
+            assert_eq!(
+                par!(m, t.par_chars(), |it| it.collect::<String>()),
+                *t,
+                "{ctx}: par_chars into String"
+            );
+            assert_eq!(
+                par!(m, t.par_lines(), |it| it.collect::<Vec<_>>()),
+                t.lines().collect::<Vec<_>>(),
+                "{ctx}: par_lines"
+            );
+            assert_eq!(
+                par!(m, t.par_split_whitespace(), |it| it.collect::<Vec<_>>()),
+                t.split_whitespace().collect::<Vec<_>>(),
+                "{ctx}: par_split_whitespace"
+            );
+            assert_eq!(
+                par!(m, t.par_bytes(), |it| it.collect::<Vec<_>>()),
+                t.bytes().collect::<Vec<_>>(),
+                "{ctx}: par_bytes"
+            );
+            let got = par!(m, t.par_lines().map(str::len), |it| it.sum::<usize>());
+            assert_eq!(
+                got,
+                t.lines().map(str::len).sum::<usize>(),
+                "{ctx}: par_lines sum"
+            );
+            let got = par!(m, t.par_chars(), |it| it.find_last(|c| c.is_whitespace()));
+            assert_eq!(
+                got,
+                t.chars().rev().find(|c| c.is_whitespace()),
+                "{ctx}: par_chars find_last"
+            );
+        }
+    }
+}
+
+#[test]
+fn slice_chunks_windows_split() {
+    cases(|m, input| {
+        let ctx = format!("{m:?} len {}", input.len());
+        for size in [1, 2, 7, 1000, input.len() + 1] {
+            assert_eq!(
+                par!(m, input.par_chunks(size), |it| it.collect::<Vec<_>>()),
+                input.chunks(size).collect::<Vec<_>>(),
+                "{ctx}: par_chunks {size}"
+            );
+            assert_eq!(
+                par!(m, input.par_chunks_exact(size), |it| it.collect::<Vec<_>>()),
+                input.chunks_exact(size).collect::<Vec<_>>(),
+                "{ctx}: par_chunks_exact {size}"
+            );
+            assert_eq!(
+                par!(m, input.par_windows(size), |it| it.collect::<Vec<_>>()),
+                input.windows(size).collect::<Vec<_>>(),
+                "{ctx}: par_windows {size}"
+            );
+        }
+        // Separators: rare, common, at the ends and back to back (empty subslices).
+        for sep in [0u64, 7, 500] {
+            let pred = |x: &u64| *x % 1000 <= sep || *x % 97 == 0;
+            assert_eq!(
+                par!(m, input.par_split(pred), |it| it.collect::<Vec<_>>()),
+                input.split(pred).collect::<Vec<_>>(),
+                "{ctx}: par_split <= {sep}"
+            );
+        }
+        let got = par!(m, input.par_split(|_| true), |it| it.count());
+        assert_eq!(
+            got,
+            input.split(|_| true).count(),
+            "{ctx}: par_split on every item"
+        );
+        let got = par!(m, input.par_chunks(3).enumerate().rev(), |it| it
+            .collect::<Vec<_>>());
+        assert_eq!(
+            got,
+            input.chunks(3).enumerate().rev().collect::<Vec<_>>(),
+            "{ctx}: par_chunks enumerate rev"
+        );
+        let got: Vec<u64> = par!(m, input.par_windows(2).map(|w| w[0].abs_diff(w[1])), |it| {
+            it.collect()
+        });
+        assert_eq!(
+            got,
+            input
+                .windows(2)
+                .map(|w| w[0].abs_diff(w[1]))
+                .collect::<Vec<_>>(),
+            "{ctx}: par_windows map"
+        );
+    });
+}
+
+#[test]
+fn slice_chunks_mut() {
+    cases(|m, input| {
+        let ctx = format!("{m:?} len {}", input.len());
+        for size in [1, 3, 1000, input.len() + 1] {
+            let mut seq = input.to_vec();
+            seq.chunks_mut(size).enumerate().for_each(|(i, c)| {
+                c.reverse();
+                c[0] += i as u64;
+            });
+            let mut got = input.to_vec();
+            par!(m, got.par_chunks_mut(size).enumerate(), |it| it.for_each(
+                |(i, c)| {
+                    c.reverse();
+                    c[0] += i as u64;
+                }
+            ));
+            assert_eq!(got, seq, "{ctx}: par_chunks_mut {size}");
+            let mut seq = input.to_vec();
+            seq.chunks_exact_mut(size).for_each(|c| c.fill(1));
+            let mut got = input.to_vec();
+            par!(m, got.par_chunks_exact_mut(size), |it| it
+                .for_each(|c| c.fill(1)));
+            assert_eq!(got, seq, "{ctx}: par_chunks_exact_mut {size}");
+        }
+    });
+}
+
+#[test]
+fn sorts_against_std() {
+    let mut rng = Rng::new(7);
+    for len in LENS {
+        // Few distinct keys, so stability shows: the payload is the original position.
+        let input: Vec<(u8, usize)> = (0..len).map(|i| (rng.below(10) as u8, i)).collect();
+        for pool in pools() {
+            let ctx = format!("{} threads len {len}", pool.threads());
+            let mut seq = input.clone();
+            seq.sort();
+            let mut got = input.clone();
+            pool.install(|| got.par_sort());
+            assert_eq!(got, seq, "{ctx}: par_sort");
+            let mut got = input.clone();
+            pool.install(|| got.par_sort_unstable());
+            assert_eq!(got, seq, "{ctx}: par_sort_unstable (all distinct)");
+            let mut seq = input.clone();
+            seq.sort_by_key(|p| p.0);
+            let mut got = input.clone();
+            pool.install(|| got.par_sort_by_key(|p| p.0));
+            assert_eq!(got, seq, "{ctx}: par_sort_by_key is stable");
+            let mut got = input.clone();
+            pool.install(|| got.par_sort_by(|a, b| a.0.cmp(&b.0)));
+            assert_eq!(got, seq, "{ctx}: par_sort_by is stable");
+            let mut got = input.clone();
+            pool.install(|| got.par_sort_unstable_by_key(|p| p.0));
+            assert!(
+                got.windows(2).all(|w| w[0].0 <= w[1].0),
+                "{ctx}: par_sort_unstable_by_key sorts"
+            );
+            let (mut a, mut b) = (got.clone(), input.clone());
+            a.sort();
+            b.sort();
+            assert_eq!(a, b, "{ctx}: par_sort_unstable_by_key permutes");
+            let mut got = input.clone();
+            pool.install(|| got.par_sort_unstable_by(|a, b| b.cmp(a)));
+            let mut seq = input.clone();
+            seq.sort_by(|a, b| b.cmp(a));
+            assert_eq!(got, seq, "{ctx}: par_sort_unstable_by descending");
+            let mut strings: Vec<String> = input
+                .iter()
+                .map(|p| format!("{}-{}", p.0, p.1 % 13))
+                .collect();
+            let mut seq = strings.clone();
+            seq.sort();
+            pool.install(|| strings.par_sort());
+            assert_eq!(strings, seq, "{ctx}: par_sort of Strings");
+        }
+    }
+}
+
+#[test]
+fn par_bridge_keeps_order() {
+    cases(|m, input| {
+        let ctx = format!("{m:?} len {}", input.len());
+        let seq: Vec<u64> = input.iter().map(|x| x * 3).collect();
+        let got: Vec<u64> = par!(m, input.iter().par_bridge().map(|x| x * 3), |it| it
+            .collect());
+        assert_eq!(got, seq, "{ctx}: par_bridge over a slice iterator");
+        for w in [1, 3, 64] {
+            let got: Vec<u64> = par!(
+                m,
+                input.iter().par_bridge().window(w).map(|x| x * 3),
+                |it| it.collect()
+            );
+            assert_eq!(got, seq, "{ctx}: par_bridge window {w}");
+        }
+        let got = par!(m, input.iter().copied().enumerate().par_bridge(), |it| it
+            .find_first(|p| p.1 % 100 == 7));
+        assert_eq!(
+            got,
+            input.iter().copied().enumerate().find(|p| p.1 % 100 == 7),
+            "{ctx}: par_bridge find_first"
+        );
+        let got: Vec<u64> = par!(
+            m,
+            input.iter().par_bridge().filter(|&&x| x % 2 == 0).copied(),
+            |it| it.collect()
+        );
+        assert_eq!(
+            got,
+            input
+                .iter()
+                .filter(|&&x| x % 2 == 0)
+                .copied()
+                .collect::<Vec<_>>(),
+            "{ctx}: par_bridge filter"
+        );
+    });
+    // Over a channel, fed by another thread: a source that cannot be split or measured.
+    for m in modes() {
+        for n in [0u64, 1, 5000] {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let feeder = std::thread::spawn(move || (0..n).for_each(|i| tx.send(i).unwrap()));
+            let got: Vec<u64> = par!(m, rx.into_iter().par_bridge().map(|x| x * x), |it| it
+                .collect());
+            feeder.join().unwrap();
+            assert_eq!(
+                got,
+                (0..n).map(|x| x * x).collect::<Vec<_>>(),
+                "{m:?}: par_bridge over a channel of {n}"
+            );
+        }
+        let (tx, rx) = std::sync::mpsc::sync_channel(4);
+        let feeder = std::thread::spawn(move || (0..3000u64).for_each(|i| tx.send(i).unwrap()));
+        let got: u64 = par!(m, rx.into_iter().par_bridge().window(2), |it| it.sum());
+        feeder.join().unwrap();
+        assert_eq!(
+            got,
+            (0..3000u64).sum::<u64>(),
+            "{m:?}: par_bridge over a bounded channel, window 2"
+        );
+    }
+}
+
+#[test]
+fn bridge_window_bounds_items_pulled_ahead() {
+    // `window(w)` caps the items pulled ahead of the ones processed at 2 * w (its contract):
+    // count pulls minus items processed, as the source sees them.
+    for pool in pools() {
+        for w in [1usize, 4, 50] {
+            let pulled = AtomicUsize::new(0);
+            let done = AtomicUsize::new(0);
+            let worst = AtomicUsize::new(0);
+            let source = (0..2000u32).inspect(|_| {
+                let ahead = pulled.fetch_add(1, Ordering::SeqCst) + 1 - done.load(Ordering::SeqCst);
+                worst.fetch_max(ahead, Ordering::SeqCst);
+            });
+            let sum: u64 = pool.install(|| {
+                source
+                    .par_bridge()
+                    .window(w)
+                    .map(|x| {
+                        done.fetch_add(1, Ordering::SeqCst);
+                        u64::from(x)
+                    })
+                    .sum()
+            });
+            assert_eq!(sum, (0..2000u64).sum::<u64>());
+            let worst = worst.into_inner();
+            assert!(
+                worst <= 2 * w,
+                "{} threads window {w}: {worst} items pulled ahead",
+                pool.threads()
+            );
+        }
+    }
+}
+
+#[test]
+fn with_pool_and_install_run_on_that_pool() {
+    for pool in pools() {
+        let on = |_: &&u64| {
+            assert!(
+                pool.current_thread_index().is_some(),
+                "item ran off the pool"
+            )
+        };
+        let v: Vec<u64> = (0..10_000).collect();
+        v.par_iter().inspect(on).with_pool(pool).for_each(|_| {});
+        v.par_iter()
+            .filter(|&&x| x % 3 == 0)
+            .inspect(on)
+            .with_pool(pool)
+            .count();
+        v.par_iter()
+            .chain(v.par_iter().filter(|&&x| x > 5))
+            .inspect(on)
+            .with_pool(pool)
+            .count();
+        v.iter().par_bridge().inspect(on).with_pool(pool).count();
+        pool.install(|| v.par_iter().inspect(on).count());
+        pool.install(|| v.iter().par_bridge().inspect(on).count());
+        // Sorts called inside install sort on that pool, too (their comparator runs there).
+        let mut w: Vec<u64> = v.iter().rev().copied().collect();
+        pool.install(|| {
+            w.par_sort_by(|a, b| {
+                assert!(
+                    pool.current_thread_index().is_some(),
+                    "comparator ran off the pool"
+                );
+                a.cmp(b)
+            })
+        });
+        assert_eq!(w, v);
+    }
+}

@@ -2165,3 +2165,209 @@ fn with_pool_and_install_run_on_that_pool() {
         assert_eq!(w, v);
     }
 }
+
+#[test]
+fn with_min_len_bounds_every_fold_run() {
+    // rayon's contract for `with_min_len(k)`: no piece shorter than k is folded on its own, so
+    // a fold's accumulator (one per run) covers at least k items, unless the whole input is
+    // shorter.
+    indexed_cases(|pool, input| {
+        for k in [2, 10, 1000] {
+            let runs: Vec<usize> = pool.install(|| {
+                input
+                    .par_iter()
+                    .with_min_len(k)
+                    .fold(|| 0usize, |n, _| n + 1)
+                    .collect()
+            });
+            assert_eq!(runs.iter().sum::<usize>(), input.len());
+            let nonempty: Vec<usize> = runs.iter().copied().filter(|&n| n > 0).collect();
+            if input.len() >= k {
+                let shortest = nonempty.iter().copied().min().unwrap_or(k);
+                assert!(shortest >= k, "{} threads len {}: a run of {shortest} items under with_min_len({k}); runs {:?}", pool.threads(), input.len(), &runs[..runs.len().min(20)]);
+            }
+        }
+    });
+}
+
+// ---- a user's own sources, through the public plumbing ----
+
+mod user_source {
+    use corepool::iter::plumbing::{
+        bridge, bridge_unindexed, Consumer, Folder, Producer, ProducerCallback, UnindexedProducer,
+    };
+    use corepool::prelude::*;
+
+    /// The squares of `start .. start + len`, as an indexed source. `lie` makes every piece's
+    /// sequential iterator yield that many items more (positive) or fewer (negative) than the
+    /// piece holds: a buggy user producer, which must never make corepool unsound.
+    #[derive(Clone, Copy)]
+    pub struct Squares {
+        pub start: u32,
+        pub len: usize,
+        pub lie: i32,
+    }
+
+    impl Producer for Squares {
+        type Item = u64;
+        type IntoIter = std::iter::Map<std::ops::Range<u32>, fn(u32) -> u64>;
+        fn into_iter(self) -> Self::IntoIter {
+            let end = (self.start + self.len as u32).saturating_add_signed(self.lie);
+            (self.start..end.max(self.start)).map(|x| u64::from(x) * u64::from(x))
+        }
+        fn split_at(self, index: usize) -> (Self, Self) {
+            let left = Squares { len: index, ..self };
+            let right = Squares {
+                start: self.start + index as u32,
+                len: self.len - index,
+                ..self
+            };
+            (left, right)
+        }
+    }
+
+    impl ParallelIterator for Squares {
+        type Item = u64;
+        fn drive_unindexed<C: Consumer<u64>>(self, consumer: C) -> C::Result {
+            bridge(self, consumer)
+        }
+        fn opt_len(&self) -> Option<usize> {
+            Some(self.len)
+        }
+    }
+
+    impl IndexedParallelIterator for Squares {
+        fn len(&self) -> usize {
+            self.len
+        }
+        fn with_producer<CB: ProducerCallback<u64>>(self, callback: CB) -> CB::Output {
+            callback.callback(self)
+        }
+    }
+
+    /// The numbers `lo..hi`, as an unindexed source that halves itself.
+    pub struct Halves {
+        pub lo: u64,
+        pub hi: u64,
+    }
+
+    impl UnindexedProducer for Halves {
+        type Item = u64;
+        fn split(self) -> (Self, Option<Self>) {
+            if self.hi - self.lo < 2 {
+                return (self, None);
+            }
+            let mid = self.lo + (self.hi - self.lo) / 2;
+            (
+                Halves {
+                    lo: self.lo,
+                    hi: mid,
+                },
+                Some(Halves {
+                    lo: mid,
+                    hi: self.hi,
+                }),
+            )
+        }
+        fn fold_with<F: Folder<u64>>(self, folder: F) -> F {
+            folder.consume_iter(self.lo..self.hi)
+        }
+    }
+
+    impl ParallelIterator for Halves {
+        type Item = u64;
+        fn drive_unindexed<C: Consumer<u64>>(self, consumer: C) -> C::Result {
+            bridge_unindexed(self, &consumer, 0)
+        }
+    }
+}
+
+#[test]
+fn a_users_own_sources() {
+    use user_source::{Halves, Squares};
+    indexed_cases(|pool, input| {
+        let len = input.len();
+        let ctx = format!("{} threads len {len}", pool.threads());
+        let src = Squares {
+            start: 3,
+            len,
+            lie: 0,
+        };
+        let seq: Vec<u64> = (3..3 + len as u64).map(|x| x * x).collect();
+        assert_eq!(
+            pool.install(|| src.collect::<Vec<_>>()),
+            seq,
+            "{ctx}: collect"
+        );
+        let got: Vec<(usize, u64)> = pool.install(|| src.enumerate().rev().skip(1).collect());
+        assert_eq!(
+            got,
+            seq.iter()
+                .copied()
+                .enumerate()
+                .rev()
+                .skip(1)
+                .collect::<Vec<_>>(),
+            "{ctx}: enumerate rev skip"
+        );
+        let got: Vec<(u64, &u64)> =
+            pool.install(|| src.zip(input).filter(|p| p.1 % 2 == 0).collect());
+        assert_eq!(
+            got,
+            seq.iter()
+                .copied()
+                .zip(input)
+                .filter(|p| p.1 % 2 == 0)
+                .collect::<Vec<_>>(),
+            "{ctx}: zip filter"
+        );
+        assert_eq!(
+            pool.install(|| src.find_last(|x| x % 10 == 1)),
+            seq.iter().copied().rev().find(|x| x % 10 == 1),
+            "{ctx}: find_last"
+        );
+        let hi = len as u64;
+        let got: Vec<u64> = pool.install(|| Halves { lo: 0, hi }.map(|x| x + 1).collect());
+        assert_eq!(
+            got,
+            (1..=hi).collect::<Vec<_>>(),
+            "{ctx}: unindexed user source keeps order"
+        );
+        assert_eq!(
+            pool.install(|| Halves { lo: 0, hi }.find_first(|x| x % 100 == 99)),
+            (0..hi).find(|x| x % 100 == 99),
+            "{ctx}"
+        );
+        // A producer whose pieces yield one item too many: corepool takes only what each piece
+        // holds, so the results are those of the honest producer.
+        let more = Squares { lie: 1, ..src };
+        assert_eq!(
+            pool.install(|| more.enumerate().collect::<Vec<_>>()),
+            seq.iter().copied().enumerate().collect::<Vec<_>>(),
+            "{ctx}: lying producer (more)"
+        );
+        assert_eq!(
+            pool.install(|| more.map(|x| x + 1).collect::<Vec<_>>()),
+            seq.iter().map(|x| x + 1).collect::<Vec<_>>(),
+            "{ctx}: lying producer (more), map"
+        );
+        // One item too few per piece: an in-place collect must notice the hole and panic
+        // rather than hand out uninitialised slots.
+        if len > 0 {
+            let fewer = Squares { lie: -1, ..src };
+            let result = catch_unwind(AssertUnwindSafe(|| {
+                pool.install(|| fewer.enumerate().collect::<Vec<_>>())
+            }));
+            let msg = common::panic_message(
+                &*result.expect_err("a short producer's in-place collect must panic"),
+            );
+            assert!(msg.contains("yielded"), "{ctx}: unexpected panic {msg:?}");
+            let got: Vec<u64> = pool.install(|| fewer.map(|x| x + 1).collect());
+            let squares: HashSet<u64> = seq.iter().copied().collect();
+            assert!(
+                got.len() < len && got.iter().all(|x| squares.contains(&(x - 1))),
+                "{ctx}: short producer, buffered collect"
+            );
+        }
+    });
+}

@@ -494,3 +494,64 @@ fn find_any_on_a_long_range_counts_skipped_items() {
         );
     }
 }
+
+#[test]
+fn a_par_bridge_source_that_panics_in_next() {
+    // The user's iterator itself panics while being pulled: the panic reaches the caller, the
+    // items already pulled are dropped once, and so are the ones left in the source.
+    cases(1, |pool, t, len| {
+        if len == 0 {
+            return;
+        }
+        let at = len / 2;
+        let mut pulled = 0;
+        let source = t.vec(len).into_iter().inspect(move |_| {
+            pulled += 1;
+            if pulled == at + 1 {
+                panic!("boom");
+            }
+        });
+        expect_boom("par_bridge source", || -> Vec<D> {
+            pool.install(|| source.par_bridge().window(3).collect())
+        });
+    });
+}
+
+#[test]
+fn a_panicking_map_init_or_filter_map() {
+    cases(2, |pool, t, len| {
+        if len == 0 {
+            return;
+        }
+        let inits = AtomicUsize::new(0);
+        expect_boom("map_init's init", || -> Vec<D> {
+            pool.install(|| {
+                t.vec(len)
+                    .into_par_iter()
+                    .map_init(
+                        || {
+                            if inits.fetch_add(1, Ordering::SeqCst) == 0 {
+                                panic!("boom");
+                            }
+                        },
+                        |_, d| d,
+                    )
+                    .collect()
+            })
+        });
+        let at = len / 2;
+        expect_boom("filter_map", || -> Vec<D> {
+            pool.install(|| {
+                t.vec(len)
+                    .into_par_iter()
+                    .filter_map(|d| {
+                        if d.pos == at {
+                            panic!("boom");
+                        }
+                        (d.pos % 2 == 0).then_some(d)
+                    })
+                    .collect()
+            })
+        });
+    });
+}

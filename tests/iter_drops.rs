@@ -555,3 +555,35 @@ fn a_panicking_map_init_or_filter_map() {
         });
     });
 }
+
+#[test]
+fn a_panic_while_other_pieces_run_drops_every_written_item() {
+    // The panicking item waits until other workers have written items of their own pieces, so
+    // those pieces stop early (at the abort) with part of their output written: every written
+    // item must still be dropped once, whichever runs it ends up in.
+    let t = Tracker::new(100_016);
+    for pool in &pools()[1..] {
+        for round in 0..3 {
+            t.reset();
+            let written = AtomicUsize::new(0);
+            expect_boom("in-place collect with pieces in flight", || -> Vec<D> {
+                pool.install(|| {
+                    t.vec(100_000)
+                        .into_par_iter()
+                        .map(|d| {
+                            if d.pos == 0 {
+                                common::eventually(std::time::Duration::from_secs(2), || {
+                                    written.load(Ordering::SeqCst) > 5_000
+                                });
+                                panic!("boom");
+                            }
+                            written.fetch_add(1, Ordering::SeqCst);
+                            d
+                        })
+                        .collect()
+                })
+            });
+            t.check(&format!("{} threads round {round}", pool.threads()));
+        }
+    }
+}

@@ -235,6 +235,23 @@ fn chains_across_pools() {
         });
         let seq: Vec<u64> = (0..50u64).map(|n| seq_inner_sum(n * 100)).collect();
         assert_eq!(got, seq);
+        // ... and the inner chains really ran on `other`, not on the worker that started them.
+        let on_other = pool.install(|| {
+            (0..20u64)
+                .into_par_iter()
+                .map(|n| {
+                    (0..n * 100)
+                        .into_par_iter()
+                        .map(|_| other.current_thread_index().is_some())
+                        .with_pool(&other)
+                        .all(|b| b)
+                })
+                .all(|b| b)
+        });
+        assert!(
+            on_other,
+            "a with_pool chain nested in another pool's chain ran off its pool"
+        );
         // Inside a worker of `pool`, a chain without with_pool runs on `pool`.
         let on_pool = pool.install(|| {
             (0..10_000u64)

@@ -227,7 +227,7 @@ fn flat_map_flat_map_iter_flatten() {
             .find_last(|&(_, y)| y == 3));
         assert_eq!(
             got,
-            seq.clone().filter(|&(_, y)| y == 3).last(),
+            seq.clone().rfind(|&(_, y)| y == 3),
             "{ctx}: flat_map find_last"
         );
     });
@@ -482,7 +482,7 @@ fn chain_of_indexed_and_unindexed_parts() {
             .chain(input.iter().copied().enumerate().map(part(1)))
             .collect();
         let want_first = seq_tagged.iter().copied().find(|t| hit(&t.2));
-        let want_last = seq_tagged.iter().copied().filter(|t| hit(&t.2)).last();
+        let want_last = seq_tagged.iter().copied().rfind(|t| hit(&t.2));
         assert_eq!(
             par!(m, chain(), |it| it.find_first(|t| hit(&t.2))),
             want_first,
@@ -1388,7 +1388,7 @@ fn sum_product_count_any_all() {
         for t in [0, 500, 998, 999, 1000] {
             assert_eq!(
                 par!(m, input.par_iter(), |it| it.any(|&x| x == t)),
-                input.iter().any(|&x| x == t),
+                input.contains(&t),
                 "{ctx}: any == {t}"
             );
             assert_eq!(
@@ -1643,6 +1643,8 @@ macro_rules! check_ranges {
 }
 
 #[test]
+// Empty and backwards ranges are among the cases on purpose.
+#[allow(clippy::reversed_empty_ranges)]
 fn integer_ranges_of_every_type() {
     check_ranges!(u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize);
     for m in modes() {

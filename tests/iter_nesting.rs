@@ -392,3 +392,47 @@ fn chains_on_the_global_pool_from_many_threads() {
         assert_eq!(done.load(Ordering::SeqCst), 4);
     });
 }
+
+#[test]
+fn a_chain_that_shuts_its_own_pool_down_midway_still_finishes() {
+    // User code calling back into the pool: an item shuts the pool down while the chain runs.
+    // The chain's pieces are structured work its caller waits on, so they still run: the result
+    // is whole, and nothing hangs (the watchdog).
+    for threads in THREADS {
+        for now in [false, true] {
+            watchdog(&format!("shutdown-midway-{threads}-{now}"), move || {
+                let pool = pool(threads);
+                let p = pool.clone();
+                let got: Vec<u64> = pool.install(|| {
+                    (0..200_000u64)
+                        .into_par_iter()
+                        .map(|x| {
+                            if x == 1000 {
+                                if now {
+                                    p.shutdown_now();
+                                } else {
+                                    p.shutdown();
+                                }
+                            }
+                            x * 2
+                        })
+                        .collect()
+                });
+                assert_eq!(got, (0..200_000u64).map(|x| x * 2).collect::<Vec<_>>());
+                // A chain aimed at the shut-down pool still runs (on the caller's side).
+                let sum = (0..100_000u64)
+                    .into_par_iter()
+                    .with_pool(&pool)
+                    .sum::<u64>();
+                assert_eq!(sum, (0..100_000u64).sum::<u64>());
+                let sum = pool.install(|| {
+                    (0..100_000u64)
+                        .into_par_iter()
+                        .filter(|x| x % 2 == 0)
+                        .count()
+                });
+                assert_eq!(sum, 50_000);
+            });
+        }
+    }
+}

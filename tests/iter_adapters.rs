@@ -2408,3 +2408,40 @@ fn chain_find_first_when_the_second_part_hits_first() {
         }
     }
 }
+
+#[test]
+#[ignore = "bug: step_by and chunks drop the with_max_len/with_min_len limits of the chain below them"]
+fn length_limits_pass_through_step_by_and_chunks() {
+    // rayon's step_by and chunks producers pass their base's limits on, scaled: a limit set
+    // below them still bounds the pieces (here: runs of at most k base items).
+    indexed_cases(|pool, input| {
+        let ctx = format!("{} threads len {}", pool.threads(), input.len());
+        let runs: Vec<usize> = pool.install(|| {
+            input
+                .par_iter()
+                .with_max_len(4)
+                .step_by(2)
+                .fold(|| 0usize, |n, _| n + 1)
+                .collect()
+        });
+        assert_eq!(runs.iter().sum::<usize>(), input.len().div_ceil(2), "{ctx}");
+        let longest = runs.iter().copied().max().unwrap_or(0);
+        assert!(
+            longest <= 2,
+            "{ctx}: with_max_len(4).step_by(2) folded a run of {longest} items"
+        );
+        let runs: Vec<usize> = pool.install(|| {
+            input
+                .par_iter()
+                .with_max_len(6)
+                .chunks(3)
+                .fold(|| 0usize, |n, _| n + 1)
+                .collect()
+        });
+        let longest = runs.iter().copied().max().unwrap_or(0);
+        assert!(
+            longest <= 2,
+            "{ctx}: with_max_len(6).chunks(3) folded a run of {longest} chunks"
+        );
+    });
+}

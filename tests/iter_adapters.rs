@@ -2169,7 +2169,7 @@ fn with_pool_and_install_run_on_that_pool() {
 }
 
 #[test]
-#[ignore = "bug: with_min_len(k) still folds runs of fewer than k items (a block of 1 item, then a split)"]
+
 fn with_min_len_bounds_every_fold_run() {
     // rayon's contract for `with_min_len(k)`: no piece shorter than k is folded on its own, so
     // a fold's accumulator (one per run) covers at least k items, unless the whole input is
@@ -2410,7 +2410,7 @@ fn chain_find_first_when_the_second_part_hits_first() {
 }
 
 #[test]
-#[ignore = "bug: step_by and chunks drop the with_max_len/with_min_len limits of the chain below them"]
+
 fn length_limits_pass_through_step_by_and_chunks() {
     // rayon's step_by and chunks producers pass their base's limits on, scaled: a limit set
     // below them still bounds the pieces (here: runs of at most k base items).

@@ -68,6 +68,13 @@ impl<P: Producer> Producer for ChunkProducer<P> {
             size: self.size,
         }
     }
+    // The base's limits, in chunks.
+    fn min_len(&self) -> usize {
+        self.base.min_len().div_ceil(self.size)
+    }
+    fn max_len(&self) -> usize {
+        (self.base.max_len() / self.size).max(1)
+    }
     fn split_at(self, index: usize) -> (Self, Self) {
         let at = index.saturating_mul(self.size).min(self.len);
         let (a, b) = self.base.split_at(at);

@@ -281,6 +281,13 @@ impl<P: Producer> Producer for StepByProducer<P> {
     fn into_iter(self) -> Self::IntoIter {
         self.base.into_iter().step_by(self.step)
     }
+    // The base's limits, in this adapter's items (one per `step` of the base's).
+    fn min_len(&self) -> usize {
+        self.base.min_len().div_ceil(self.step)
+    }
+    fn max_len(&self) -> usize {
+        (self.base.max_len() / self.step).max(1)
+    }
     fn split_at(self, index: usize) -> (Self, Self) {
         let at = index.saturating_mul(self.step).min(self.len);
         let (a, b) = self.base.split_at(at);

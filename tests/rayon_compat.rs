@@ -8,11 +8,9 @@
 //! both and compares every result (rayon's on its global pool; corepool's on its global pool and
 //! inside `install` on pools of 1 and 5 threads).
 //!
-//! Rayon idioms the program avoids because they do not compile against corepool yet (each
-//! line, put into the program, fails to build): extending or collecting from references
-//! (`vec.par_extend(slice.par_iter())`, `slice.par_iter().partition(..)` into `Vec<T>`,
-//! `map.par_extend(other.par_iter())`, `chars.par_iter().collect::<String>()`), and
-//! `try_for_each_with` / `try_for_each_init`.
+//! The program also uses the idioms that first did not compile against corepool (extending and
+//! collecting from references, `try_for_each_with` / `try_for_each_init`, `while_some`,
+//! `par_drain`): each line of it is proof that the form now compiles.
 
 use corepool::{Pinning, Pool};
 
@@ -121,11 +119,9 @@ macro_rules! rayon_program {
             // extend, partition, unzip, flat_map, min/max
             let mut extended = vec![1u32, 2, 3];
             extended.par_extend(numbers.par_iter().filter(|&&n| n < 50).cloned());
-            // rayon also accepts `numbers.par_iter().partition(|&&n| n % 3 == 0)` into
-            // `Vec<u32>`s (its `ParallelExtend<&T>` impls); corepool has no such impls yet, so
-            // that form does not compile here (reported; `.copied()` is the portable form).
-            let partitioned: (Vec<u32>, Vec<u32>) =
-                numbers.par_iter().copied().partition(|&n| n % 3 == 0);
+            // From references: `ParallelExtend<&T>`.
+            let partitioned: (Vec<u32>, Vec<u32>) = numbers.par_iter().partition(|&&n| n % 3 == 0);
+            extended.par_extend(numbers[..5].par_iter());
             let unzipped: (Vec<u32>, Vec<String>) =
                 numbers.par_iter().map(|&n| (n, n.to_string())).unzip();
             let flat: Vec<u32> = numbers
@@ -170,7 +166,40 @@ macro_rules! rayon_program {
                 .par_iter()
                 .copied()
                 .min_by(|a, b| a.partial_cmp(b).unwrap());
+            let chars: Vec<char> = text.chars().take(50).collect();
+            let from_chars: String = chars.par_iter().collect();
+            let mut drained: Vec<u32> = numbers.to_vec();
+            let drained_sum: u64 = drained.par_drain(10..20).map(u64::from).sum();
+            let until_big: Vec<u32> = numbers
+                .par_iter()
+                .map(|&n| (n < 990).then_some(n))
+                .while_some()
+                .collect();
+            let tried = numbers.par_iter().try_for_each_with(0u32, |acc, &n| {
+                if n < 2000 {
+                    *acc += 1;
+                    Ok(())
+                } else {
+                    Err(n)
+                }
+            });
+            let tried_init = numbers
+                .par_iter()
+                .try_for_each_init(Vec::<u32>::new, |buf, &n| {
+                    buf.push(n);
+                    if n == u32::MAX {
+                        None
+                    } else {
+                        Some(())
+                    }
+                });
             let extras: Vec<u64> = vec![
+                from_chars.len() as u64,
+                drained_sum,
+                drained.len() as u64,
+                u64::from(until_big.iter().all(|&n| n < 990)),
+                u64::from(tried.is_ok()),
+                u64::from(tried_init.is_some()),
                 u64::from(numbers.par_iter().sum::<u32>()),
                 numbers
                     .par_iter()

@@ -12,7 +12,8 @@ use super::plumbing::{Consumer, Folder};
 use super::{Either, FromParallelIterator, IntoParallelIterator, ParallelExtend, ParallelIterator};
 use crate::sync::atomic::{AtomicBool, Ordering};
 use crate::sync::Mutex;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, LinkedList, VecDeque};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet, LinkedList, VecDeque};
 use std::hash::{BuildHasher, Hash};
 
 /// Collects each run into a `Vec`; runs are joined into a list, in order.
@@ -88,18 +89,10 @@ impl<T: Send> ParallelExtend<T> for Vec<T> {
     }
 }
 
-/// `FromParallelIterator` by `Default` + `ParallelExtend`, and `ParallelExtend` through the
-/// per-run buffers and the collection's own `Extend`.
-macro_rules! through_extend {
-    ($(impl<$($g:ident),*> for $ty:ty where [$($bounds:tt)*] item $item:ty;)*) => {$(
-        impl<$($g),*> FromParallelIterator<$item> for $ty where $($bounds)* {
-            fn from_par_iter<I: IntoParallelIterator<Item = $item>>(par_iter: I) -> Self {
-                let mut out = <$ty>::default();
-                out.par_extend(par_iter);
-                out
-            }
-        }
-        impl<$($g),*> ParallelExtend<$item> for $ty where $($bounds)* {
+/// `ParallelExtend` through the per-run buffers and the collection's own `Extend`.
+macro_rules! extend_through_buffers {
+    ($(impl[$($g:tt)*] for $ty:ty where [$($bounds:tt)*] item $item:ty;)*) => {$(
+        impl<$($g)*> ParallelExtend<$item> for $ty where $($bounds)* {
             fn par_extend<I: IntoParallelIterator<Item = $item>>(&mut self, par_iter: I) {
                 for part in to_list(par_iter.into_par_iter()) {
                     self.extend(part);
@@ -109,30 +102,68 @@ macro_rules! through_extend {
     )*};
 }
 
-through_extend! {
-    impl<T> for VecDeque<T> where [T: Send] item T;
-    impl<T> for LinkedList<T> where [T: Send] item T;
-    impl<K, V, S> for HashMap<K, V, S> where [K: Eq + Hash + Send, V: Send, S: BuildHasher + Default + Send] item (K, V);
-    impl<T, S> for HashSet<T, S> where [T: Eq + Hash + Send, S: BuildHasher + Default + Send] item T;
-    impl<K, V> for BTreeMap<K, V> where [K: Ord + Send, V: Send] item (K, V);
-    impl<T> for BTreeSet<T> where [T: Ord + Send] item T;
-    impl<> for String where [] item char;
-    impl<> for String where [] item String;
+/// `FromParallelIterator` by `Default` + `ParallelExtend`, and that `ParallelExtend`.
+macro_rules! collect_through_buffers {
+    ($(impl[$($g:tt)*] for $ty:ty where [$($bounds:tt)*] item $item:ty;)*) => {$(
+        impl<$($g)*> FromParallelIterator<$item> for $ty where $($bounds)* {
+            fn from_par_iter<I: IntoParallelIterator<Item = $item>>(par_iter: I) -> Self {
+                let mut out = <$ty>::default();
+                out.par_extend(par_iter);
+                out
+            }
+        }
+        extend_through_buffers! { impl[$($g)*] for $ty where [$($bounds)*] item $item; }
+    )*};
 }
 
-impl<'a> FromParallelIterator<&'a str> for String {
-    fn from_par_iter<I: IntoParallelIterator<Item = &'a str>>(par_iter: I) -> Self {
-        let mut out = String::new();
-        out.par_extend(par_iter);
-        out
+collect_through_buffers! {
+    impl[T] for VecDeque<T> where [T: Send] item T;
+    impl[T] for LinkedList<T> where [T: Send] item T;
+    impl[T] for BinaryHeap<T> where [T: Ord + Send] item T;
+    impl[K, V, S] for HashMap<K, V, S> where [K: Eq + Hash + Send, V: Send, S: BuildHasher + Default + Send] item (K, V);
+    impl[T, S] for HashSet<T, S> where [T: Eq + Hash + Send, S: BuildHasher + Default + Send] item T;
+    impl[K, V] for BTreeMap<K, V> where [K: Ord + Send, V: Send] item (K, V);
+    impl[T] for BTreeSet<T> where [T: Ord + Send] item T;
+    impl[] for String where [] item char;
+    impl['a] for String where [] item &'a char;
+    impl['a] for String where [] item &'a str;
+    impl[] for String where [] item String;
+    impl[] for String where [] item Box<str>;
+    impl['a] for String where [] item Cow<'a, str>;
+}
+
+// Extending from references (std's `Extend<&T>` for `Copy` items), as rayon has it. Only
+// extending: a `FromParallelIterator<&T>` beside `<T>` would make `collect` ambiguous.
+extend_through_buffers! {
+    impl['a, T] for VecDeque<T> where [T: Copy + Send + Sync + 'a] item &'a T;
+    impl['a, T] for LinkedList<T> where [T: Copy + Send + Sync + 'a] item &'a T;
+    impl['a, T] for BinaryHeap<T> where [T: Ord + Copy + Send + Sync + 'a] item &'a T;
+    impl['a, K, V, S] for HashMap<K, V, S> where [K: Eq + Hash + Copy + Send + Sync + 'a, V: Copy + Send + Sync + 'a, S: BuildHasher + Send] item (&'a K, &'a V);
+    impl['a, T, S] for HashSet<T, S> where [T: Eq + Hash + Copy + Send + Sync + 'a, S: BuildHasher + Send] item &'a T;
+    impl['a, K, V] for BTreeMap<K, V> where [K: Ord + Copy + Send + Sync + 'a, V: Copy + Send + Sync + 'a] item (&'a K, &'a V);
+    impl['a, T] for BTreeSet<T> where [T: Ord + Copy + Send + Sync + 'a] item &'a T;
+}
+
+impl<'a, T: Copy + Send + Sync + 'a> ParallelExtend<&'a T> for Vec<T> {
+    fn par_extend<I: IntoParallelIterator<Item = &'a T>>(&mut self, par_iter: I) {
+        append_vec(par_iter.into_par_iter().copied(), self);
     }
 }
 
-impl<'a> ParallelExtend<&'a str> for String {
-    fn par_extend<I: IntoParallelIterator<Item = &'a str>>(&mut self, par_iter: I) {
-        for part in to_list(par_iter.into_par_iter()) {
-            self.extend(part);
-        }
+impl<T: Send> FromParallelIterator<T> for Box<[T]> {
+    fn from_par_iter<I: IntoParallelIterator<Item = T>>(par_iter: I) -> Self {
+        Vec::from_par_iter(par_iter).into_boxed_slice()
+    }
+}
+
+impl<'a, C, T> FromParallelIterator<T> for Cow<'a, C>
+where
+    C: ToOwned + ?Sized,
+    C::Owned: FromParallelIterator<T>,
+    T: Send,
+{
+    fn from_par_iter<I: IntoParallelIterator<Item = T>>(par_iter: I) -> Self {
+        Cow::Owned(C::Owned::from_par_iter(par_iter))
     }
 }
 

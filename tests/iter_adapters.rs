@@ -11,7 +11,7 @@ mod common;
 use common::Rng;
 use corepool::iter::Either;
 use corepool::prelude::*;
-use corepool::{Pinning, Pool};
+use corepool::Pool;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, LinkedList, VecDeque};
 use std::num::Wrapping;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -23,18 +23,7 @@ const THREADS: [usize; 3] = [1, 2, 5];
 
 fn pools() -> &'static [Pool] {
     static POOLS: OnceLock<Vec<Pool>> = OnceLock::new();
-    POOLS.get_or_init(|| {
-        THREADS
-            .iter()
-            .map(|&n| {
-                Pool::builder()
-                    .threads(n)
-                    .pinning(Pinning::None)
-                    .build()
-                    .expect("build pool")
-            })
-            .collect()
-    })
+    POOLS.get_or_init(|| common::unpinned_pools(&THREADS))
 }
 
 /// How a chain is pointed at its pool.

@@ -8,7 +8,7 @@ mod common;
 
 use corepool::iter::skipped_items;
 use corepool::prelude::*;
-use corepool::{Pinning, Pool};
+use corepool::Pool;
 use std::collections::{BTreeMap, HashMap};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
@@ -19,18 +19,7 @@ const THREADS: [usize; 3] = [1, 2, 5];
 
 fn pools() -> &'static [Pool] {
     static POOLS: OnceLock<Vec<Pool>> = OnceLock::new();
-    POOLS.get_or_init(|| {
-        THREADS
-            .iter()
-            .map(|&n| {
-                Pool::builder()
-                    .threads(n)
-                    .pinning(Pinning::None)
-                    .build()
-                    .expect("build pool")
-            })
-            .collect()
-    })
+    POOLS.get_or_init(|| common::unpinned_pools(&THREADS))
 }
 
 /// Hands out [`D`]s with consecutive ids and counts how often each one is dropped.

@@ -406,3 +406,17 @@ pub fn per_core_from(allowed: &[usize], first: usize) -> impl Fn(usize) -> Vec<u
         .unwrap_or_else(|| panic!("worker 0's core {first} is not among {allowed:?}"));
     move |i| vec![allowed[(start + i) % allowed.len()]]
 }
+
+/// One unpinned pool per thread count (pinned workers of several pools would share cores).
+pub fn unpinned_pools(threads: &[usize]) -> Vec<corepool::Pool> {
+    threads
+        .iter()
+        .map(|&n| {
+            corepool::Pool::builder()
+                .threads(n)
+                .pinning(corepool::Pinning::None)
+                .build()
+                .expect("build pool")
+        })
+        .collect()
+}

@@ -59,8 +59,10 @@ fn a_downstream_crate_uses_the_api_with_anyhow() -> Result<()> {
     assert_eq!(parts, [10, 20, 30, 40]);
 
     // The task builder's placement, and `?` all the way.
+    // (`on` is affinity, not a promise: if worker 1 stays busy past the affinity patience, as
+    // under a CPU hog, a peer runs the task, so only "on a worker" is asserted here.)
     let on_one = pool.task().on(1).spawn(corepool::current_thread_index)?;
-    assert_eq!(on_one.join()?, Some(1));
+    assert!(matches!(on_one.join()?, Some(0 | 1)));
     let bytes = pool
         .task()
         .blocking()

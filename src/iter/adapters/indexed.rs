@@ -20,10 +20,9 @@ macro_rules! bridged {
                 Some(IndexedParallelIterator::len(self))
             }
             fn exact_offsets(&self) -> Option<crate::iter::Exact<Self>> {
-                // SAFETY: `bridge` gives each run the index of its first item, hands out the
-                // indices `0..len` once each, and, for a consumer that writes by position
-                // (`counts_blocks`), takes at most the count it asked each producer block for,
-                // whatever that producer does.
+                // SAFETY: `bridge` gives each run its first item's index, hands out `0..len` once
+                // each, and takes at most the asked count from each producer block for a
+                // position-writing consumer (`counts_blocks`), whatever that producer does.
                 Some(unsafe { crate::iter::Exact::new() })
             }
         }

@@ -8,12 +8,15 @@
 //!    speedup is printed, not asserted: it depends on the machine and its load).
 //! 2. Checksums of a generated 16 MiB buffer: per-chunk digests with `par_map`, a byte sum with
 //!    `par_reduce`, a byte histogram with `par_fold`.
-//! 3. Parsing the lines of a CSV text with `par_bounded`: a reader's lines cannot be split, so
+//! 3. Word counts of a generated text with a parallel-iterator chain, written as for rayon
+//!    (`par_lines` → `flat_map_iter` → `fold` into a `HashMap` → `reduce`), and the first long
+//!    word in text order with `find_first`.
+//! 4. Parsing the lines of a CSV text with `par_bounded`: a reader's lines cannot be split, so
 //!    they are pulled one at a time with at most 64 in flight, parsed in parallel, and handed
 //!    to the sink in input order.
-//! 4. Backpressure: `try_spawn` on a full queue hands the closure back.
-//! 5. Shutdown: `shutdown_now` cancels what is queued and reports how many.
-//! 6. The pool's metrics: counters, utilization, latency percentiles.
+//! 5. Backpressure: `try_spawn` on a full queue hands the closure back.
+//! 6. Shutdown: `shutdown_now` cancels what is queued and reports how many.
+//! 7. The pool's metrics: counters, utilization, latency percentiles.
 
 use corepool::{JoinError, Pool, SpawnError};
 use std::io::BufRead;
@@ -106,20 +109,73 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     println!("   digest {digest_all:#018x}, byte sum {byte_sum} (par_reduce), histogram (par_fold) agrees\n");
 
-    println!("3. parsing {CSV_LINES} CSV lines with par_bounded, at most {IN_FLIGHT} in flight");
+    println!("3. word counts with a parallel-iterator chain (`use corepool::prelude::*`)");
+    iterator_demo(&pool);
+
+    println!("4. parsing {CSV_LINES} CSV lines with par_bounded, at most {IN_FLIGHT} in flight");
     lines_demo(&pool)?;
 
-    println!("4. backpressure: a pool with one worker and a queue of 2");
+    println!("5. backpressure: a pool with one worker and a queue of 2");
     backpressure_demo()?;
 
-    println!("\n5. shutdown_now cancels queued work and says how much");
+    println!("\n6. shutdown_now cancels queued work and says how much");
     shutdown_demo()?;
 
-    println!("\n6. the main pool's metrics after all of the above");
+    println!("\n7. the main pool's metrics after all of the above");
     for line in pool.metrics().to_string().lines() {
         println!("   {line}");
     }
     Ok(())
+}
+
+/// Word counts of a generated text, as a rayon user writes them, checked against a sequential
+/// count; then the first long word in text order.
+fn iterator_demo(pool: &Pool) {
+    use corepool::prelude::*;
+    use std::collections::HashMap;
+
+    const WORDS: [&str; 6] = ["alpha", "beta", "gamma", "delta", "kappa", "epsilon"];
+    let text: String = random_u64s(400_000, 3)
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let sep = if i % 12 == 11 { '\n' } else { ' ' };
+            format!("{}{sep}", WORDS[(r % 6) as usize])
+        })
+        .collect();
+    let (took, counts) = time(|| {
+        pool.install(|| {
+            text.par_lines()
+                .flat_map_iter(str::split_whitespace)
+                .fold(HashMap::new, |mut m, w| {
+                    *m.entry(w).or_insert(0u64) += 1;
+                    m
+                })
+                .reduce(HashMap::new, |mut a, b| {
+                    for (w, n) in b {
+                        *a.entry(w).or_insert(0) += n;
+                    }
+                    a
+                })
+        })
+    });
+    let mut expected: HashMap<&str, u64> = HashMap::new();
+    for w in text.split_whitespace() {
+        *expected.entry(w).or_insert(0) += 1;
+    }
+    assert_eq!(
+        counts, expected,
+        "the chain counts what a sequential loop counts"
+    );
+    let first_long = pool.install(|| text.par_split_whitespace().find_first(|w| w.len() > 5));
+    assert_eq!(first_long, text.split_whitespace().find(|w| w.len() > 5));
+    println!(
+        "   {} words, {} distinct, counted in {:.1} ms; first word longer than 5: {:?}\n",
+        expected.values().sum::<u64>(),
+        counts.len(),
+        took.as_secs_f64() * 1e3,
+        first_long.unwrap_or("none"),
+    );
 }
 
 fn time<R>(f: impl FnOnce() -> R) -> (Duration, R) {

@@ -4,7 +4,7 @@
 //! shifted by the first part's length when that is known, and pinned to the largest key when it
 //! is not (so ordered consumers never take a second-part item for an earlier one).
 
-use super::{Key, Keyed};
+use super::{with_two_producers, JoinProducers, Key, Keyed};
 use crate::iter::plumbing::{Consumer, Producer, ProducerCallback};
 use crate::iter::{IndexedParallelIterator, ParallelIterator};
 
@@ -60,50 +60,20 @@ where
         self.a.len() + self.b.len()
     }
     fn with_producer<CB: ProducerCallback<A::Item>>(self, callback: CB) -> CB::Output {
-        struct CallbackA<CB, B> {
-            callback: CB,
-            b: B,
-            a_len: usize,
-        }
-        impl<CB, T, B> ProducerCallback<T> for CallbackA<CB, B>
-        where
-            B: IndexedParallelIterator<Item = T>,
-            CB: ProducerCallback<T>,
-        {
-            type Output = CB::Output;
-            fn callback<PA: Producer<Item = T>>(self, a: PA) -> CB::Output {
-                self.b.with_producer(CallbackB {
-                    callback: self.callback,
-                    a,
-                    a_len: self.a_len,
-                })
-            }
-        }
-        struct CallbackB<CB, PA> {
-            callback: CB,
-            a: PA,
-            a_len: usize,
-        }
-        impl<CB, T, PA> ProducerCallback<T> for CallbackB<CB, PA>
-        where
-            PA: Producer<Item = T>,
-            CB: ProducerCallback<T>,
-        {
-            type Output = CB::Output;
-            fn callback<PB: Producer<Item = T>>(self, b: PB) -> CB::Output {
-                self.callback.callback(ChainProducer {
-                    a: self.a,
-                    a_len: self.a_len,
-                    b,
-                })
-            }
-        }
-        let a_len = self.a.len();
-        self.a.with_producer(CallbackA {
-            callback,
-            b: self.b,
-            a_len,
-        })
+        with_two_producers::<ChainJoin, _, _, _>(self.a, self.b, callback)
+    }
+}
+
+/// Builds the chain producer.
+struct ChainJoin;
+
+impl JoinProducers for ChainJoin {
+    fn join<PA, PB>(a: PA, a_len: usize, b: PB, _: usize) -> impl Producer<Item = PA::Item>
+    where
+        PA: Producer,
+        PB: Producer<Item = PA::Item>,
+    {
+        ChainProducer { a, a_len, b }
     }
 }
 

@@ -25,7 +25,9 @@ pub(crate) use map::{CloneFn, CopyFn, InspectFn, MapFn, MapInitFn, MapWithFn, Up
 pub use map::{Cloned, Copied, Inspect, Map, MapInit, MapWith, Mapped, Update};
 pub use zip::{Interleave, Zip, ZipEq};
 
-use super::plumbing::{Consumer, Folder};
+use super::plumbing::{Consumer, Folder, Producer, ProducerCallback};
+use super::IndexedParallelIterator;
+use std::marker::PhantomData;
 
 /// One consumer-side step: what happens to each item on its way to the next folder. Stages
 /// hold references to the adapter's closures, so they are `Copy` into every folder.
@@ -157,4 +159,74 @@ impl<T, C: Consumer<T>> Consumer<T> for Keyed<C> {
     fn counts_blocks(&self) -> bool {
         self.base.counts_blocks()
     }
+}
+
+/// How an adapter over two indexed iterators of one item type (`chain`, `interleave`) builds
+/// its producer from theirs.
+pub(crate) trait JoinProducers {
+    fn join<PA, PB>(a: PA, a_len: usize, b: PB, b_len: usize) -> impl Producer<Item = PA::Item>
+    where
+        PA: Producer,
+        PB: Producer<Item = PA::Item>;
+}
+
+/// Calls `callback` with `J`'s producer over the producers of `a` and `b` (reaching each
+/// through its own callback, since their types cannot be named here).
+pub(crate) fn with_two_producers<J, A, B, CB>(a: A, b: B, callback: CB) -> CB::Output
+where
+    J: JoinProducers,
+    A: IndexedParallelIterator,
+    B: IndexedParallelIterator<Item = A::Item>,
+    CB: ProducerCallback<A::Item>,
+{
+    struct First<CB, B, J> {
+        callback: CB,
+        b: B,
+        a_len: usize,
+        join: PhantomData<J>,
+    }
+    impl<CB, T, B, J> ProducerCallback<T> for First<CB, B, J>
+    where
+        B: IndexedParallelIterator<Item = T>,
+        CB: ProducerCallback<T>,
+        J: JoinProducers,
+    {
+        type Output = CB::Output;
+        fn callback<PA: Producer<Item = T>>(self, a: PA) -> CB::Output {
+            let b_len = self.b.len();
+            self.b.with_producer(Second {
+                callback: self.callback,
+                a,
+                a_len: self.a_len,
+                b_len,
+                join: self.join,
+            })
+        }
+    }
+    struct Second<CB, PA, J> {
+        callback: CB,
+        a: PA,
+        a_len: usize,
+        b_len: usize,
+        join: PhantomData<J>,
+    }
+    impl<CB, T, PA, J> ProducerCallback<T> for Second<CB, PA, J>
+    where
+        PA: Producer<Item = T>,
+        CB: ProducerCallback<T>,
+        J: JoinProducers,
+    {
+        type Output = CB::Output;
+        fn callback<PB: Producer<Item = T>>(self, b: PB) -> CB::Output {
+            self.callback
+                .callback(J::join(self.a, self.a_len, b, self.b_len))
+        }
+    }
+    let a_len = a.len();
+    a.with_producer(First {
+        callback,
+        b,
+        a_len,
+        join: PhantomData::<J>,
+    })
 }

@@ -4,6 +4,7 @@
 //! pairs (or the alternation) are those of the sequential adapters; `zip` trims both sides to
 //! the shorter length before anything runs, so no item past it is ever produced.
 
+use super::{with_two_producers, JoinProducers};
 use crate::iter::plumbing::{bridge, Consumer, Producer, ProducerCallback};
 use crate::iter::{IndexedParallelIterator, ParallelIterator};
 
@@ -190,55 +191,26 @@ where
         self.a.len() + self.b.len()
     }
     fn with_producer<CB: ProducerCallback<A::Item>>(self, callback: CB) -> CB::Output {
-        struct CallbackA<CB, B> {
-            callback: CB,
-            b: B,
-            a_len: usize,
-        }
-        impl<CB, T, B> ProducerCallback<T> for CallbackA<CB, B>
-        where
-            B: IndexedParallelIterator<Item = T>,
-            CB: ProducerCallback<T>,
-        {
-            type Output = CB::Output;
-            fn callback<PA: Producer<Item = T>>(self, a: PA) -> CB::Output {
-                let b_len = self.b.len();
-                self.b.with_producer(CallbackB {
-                    callback: self.callback,
-                    a,
-                    a_len: self.a_len,
-                    b_len,
-                })
-            }
-        }
-        struct CallbackB<CB, PA> {
-            callback: CB,
-            a: PA,
-            a_len: usize,
-            b_len: usize,
-        }
-        impl<CB, T, PA> ProducerCallback<T> for CallbackB<CB, PA>
-        where
-            PA: Producer<Item = T>,
-            CB: ProducerCallback<T>,
-        {
-            type Output = CB::Output;
-            fn callback<PB: Producer<Item = T>>(self, b: PB) -> CB::Output {
-                self.callback.callback(InterleaveProducer {
-                    a: self.a,
-                    b,
-                    a_len: self.a_len,
-                    b_len: self.b_len,
-                    b_next: false,
-                })
-            }
-        }
-        let a_len = self.a.len();
-        self.a.with_producer(CallbackA {
-            callback,
-            b: self.b,
+        with_two_producers::<InterleaveJoin, _, _, _>(self.a, self.b, callback)
+    }
+}
+
+/// Builds the interleave producer.
+struct InterleaveJoin;
+
+impl JoinProducers for InterleaveJoin {
+    fn join<PA, PB>(a: PA, a_len: usize, b: PB, b_len: usize) -> impl Producer<Item = PA::Item>
+    where
+        PA: Producer,
+        PB: Producer<Item = PA::Item>,
+    {
+        InterleaveProducer {
+            a,
+            b,
             a_len,
-        })
+            b_len,
+            b_next: false,
+        }
     }
 }
 

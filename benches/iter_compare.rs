@@ -12,10 +12,12 @@
 //! the machine's (corepool's default pool, rayon's global pool, one scope thread per core).
 //! With no arguments of its own (a plain `cargo bench`) it prints this usage and runs nothing.
 
+mod workloads;
 use std::collections::HashMap;
 use std::hint::black_box;
 use std::process::Command;
 use std::time::Instant;
+use workloads::mix;
 
 /// The chains, with the systems each runs on.
 const ROWS: &[(&str, &[&str])] = &[
@@ -55,14 +57,6 @@ impl Sizes {
             bridge: 1_000_000 / d as u64,
         }
     }
-}
-
-#[inline(always)]
-fn mix(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 /// Item `i` of the skewed map: 1 round at the start, 1000 at the end.

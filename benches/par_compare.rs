@@ -19,25 +19,19 @@
 //! the number of rounds; set `COREPOOL_NO_PIN=1` to run corepool's workers unpinned like
 //! rayon's and `thread::scope`'s threads.
 
+mod workloads;
 use corepool::Pool;
 use rayon::prelude::*;
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+use workloads::mix;
 
 const UNIFORM_LEN: usize = 20_000_000;
 const SKEW_LEN: usize = 100_000;
 const SKEW_MAX_ROUNDS: usize = 1000;
 const SORT_LEN: usize = 10_000_000;
 const SUM_LEN: usize = 100_000_000;
-
-#[inline(always)]
-fn mix(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
 
 /// The cost of item `i` of the skewed map, in rounds.
 #[inline]

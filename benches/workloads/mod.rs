@@ -862,3 +862,13 @@ pub fn group_corepool(pool: &corepool::Pool, n: usize, max: usize) {
     settled_sum(corepool::join_all(handles), n);
     group.wait();
 }
+
+/// splitmix64's finalizer: a cheap, well-mixed function of `x`, the per-item work of the
+/// data-parallel benches (`par_compare`, `iter_compare`).
+#[inline(always)]
+pub fn mix(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}

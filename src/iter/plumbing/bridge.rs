@@ -170,7 +170,10 @@ where
         let split_due = len >= 2 * min && ((hungry && len >= 2 * block.size) || len > max);
         if split_due && (folded == 0 || folded >= min) {
             let mid = len / 2;
+            // `split_at` may be a user's: a panic there stops the other pieces too.
+            let guard = AbortOnUnwind(&ctx.abort);
             let (left, right) = producer.split_at(mid);
+            std::mem::forget(guard);
             let taken = AtomicBool::new(false);
             let parent = crate::current_thread_index();
             let (l, r) = crate::join(
@@ -210,8 +213,8 @@ where
         } else {
             block.size.min(len).min(max)
         };
-        let (head, tail) = producer.split_at(n);
         let guard = AbortOnUnwind(&ctx.abort);
+        let (head, tail) = producer.split_at(n);
         let run_folder = folder.take().unwrap_or_else(|| consumer.folder(start));
         folder = Some(if counted {
             // At most `n` items, whatever the producer yields: each run writes only the

@@ -58,6 +58,12 @@ pub const WORKLOADS: &[Workload] = &[
         note: "empty tasks spawned from a non-pool thread (corepool `Pool::spawn` with the handle dropped and default queue capacity 8192, so the submitter blocks when it is full; rayon `spawn`; tokio `Runtime::spawn`; threadpool `execute`); completion via one atomic countdown + a final notification.",
     },
     Workload {
+        name: "spawn_chain",
+        systems: &[CP, NOPIN, "rayon", "tokio"],
+        metrics: &["time"],
+        note: "a chain of detached spawns from inside the pool: each task spawns its successor and returns (corepool `corepool::spawn` with the handle dropped, rayon `rayon::spawn`, tokio `tokio::spawn`), the last one hits a countdown. No two links ever run at once, so the best schedule keeps the chain on one worker.",
+    },
+    Workload {
         name: "nested_spawn",
         systems: &[CP, NOPIN, "rayon", "tokio"],
         metrics: &["time"],
@@ -123,6 +129,7 @@ pub fn title(name: &str, s: &Sizes) -> String {
         "fib" => format!("fib({})", s.fib_n),
         "tree_sum" => format!("tree sum, 2^{}−1 nodes", s.tree_depth),
         "spawn_empty" => format!("{} empty spawns", thousands(s.spawn_tasks)),
+        "spawn_chain" => format!("chain of {} spawns", thousands(s.spawn_tasks / 10)),
         "nested_spawn" => format!(
             "{} × {} nested spawns",
             thousands(s.nested_outer),

@@ -179,6 +179,24 @@ fn run(a: &Args, s: &Sizes) -> Vec<(&'static str, f64)> {
                 }
             })
         }
+        "spawn_chain" => {
+            let n = s.spawn_tasks / 10;
+            let done = w::Countdown::leak();
+            time(match sys {
+                "corepool" | "corepool-nopin" => {
+                    let pool = cp(None);
+                    timed(inner, || w::chain_corepool(&pool, n, done))
+                }
+                "rayon" => {
+                    let pool = w::rayon_pool(t);
+                    timed(inner, || w::chain_rayon(&pool, n, done))
+                }
+                _ => {
+                    let rt = w::tokio_multi(t, None);
+                    timed(inner, || w::chain_tokio(&rt, n, done))
+                }
+            })
+        }
         "nested_spawn" => {
             let counters = w::nested_counters(s.nested_outer);
             let n = s.nested_inner;

@@ -376,6 +376,57 @@ pub fn spawn_empty_threadpool(pool: &threadpool::ThreadPool, n: usize, done: &'s
 }
 
 // ---------------------------------------------------------------------------------------------
+// A chain of spawns from inside the pool: each task spawns its successor and returns
+// ---------------------------------------------------------------------------------------------
+
+fn chain_link_corepool(left: usize, done: &'static Countdown) {
+    if left == 0 {
+        done.hit();
+    } else {
+        drop(corepool::spawn(move || chain_link_corepool(left - 1, done)));
+    }
+}
+
+/// corepool: `corepool::spawn` from the task running (the current pool), handle dropped.
+pub fn chain_corepool(pool: &corepool::Pool, n: usize, done: &'static Countdown) {
+    done.reset(1);
+    drop(pool.spawn(move || chain_link_corepool(n, done)));
+    done.wait();
+}
+
+fn chain_link_rayon(left: usize, done: &'static Countdown) {
+    if left == 0 {
+        done.hit();
+    } else {
+        rayon::spawn(move || chain_link_rayon(left - 1, done));
+    }
+}
+
+/// rayon: `rayon::spawn` from the task running (the current pool).
+pub fn chain_rayon(pool: &rayon::ThreadPool, n: usize, done: &'static Countdown) {
+    done.reset(1);
+    pool.spawn(move || chain_link_rayon(n, done));
+    done.wait();
+}
+
+fn chain_link_tokio(left: usize, done: &'static Countdown) {
+    if left == 0 {
+        done.hit();
+    } else {
+        drop(tokio::spawn(
+            async move { chain_link_tokio(left - 1, done) },
+        ));
+    }
+}
+
+/// tokio: `tokio::spawn` from the task running, handle dropped.
+pub fn chain_tokio(rt: &tokio::runtime::Runtime, n: usize, done: &'static Countdown) {
+    done.reset(1);
+    drop(rt.spawn(async move { chain_link_tokio(n, done) }));
+    done.wait();
+}
+
+// ---------------------------------------------------------------------------------------------
 // 4. Nested spawns: `outer` tasks each spawning `inner` tasks
 // ---------------------------------------------------------------------------------------------
 

@@ -281,7 +281,7 @@ pub fn yield_now() -> Option<Yield> {
 /// [`yield_now`] that looks only at the current worker's own deque (rayon-core's
 /// `yield_local`): no stealing, no shared queues.
 pub fn yield_local() -> Option<Yield> {
-    yield_to(WorkerThread::pop)
+    yield_to(WorkerThread::pop_local)
 }
 
 /// On a worker, runs the job `find` finds, if any.

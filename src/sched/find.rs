@@ -21,6 +21,7 @@ use crate::sched::lanes::HIGH_BEFORE_NORMAL;
 use crate::sched::worker::WorkerThread;
 use crate::sched::worker::QUIET_YIELDS;
 use crate::sync::{spin_hint, thread, Steal};
+use std::time::Instant;
 
 /// Every this many picks of a job, the shared sources are looked at first and then the oldest
 /// job of the worker's own deque is taken (see the module invariants). tokio's global-queue
@@ -96,6 +97,11 @@ impl WorkerThread {
         if let Some(job) = self.handed.take() {
             return Some(job);
         }
+        // Full only while this worker's top-level job runs: here that job waits (a join, a
+        // handle), and the slot's task is this worker's newest.
+        if let Some(job) = self.own_slot().take_own() {
+            return Some(job);
+        }
         if let Some(job) = self.deque.pop() {
             return Some(job);
         }
@@ -105,6 +111,68 @@ impl WorkerThread {
         self.steal_from_peers()
             .or_else(|| self.take_injected())
             .or_else(|| self.take_from_busy_peers_inbox())
+            .or_else(|| self.take_stale_slot())
+    }
+
+    /// Takes a peer's LIFO slot job that has waited there for the affinity patience (the same
+    /// job: the slot's fill count unchanged since this worker first saw it full). Under loom,
+    /// which has no clock, a full slot is taken at once.
+    pub(super) fn take_stale_slot(&self) -> Option<JobRef> {
+        let registry = &*self.registry;
+        let mut now = None;
+        for (owner, slot) in registry.lifo.iter().enumerate() {
+            if owner == self.index || !slot.is_full() {
+                continue;
+            }
+            if cfg!(corepool_loom) {
+                return slot.steal();
+            }
+            let now = *now.get_or_insert_with(Instant::now);
+            let fills = slot.fills();
+            let seen = &self.slots_seen[owner];
+            match seen.get() {
+                (seen_fills, Some(since)) if seen_fills == fills => {
+                    if now.saturating_duration_since(since) >= registry.affinity_patience {
+                        seen.set((fills, None));
+                        if let Some(job) = slot.steal() {
+                            return Some(job);
+                        }
+                    }
+                }
+                _ => seen.set((fills, Some(now))),
+            }
+        }
+        None
+    }
+
+    /// When the first full LIFO slot of a peer goes stale (see
+    /// [`take_stale_slot`](Self::take_stale_slot)): a worker going to sleep sets its wake-up
+    /// for then, which makes it a watcher (`Sleep::notify_slot_filled`). `None` if no peer's
+    /// slot is full, and under loom (no clock: a full slot is taken at once instead).
+    pub(super) fn next_slot_staleness(&self) -> Option<Instant> {
+        if cfg!(corepool_loom) {
+            return None;
+        }
+        let registry = &*self.registry;
+        let mut first: Option<Instant> = None;
+        for (owner, slot) in registry.lifo.iter().enumerate() {
+            if owner == self.index || !slot.is_full() {
+                continue;
+            }
+            let fills = slot.fills();
+            let seen = &self.slots_seen[owner];
+            let since = match seen.get() {
+                (seen_fills, Some(since)) if seen_fills == fills => since,
+                _ => {
+                    let now = Instant::now();
+                    seen.set((fills, Some(now)));
+                    now
+                }
+            };
+            let at = since + registry.affinity_patience;
+            first = Some(first.map_or(at, |f| f.min(at)));
+        }
+        first
     }
 
     /// A quiet worker (termination, futures only) stays quiet while only futures are left: it

@@ -11,6 +11,7 @@ pub(crate) mod job;
 pub(crate) mod join;
 pub(crate) mod lanes;
 pub(crate) mod latch;
+pub(crate) mod lifo;
 pub(crate) mod pinning;
 pub(crate) mod registry;
 pub(crate) mod shutdown;

@@ -20,15 +20,16 @@ use crate::sched::io_pool::BlockingPool;
 use crate::sched::job::JobRef;
 use crate::sched::job::Outcome;
 use crate::sched::lanes::{Inbox, Lane};
+use crate::sched::lifo::LifoSlot;
 use crate::sched::shutdown::{Cancel, Liveness, PoolThread, ThreadKind};
 use crate::sched::sleep::Sleep;
 use crate::sched::unwind::{self, PanicSink, Payload};
 use crate::sched::worker::{Caller, WorkerThread};
 use crate::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use crate::sync::{thread, Condvar, Mutex, Stealer, Worker};
+use crate::sync::{thread, CachePadded, Condvar, Mutex, Stealer, Worker};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// How long a submission from outside may wait for room.
 #[derive(Clone, Copy, Debug)]
@@ -48,6 +49,11 @@ pub(crate) struct Registry {
     pub(crate) injected_high: InjectionQueue,
     /// One inbox per worker, for tasks spawned onto that worker.
     pub(crate) inboxes: Box<[Inbox]>,
+    /// Each worker's LIFO slot (`lifo.rs`).
+    pub(crate) lifo: Box<[CachePadded<LifoSlot>]>,
+    /// How long a busy worker's own work (its inbox, its LIFO slot) waits before idle peers
+    /// may take it.
+    pub(crate) affinity_patience: Duration,
     /// Future tasks woken from outside the pool. Unbounded in practice (a task is in at most one
     /// queue at a time, so it holds at most one entry per live future task).
     pub(crate) woken: InjectionQueue,
@@ -122,6 +128,10 @@ impl Registry {
                     )
                 })
                 .collect(),
+            lifo: (0..threads)
+                .map(|_| CachePadded::new(LifoSlot::new()))
+                .collect(),
+            affinity_patience: config.affinity_patience,
             woken: InjectionQueue::new(crate::sched::config::MAX_QUEUE_CAPACITY),
             futures: Mutex::new(BTreeMap::new()),
             cpu_running: AtomicUsize::new(threads),

@@ -15,6 +15,7 @@ use crate::sched::find::FAIRNESS_INTERVAL;
 use crate::sched::injection::PushError;
 use crate::sched::job::{JobRef, Mode};
 use crate::sched::join::FrameChain;
+use crate::sched::lifo::LifoSlot;
 use crate::sched::registry::{Executor, Registry, Wait};
 use crate::sync::{spin_hint, thread, Worker};
 use std::cell::Cell;
@@ -40,6 +41,10 @@ const YIELD_ROUNDS: u32 = if cfg!(corepool_loom) { 0 } else { 8 };
 /// How many times a quiet worker (a graceful shutdown with only futures left) yields while it
 /// waits for the next woken future, before it goes idle like any other worker.
 pub(super) const QUIET_YIELDS: u32 = 64;
+/// How many executions deep (caller-runs inside caller-runs, a wait's help) a spawn over the
+/// local bound still runs inline; deeper, it is queued past the bound (see
+/// [`WorkerThread::push_or_run`]). Each level holds a job's frames on the worker's stack.
+const MAX_INLINE_DEPTH: u32 = 32;
 /// Jobs run since the previous idle spell from which a worker counts as busy (see
 /// [`YIELD_ROUNDS`]).
 const BUSY_STREAK: u32 = 16;
@@ -112,6 +117,9 @@ pub(crate) struct WorkerThread {
     /// How many `execute` calls are active on this thread: a job is handed only inside the
     /// top-level one (from the main loop), which takes it as soon as the current job returns.
     pub(super) executing: Cell<u32>,
+    /// Per peer: the fill count its LIFO slot had when this worker first saw it full, and
+    /// when (`lifo.rs`: a peer takes a slot that held the same job for the patience).
+    pub(super) slots_seen: Box<[Cell<(u64, Option<Instant>)>]>,
 }
 
 impl WorkerThread {
@@ -132,6 +140,7 @@ impl WorkerThread {
         deque: Worker<JobRef>,
         started: impl FnOnce(),
     ) {
+        let threads = registry.num_threads();
         let worker = WorkerThread {
             deque,
             index,
@@ -145,6 +154,7 @@ impl WorkerThread {
             ran_since_idle: Cell::new(0),
             handed: Cell::new(None),
             executing: Cell::new(0),
+            slots_seen: (0..threads).map(|_| Cell::new((0, None))).collect(),
         };
         CURRENT.with(|c| c.set(&worker));
         // A worker is born asleep in its main loop's idle (`Sleep::new_asleep`; the registry
@@ -231,14 +241,35 @@ impl WorkerThread {
             registry.record_outcome(outcome, Executor::Cpu(self.index));
             self.ran_since_idle
                 .set(self.ran_since_idle.get().saturating_add(1));
-            match self.handed.take() {
+            if let Some(next) = self.handed.take() {
                 // A handed job is a pick too: when the shared sources are due, it waits in the
                 // deque and the main loop's `find_work` looks at them first.
-                Some(next) if self.fairness_due() => {
+                if self.fairness_due() {
                     self.picks_left.set(0);
                     self.push(next);
                     break;
                 }
+                job = next;
+                continue;
+            }
+            // The slot belongs to the top-level job (only it fills it): a nested `execute`
+            // (caller-runs, a wait's help) leaves it to that job's end or its wait.
+            if self.executing.get() != 1 {
+                break;
+            }
+            match self.own_slot().take_own() {
+                // A pick too. When the shared sources (or the oldest local job) are due, that
+                // job runs first and the slot's job goes back in the slot, still this worker's
+                // next: not to the deque, where a peer woken by the push would take it and a
+                // chain of tasks would move between cores every fairness interval.
+                Some(next) if self.fairness_due() => match self.fair_pick() {
+                    Some(first) => {
+                        self.own_slot().fill(next);
+                        self.registry.sleep.notify_slot_filled();
+                        job = first;
+                    }
+                    None => job = next,
+                },
                 Some(next) => job = next,
                 None => break,
             }
@@ -261,14 +292,47 @@ impl WorkerThread {
         Ok(())
     }
 
-    /// Moves a job handed to this worker (see [`hand_next`](Self::hand_next)) to its deque,
-    /// where a peer can take it: for when user code that may block runs before the current
-    /// job returns.
+    /// Moves a job handed to this worker (see [`hand_next`](Self::hand_next)), and the job in
+    /// its LIFO slot, to its deque, where a peer can take them: for when user code that may
+    /// block runs before the current job returns.
     #[cold]
     pub(crate) fn release_handed(&self) {
         if let Some(job) = self.handed.take() {
             self.push(job);
         }
+        if let Some(job) = self.own_slot().take_own() {
+            self.push(job);
+        }
+    }
+
+    /// This worker's LIFO slot (`lifo.rs`).
+    #[inline(always)]
+    pub(super) fn own_slot(&self) -> &LifoSlot {
+        &self.registry.lifo[self.index]
+    }
+
+    /// A task spawned (detached, Normal lane) by the job this worker executes: into the LIFO
+    /// slot when that job runs from the main loop, so the task runs next here without waking
+    /// a peer; an earlier task in the slot moves to the deque, which wakes a peer as any push
+    /// does (see `lifo.rs`). Inside a nested `execute` (a wait's help, caller-runs) the task
+    /// beneath may wait for a while, so the spawn is a plain push.
+    pub(crate) fn push_spawned(&self, job: JobRef) {
+        if self.executing.get() != 1 {
+            return self.push_or_run(job);
+        }
+        let slot = self.own_slot();
+        // The slot counts as one of the local jobs that `local_queue_limit` bounds: the spawn
+        // that would exceed it runs inline, as `push_or_run` does.
+        let local = self.deque.len() + usize::from(slot.is_full());
+        if local >= self.registry.local_queue_limit && self.may_run_inline() {
+            self.registry.stats.workers[self.index].caller_runs.bump();
+            return self.execute(job);
+        }
+        if let Some(older) = slot.take_own() {
+            self.push(older);
+        }
+        slot.fill(job);
+        self.registry.sleep.notify_slot_filled();
     }
 
     /// This worker's chain of pending join frames (only `join` touches it).
@@ -325,14 +389,23 @@ impl WorkerThread {
     }
 
     /// Pushes a spawned job, or runs it right here if this worker's deque is over its bound
-    /// (caller-runs): spawning from a worker never blocks, and memory stays bounded.
+    /// (caller-runs): spawning from a worker never blocks, and memory stays bounded. Except
+    /// [`MAX_INLINE_DEPTH`] executions deep: a tree of tasks that each spawn children would
+    /// otherwise run depth-first inline, one stack frame set per level, until the thread's
+    /// stack overflowed and aborted the process; there the job is queued past the bound.
     pub(crate) fn push_or_run(&self, job: JobRef) {
         if self.deque.len() >= self.registry.local_queue_limit {
-            self.registry.stats.workers[self.index].caller_runs.bump();
-            self.execute(job);
+            self.run_inline(job);
         } else {
             self.push(job);
         }
+    }
+
+    /// Whether a spawn over the local bound may run inline: not past [`MAX_INLINE_DEPTH`]
+    /// nested executions.
+    #[inline]
+    fn may_run_inline(&self) -> bool {
+        self.executing.get() < MAX_INLINE_DEPTH
     }
 
     /// Whether this worker's own deque is below its bound. Only the owner pushes to it, so a
@@ -345,8 +418,13 @@ impl WorkerThread {
         self.deque.len() < self.registry.local_queue_limit
     }
 
-    /// Runs a spawned job right here (caller-runs), counted as such.
+    /// Runs a spawned job right here (caller-runs), counted as such; past
+    /// [`MAX_INLINE_DEPTH`] it is queued on this worker's deque instead (see
+    /// [`push_or_run`](Self::push_or_run)).
     pub(crate) fn run_inline(&self, job: JobRef) {
+        if !self.may_run_inline() {
+            return self.push(job);
+        }
         self.registry.stats.workers[self.index].caller_runs.bump();
         self.execute(job);
     }
@@ -355,6 +433,11 @@ impl WorkerThread {
     #[inline]
     pub(crate) fn pop(&self) -> Option<JobRef> {
         self.deque.pop()
+    }
+
+    /// This worker's newest local job: its LIFO slot's, else its deque's newest.
+    pub(crate) fn pop_local(&self) -> Option<JobRef> {
+        self.own_slot().take_own().or_else(|| self.deque.pop())
     }
 
     /// Keeps executing other jobs until `done` holds.
@@ -412,7 +495,11 @@ impl WorkerThread {
             let slept = sleep.sleep(
                 self.index,
                 || done() || registry.has_work_for(self.index),
-                || registry.next_inbox_opening(self.index),
+                || {
+                    let inbox = registry.next_inbox_opening(self.index);
+                    let slot = self.next_slot_staleness();
+                    inbox.into_iter().chain(slot).min()
+                },
                 || stats.parks.bump(),
             );
             if slept {

@@ -103,7 +103,7 @@ where
     let result = match caller {
         Caller::Own(worker) => task.submit(|job| {
             match lane {
-                Lane::Normal => worker.push_or_run(job),
+                Lane::Normal => worker.push_spawned(job),
                 // Another lane from a worker: never block; run it here if that queue is full.
                 // A task spawned onto this very worker goes to its inbox too, not its deque:
                 // peers steal from a deque at once, but take from an inbox only once this

@@ -12,7 +12,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 pub(crate) mod atomic {
-    pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
+    pub(crate) use loom::sync::atomic::{
+        fence, AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering,
+    };
 }
 
 pub(crate) mod thread {

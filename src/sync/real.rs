@@ -4,7 +4,9 @@
 //! signatures, so no other module needs a `cfg`.
 
 pub(crate) mod atomic {
-    pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
+    pub(crate) use std::sync::atomic::{
+        fence, AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering,
+    };
 }
 
 pub(crate) mod thread {

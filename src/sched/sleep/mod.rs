@@ -43,6 +43,9 @@ pub(crate) struct Sleep {
     /// sleeper while someone is searching: the searcher will find the work, or re-check it
     /// before it sleeps.
     searching: AtomicUsize,
+    /// Sleepers with a wake-up set (a timed sleep): each will look at the peers' LIFO slots
+    /// again by then, so a filled slot needs no wake-up while one exists (`lifo.rs`).
+    watching: AtomicUsize,
     slots: Box<[CachePadded<Slot>]>,
 }
 
@@ -64,6 +67,7 @@ impl Sleep {
         Sleep {
             sleepers: AtomicUsize::new(if asleep { workers } else { 0 }),
             searching: AtomicUsize::new(0),
+            watching: AtomicUsize::new(0),
             slots: (0..workers)
                 .map(|_| {
                     // Each slot on its own cache line: a wake-up of one worker does not disturb
@@ -138,6 +142,9 @@ impl Sleep {
             false
         } else {
             let deadline = deadline();
+            if deadline.is_some() {
+                self.watching.fetch_add(1, Ordering::SeqCst);
+            }
             parked();
             while slot.sleeping.load(Ordering::SeqCst) {
                 let Some(deadline) = deadline else {
@@ -152,6 +159,9 @@ impl Sleep {
                     slot.sleeping.store(false, Ordering::SeqCst);
                     self.sleepers.fetch_sub(1, Ordering::SeqCst);
                 }
+            }
+            if deadline.is_some() {
+                self.watching.fetch_sub(1, Ordering::SeqCst);
             }
             true
         };
@@ -197,6 +207,24 @@ impl Sleep {
     pub(crate) fn notify_new_work(&self) {
         fence(Ordering::SeqCst);
         if self.sleepers.load(Ordering::SeqCst) == 0 || self.searching.load(Ordering::SeqCst) > 0 {
+            return;
+        }
+        self.wake_any();
+    }
+
+    /// Called after a worker filled its LIFO slot (`lifo.rs`): the job is not work a peer may
+    /// take at once, but some idle peer must watch it, so this wakes one sleeper only if
+    /// nobody is searching and no sleeper has a wake-up set. A searcher about to sleep, or a
+    /// timed sleeper waking, looks at the slots and sets its wake-up by them: by the fence-fence
+    /// rule of the module invariant, a sleeper whose deadline missed this fill is seen here as
+    /// a sleeper that is not watching, and is woken.
+    #[inline]
+    pub(crate) fn notify_slot_filled(&self) {
+        fence(Ordering::SeqCst);
+        if self.sleepers.load(Ordering::SeqCst) == 0
+            || self.searching.load(Ordering::SeqCst) > 0
+            || self.watching.load(Ordering::SeqCst) > 0
+        {
             return;
         }
         self.wake_any();

@@ -48,6 +48,24 @@ impl Sleep {
             .sleep(index, should_wake, || Some(Instant::now()), || {});
     }
 
+    /// [`sleep`](Self::sleep) for a worker that watches the peers' LIFO slots: its wake-up is
+    /// set (a timed sleep, ended by [`expire`](Self::expire)) if `watch` says a slot is full
+    /// once it is registered as sleeping, as a worker's does (`WorkerThread::idle`).
+    pub fn sleep_watching(
+        &self,
+        index: usize,
+        should_wake: impl Fn() -> bool,
+        watch: impl Fn() -> bool,
+    ) {
+        self.0
+            .sleep(index, should_wake, || watch().then(Instant::now), || {});
+    }
+
+    /// A worker filled its LIFO slot: wakes a sleeper if nobody searches or watches.
+    pub fn notify_slot_filled(&self) {
+        self.0.notify_slot_filled();
+    }
+
     /// Model hook: worker `index`'s timed sleep reaches its deadline now (or its next one, if
     /// it is not waiting).
     pub fn expire(&self, index: usize) {
@@ -124,6 +142,42 @@ impl TestJobs {
         (0..self.slots.len())
             .find(|&id| self.job(id) == job)
             .expect("not a job of this TestJobs")
+    }
+}
+
+/// A worker's LIFO slot (`sched/lifo.rs`).
+pub struct LifoSlot(crate::sched::lifo::LifoSlot);
+
+impl LifoSlot {
+    /// An empty slot.
+    pub fn new() -> Self {
+        LifoSlot(crate::sched::lifo::LifoSlot::new())
+    }
+
+    /// Owner only: puts `job` in the emptied slot.
+    pub fn fill(&self, job: TestJobRef) {
+        self.0.fill(job.0);
+    }
+
+    /// Owner only: takes the job back unless a peer stole it.
+    pub fn take_own(&self) -> Option<TestJobRef> {
+        self.0.take_own().map(TestJobRef)
+    }
+
+    /// A peer: takes the job if there is one.
+    pub fn steal(&self) -> Option<TestJobRef> {
+        self.0.steal().map(TestJobRef)
+    }
+
+    /// Whether the slot holds a job.
+    pub fn is_full(&self) -> bool {
+        self.0.is_full()
+    }
+}
+
+impl Default for LifoSlot {
+    fn default() -> Self {
+        LifoSlot::new()
     }
 }
 

@@ -1,0 +1,103 @@
+//! Model: a worker's LIFO slot (`src/sched/lifo.rs`), through `corepool::loom_api::LifoSlot`,
+//! and the rule that keeps a full slot watched (`Sleep::notify_slot_filled`).
+//!
+//! Invariants checked (lifo.rs):
+//! - **Exactly once:** the owner fills, takes back and refills its slot while a peer steals
+//!   from it; every job comes out exactly once, and the owner's refill never overwrites a job
+//!   a peer is reading (loom reports a data race on the cell otherwise).
+//! - **Never stuck behind a long task:** the owner fills its slot and then never takes it back
+//!   (its task keeps running); a peer that searches and goes to sleep either saw the slot and
+//!   sleeps with a wake-up set (a watcher, which the timer ends), or is woken by the filler. It
+//!   then steals the job. A lost watch is a loom deadlock.
+#![cfg(corepool_loom)]
+
+mod common;
+
+use common::model;
+use corepool::loom_api::{LifoSlot, Sleep, TestJobs};
+use loom::sync::atomic::{AtomicBool, Ordering};
+use loom::thread;
+use std::sync::Arc;
+
+struct World {
+    slot: LifoSlot,
+    jobs: TestJobs,
+}
+
+#[test]
+fn owner_and_thief_take_each_job_once() {
+    model("lifo_slot::owner_and_thief_take_each_job_once", || {
+        let world = Arc::new(World {
+            slot: LifoSlot::new(),
+            jobs: TestJobs::new(2),
+        });
+        world.slot.fill(world.jobs.job(0));
+        let thief = {
+            let world = Arc::clone(&world);
+            thread::spawn(move || {
+                let mut got = Vec::new();
+                for _ in 0..2 {
+                    if let Some(job) = world.slot.steal() {
+                        got.push(world.jobs.id(job));
+                    }
+                }
+                got
+            })
+        };
+        let mut mine = Vec::new();
+        if let Some(job) = world.slot.take_own() {
+            mine.push(world.jobs.id(job));
+        }
+        // The owner's next task spawns: it refills the slot (waiting out a thief's read).
+        world.slot.fill(world.jobs.job(1));
+        let stolen = thief.join().unwrap();
+        if let Some(job) = world.slot.take_own() {
+            mine.push(world.jobs.id(job));
+        }
+        let mut all: Vec<usize> = mine.into_iter().chain(stolen).collect();
+        all.sort_unstable();
+        assert_eq!(all, vec![0, 1], "each job exactly once");
+        assert!(!world.slot.is_full());
+    });
+}
+
+#[test]
+fn a_full_slot_is_watched_until_a_peer_takes_it() {
+    model(
+        "lifo_slot::a_full_slot_is_watched_until_a_peer_takes_it",
+        || {
+            let slot = Arc::new(LifoSlot::new());
+            let jobs = Arc::new(TestJobs::new(1));
+            let sleep = Arc::new(Sleep::new(2));
+            let ran = Arc::new(AtomicBool::new(false));
+            // Worker 1, the peer: searches, sleeps (watching if it sees a full slot), and steals
+            // the slot once its timed sleep ends.
+            let peer = {
+                let (slot, sleep, ran) = (Arc::clone(&slot), Arc::clone(&sleep), Arc::clone(&ran));
+                thread::spawn(move || {
+                    sleep.start_searching();
+                    loop {
+                        if slot.steal().is_some() {
+                            ran.store(true, Ordering::SeqCst);
+                            break;
+                        }
+                        sleep.sleep_watching(1, || false, || slot.is_full());
+                    }
+                    sleep.stop_searching(|| false);
+                })
+            };
+            // The peer's timer: its (next) timed sleep ends once.
+            let timer = {
+                let sleep = Arc::clone(&sleep);
+                thread::spawn(move || sleep.expire(1))
+            };
+            // Worker 0, the owner: its task spawns into the slot and keeps running until the job
+            // ran elsewhere (it never takes the slot back).
+            slot.fill(jobs.job(0));
+            sleep.notify_slot_filled();
+            peer.join().unwrap();
+            timer.join().unwrap();
+            assert!(ran.load(Ordering::SeqCst));
+        },
+    );
+}

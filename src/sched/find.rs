@@ -2,9 +2,11 @@
 //! anything waits: a second `impl WorkerThread`, beside the loop in `worker.rs`.
 //!
 //! Invariants:
-//! - Work is looked for in this order: the job handed to this worker, own deque (LIFO, for
-//!   locality and to pop join halves back), own inbox, then peers from a random start, then the
-//!   injection queues (the wake queue, High, Normal) in batches, then busy peers' inboxes.
+//! - Work is looked for in this order: the job handed to this worker, own LIFO slot (full only
+//!   while a waiting job beneath spawned it), own deque (LIFO, for locality and to pop join
+//!   halves back), own inbox, then peers from a random start, then the injection queues (the
+//!   wake queue, High, Normal) in batches, then busy peers' inboxes, then peers' LIFO slots that
+//!   held the same job for the affinity patience (`lifo.rs`).
 //! - Fairness, whatever the local work does: every pick of a job counts (one from `find_work`,
 //!   a handed job run straight after its predecessor, a join popping its own deque), and every
 //!   [`FAIRNESS_INTERVAL`]-th pick looks at the shared sources first (own inbox, the wake

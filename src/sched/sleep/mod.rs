@@ -15,6 +15,13 @@
 //! lost nothing, because the sleeper is now searching again and re-checks before it sleeps
 //! (the spurious-wake-up case).
 //!
+//! A filled LIFO slot (`lifo.rs`) is not work a peer may take at once, but an idle peer must
+//! watch it. A sleeper with a wake-up set counts in `watching` from before it parks until it
+//! runs again; `notify_slot_filled` wakes a sleeper only when nobody searches or watches. The
+//! sleeper reads the slots (its deadline) after its fence, and the filler reads `watching` and
+//! `sleepers` after its own, so by the fence-fence rule a sleeper that missed the fill is seen
+//! as a sleeper that does not watch, and is woken.
+//!
 //! The fence-free publication (`notify_published_by_rmw`, the spawn fast path): a publisher
 //! whose work became visible through a read-modify-write on a word `W` that every worker's
 //! re-check (in `sleep` and in the last searcher's `stop_searching`) also reads with a

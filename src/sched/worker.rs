@@ -494,7 +494,7 @@ impl WorkerThread {
             let stats = &*registry.stats.workers[self.index];
             let slept = sleep.sleep(
                 self.index,
-                || done() || registry.has_work_for(self.index),
+                || done() || registry.has_work_for_sleeper(self.index),
                 || {
                     let inbox = registry.next_inbox_opening(self.index);
                     let slot = self.next_slot_staleness();

@@ -279,7 +279,7 @@ impl Builder {
 
     /// How long a worker must have been busy before idle peers may take the tasks spawned onto
     /// it with [`Pool::spawn_on`](crate::Pool::spawn_on) / `spawn_keyed`, and how long the task
-    /// a running task spawned last may wait for it before an idle peer takes it (a task spawned
+    /// a running task spawns first may wait for it before an idle peer takes it (a task spawned
     /// from a worker runs next on that worker when its spawner returns, so a chain of tasks that
     /// each spawn their successor stays on one core; see [`spawn`](crate::spawn)). Default
     /// [`AFFINITY_PATIENCE`](crate::defaults::AFFINITY_PATIENCE); longer favours locality, shorter favours

@@ -61,13 +61,13 @@ impl Pool {
     ///
     /// From a thread outside the pool this blocks while the injection queue is full
     /// (backpressure). From one of the pool's own workers it never blocks: the task goes to
-    /// that worker's deque, or runs at once if the deque is over its bound. The task a running
-    /// task spawned last is kept aside to run next on the same worker once its spawner returns
-    /// (a LIFO slot): a task that spawns its successor and returns stays on one core, and no
+    /// that worker's deque, or runs at once if the deque is over its bound. The first task a
+    /// running task spawns is kept aside to run next on the same worker once its spawner
+    /// returns (a LIFO slot): a task that spawns its successor and returns stays on one core, and no
     /// idle worker is woken to steal the successor. If the spawner keeps running instead, an
     /// idle worker takes the successor after the
     /// [affinity patience](crate::Builder::affinity_patience); a spawn that finds the slot
-    /// taken moves the earlier task to the deque, where peers take it at once. If the pool is shut
+    /// taken goes to the deque, where peers take it at once. If the pool is shut
     /// down the closure is dropped unrun and the handle reports
     /// [`JoinError::is_cancelled`](crate::JoinError::is_cancelled); use
     /// [`try_spawn`](Self::try_spawn) to get the closure back instead.

@@ -1,4 +1,4 @@
-//! The LIFO slot: the job a worker's running task spawned last, kept out of the worker's deque
+//! The LIFO slot: the first job a worker's running task spawns, kept out of the worker's deque
 //! so that it runs next on the same worker, with no peer woken to steal it (tokio's LIFO slot).
 //! A task that spawns its successor and returns then stays on one core: its successor's memory
 //! is still in that core's cache, and no sleeping peer pays a wake-up only to find the job gone
@@ -14,8 +14,10 @@
 //! - **Only the owner fills, and only at the top level.** A worker fills its slot only from a
 //!   job it executes from its main loop (`executing == 1`), and takes it as soon as that job
 //!   returns: between jobs the slot is empty, so a worker idle, asleep or exiting never holds
-//!   one. A second spawn moves the earlier job to the deque and wakes a peer as a plain push
-//!   does: two spawns are parallel work, and only the newest waits in the slot.
+//!   one. A spawn that finds the slot full goes to the deque and wakes a peer as a plain push
+//!   does: two spawns are parallel work. (The first keeps the slot, unlike tokio's, whose
+//!   newest spawn takes it: a task spawning in a loop then pays one push per spawn, as before
+//!   the slot, instead of a take, a push and a refill.)
 //! - **Never stuck behind a long task.** The job may sit in the slot while its spawner keeps
 //!   running (it spawned, then computes, or blocks on the successor). So an idle peer watches
 //!   every full slot: a filler that sees no peer searching and none in a timed sleep wakes one

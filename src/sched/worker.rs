@@ -312,27 +312,28 @@ impl WorkerThread {
     }
 
     /// A task spawned (detached, Normal lane) by the job this worker executes: into the LIFO
-    /// slot when that job runs from the main loop, so the task runs next here without waking
-    /// a peer; an earlier task in the slot moves to the deque, which wakes a peer as any push
-    /// does (see `lifo.rs`). Inside a nested `execute` (a wait's help, caller-runs) the task
-    /// beneath may wait for a while, so the spawn is a plain push.
+    /// slot when that job runs from the main loop and the slot is free, so the task runs next
+    /// here without waking a peer (see `lifo.rs`). A second spawn is parallel work: it goes to
+    /// the deque, which wakes a peer as any push does, and costs no more than before the slot.
+    /// Inside a nested `execute` (a wait's help, caller-runs) the task beneath may wait for a
+    /// while, so the spawn is a plain push.
     pub(crate) fn push_spawned(&self, job: JobRef) {
         if self.executing.get() != 1 {
             return self.push_or_run(job);
         }
         let slot = self.own_slot();
+        let full = slot.is_full();
         // The slot counts as one of the local jobs that `local_queue_limit` bounds: the spawn
-        // that would exceed it runs inline, as `push_or_run` does.
-        let local = self.deque.len() + usize::from(slot.is_full());
-        if local >= self.registry.local_queue_limit && self.may_run_inline() {
-            self.registry.stats.workers[self.index].caller_runs.bump();
-            return self.execute(job);
+        // that would exceed it runs inline, as in `push_or_run`.
+        if self.deque.len() + usize::from(full) >= self.registry.local_queue_limit {
+            return self.run_inline(job);
         }
-        if let Some(older) = slot.take_own() {
-            self.push(older);
+        if full {
+            self.push(job);
+        } else {
+            slot.fill(job);
+            self.registry.sleep.notify_slot_filled();
         }
-        slot.fill(job);
-        self.registry.sleep.notify_slot_filled();
     }
 
     /// This worker's chain of pending join frames (only `join` touches it).

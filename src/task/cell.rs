@@ -219,6 +219,14 @@ pub(crate) struct Settle<T> {
 }
 
 impl<T> Settle<T> {
+    /// The output of a task nobody can observe any more: disposed of by [`run`](Self::run).
+    fn unread(output: Result<T, Payload>) -> Self {
+        Settle {
+            unread: Some(output),
+            waker: None,
+        }
+    }
+
     /// Whether running it runs user code.
     pub(crate) fn runs_user_code(&self) -> bool {
         self.waker.is_some()
@@ -356,9 +364,15 @@ where
                 cell.skipped()
             };
         }
-        if cell.completion.state.claim_run() == Claim::Lost {
+        let Claim::Won(claimed) = cell.completion.state.claim_run() else {
             return cell.skipped();
-        }
+        };
+        // The handle was dropped before the task ran and no other reference (an
+        // `AbortHandle`, a `JoinSet`) is left: nobody can read the output, wait, cancel or look
+        // at the state any more (a new reference is only ever cloned from a live one, and the
+        // job's is the last). The handle's half of completion (the output slot, the COMPLETE
+        // transition, the waiter check) is then skipped; the output is disposed of here.
+        let unobserved = claimed.is_detached() && Arc::strong_count(&cell) == 1;
         let func = cell.take_func().expect("a claimed task has its closure");
         let submitted = cell.completion.submitted.at;
         let started = if submitted != 0 {
@@ -399,9 +413,12 @@ where
                 registry.record_task_end(outcome == Outcome::Panicked);
             }
         }
-        let settle = cell
-            .completion
-            .complete(output, TaskState::complete, || registry.panic_sink());
+        let settle = if unobserved {
+            Settle::unread(output)
+        } else {
+            cell.completion
+                .complete(output, TaskState::complete, || registry.panic_sink())
+        };
         if settle.runs_user_code() {
             // A task its hook handed to this worker to run next would wait behind that code,
             // which may block: it goes where a peer can take it.

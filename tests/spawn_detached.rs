@@ -46,14 +46,33 @@ fn detached_tasks_run_and_count_as_spawns() {
             // More than the queue holds: a full queue makes the submitter wait, not fail.
             pool.spawn_detached(move || tx.send(i).unwrap()).unwrap();
         }
+        // A closure too large for a recycled block, and one aligned past it, take their own
+        // allocation: they run the same.
+        let big = [7u64; 32];
+        let tx2 = tx.clone();
+        pool.spawn_detached(move || tx2.send(big.iter().sum::<u64>() as usize).unwrap())
+            .unwrap();
+        #[repr(align(64))]
+        struct Aligned(usize);
+        let aligned = Aligned(n + 1);
+        let tx3 = tx.clone();
+        pool.spawn_detached(move || tx3.send(aligned.0).unwrap())
+            .unwrap();
         drop(tx);
         let mut got: Vec<usize> = rx.iter().collect();
         got.sort_unstable();
-        assert_eq!(got, (0..n).collect::<Vec<_>>());
+        let mut expected: Vec<usize> = (0..n).collect();
+        expected.extend([n + 1, 224]);
+        expected.sort_unstable();
+        assert_eq!(got, expected);
         pool.shutdown();
         let m = pool.metrics();
-        assert_eq!(m.spawned, n as u64, "each detached task counts as a spawn");
-        assert_eq!(m.completed, n as u64);
+        assert_eq!(
+            m.spawned,
+            n as u64 + 2,
+            "each detached task counts as a spawn"
+        );
+        assert_eq!(m.completed, n as u64 + 2);
         assert_eq!((m.panicked, m.cancelled), (0, 0));
         assert!(reports.lock().unwrap().is_empty());
     });

@@ -6,4 +6,5 @@ pub(crate) mod cell;
 pub(crate) mod detached;
 pub(crate) mod future;
 pub(crate) mod handle;
+pub(crate) mod recycle;
 pub(crate) mod state;

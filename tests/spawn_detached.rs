@@ -206,6 +206,46 @@ fn a_full_queue_refuses_try_spawn_detached_and_gives_the_closure_back() {
     });
 }
 
+#[test]
+fn detached_spawns_from_many_threads_at_once_each_run_once() {
+    watchdog("detached from many threads", || {
+        // Several outside submitters and the workers themselves spawn at once, so task blocks
+        // are freed on one thread and reused on another all the time.
+        let (pool, _reports) = pool_with_handler(2, 16);
+        let ran = Arc::new(AtomicUsize::new(0));
+        let (threads, each) = (3, common::volume(2_000, 50_000));
+        std::thread::scope(|s| {
+            for _ in 0..threads {
+                s.spawn(|| {
+                    for i in 0..each {
+                        let ran = Arc::clone(&ran);
+                        pool.spawn_detached(move || {
+                            ran.fetch_add(1, Ordering::Relaxed);
+                            if i % 2 == 0 {
+                                // A child spawned from the worker, with a value to drop.
+                                let owned = vec![i];
+                                corepool::spawn_detached(move || {
+                                    ran.fetch_add(owned.len(), Ordering::Relaxed);
+                                })
+                                .unwrap();
+                            }
+                        })
+                        .unwrap();
+                    }
+                });
+            }
+        });
+        let expected = threads * (each + each.div_ceil(2));
+        wait_for("every detached task to run", || {
+            ran.load(Ordering::Relaxed) == expected
+        });
+        pool.shutdown();
+        assert_eq!(ran.load(Ordering::Relaxed), expected, "none ran twice");
+        let m = pool.metrics();
+        assert_eq!((m.spawned, m.completed), (expected as u64, expected as u64));
+    });
+}
+
 /// A value whose `Drop` panics with its message.
 struct PanicOnDrop(&'static str);
 

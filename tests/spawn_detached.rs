@@ -223,9 +223,9 @@ fn detached_spawns_from_many_threads_at_once_each_run_once() {
                             ran.fetch_add(1, Ordering::Relaxed);
                             if i % 2 == 0 {
                                 // A child spawned from the worker, with a value to drop.
-                                let owned = vec![i];
+                                let owned = Box::new(1);
                                 corepool::spawn_detached(move || {
-                                    ran.fetch_add(owned.len(), Ordering::Relaxed);
+                                    ran.fetch_add(*owned, Ordering::Relaxed);
                                 })
                                 .unwrap();
                             }

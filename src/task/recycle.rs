@@ -268,5 +268,35 @@ mod tests {
         }
         // The freeing thread's own cache (64) went back to the allocator when it exited.
         assert_eq!(made, n - 2 * imp::BATCH, "both batches were reused here");
+
+        // Two threads at once, each writing into every block it takes and giving it back, so
+        // blocks pass between them through the shared stack alone (what ThreadSanitizer
+        // checks: the stack's release and acquire order a block's last use before its reuse).
+        let pass = |mark: usize| {
+            move || {
+                for round in 0..200 {
+                    let blocks: Vec<*mut usize> =
+                        (0..CACHE_AND_BATCHES).map(|_| take().cast()).collect();
+                    for &block in &blocks {
+                        // SAFETY: a block of `BLOCK`, ours until given back; word 1 (word 0
+                        // is the free list's link).
+                        unsafe { block.add(1).write(mark + round) };
+                    }
+                    for block in blocks {
+                        // SAFETY: as above; then given back once.
+                        unsafe { assert_eq!(block.add(1).read(), mark + round) };
+                        // SAFETY: from `take`, given back once, not used after.
+                        unsafe { give_back(block.cast()) };
+                    }
+                }
+            }
+        };
+        let a = std::thread::spawn(pass(0));
+        let b = std::thread::spawn(pass(1 << 20));
+        a.join().unwrap();
+        b.join().unwrap();
     }
+
+    /// More than a thread's cache: the rest goes to the shared stack.
+    const CACHE_AND_BATCHES: usize = 64 + 4 * imp::BATCH;
 }

@@ -13,7 +13,9 @@
 //! ```
 //!
 //! `spawn N [T [Q]]`: N empty tasks spawned from outside a T-worker pool (default 1) with queue
-//! capacity Q (default 8192), handles dropped, completion through one atomic countdown.
+//! capacity Q (default 8192), handles dropped, completion through one atomic countdown;
+//! `spawn-detached`, `queued-detached` and `chain-detached` are `spawn`, `queued` and `chain`
+//! with `spawn_detached` (in `spawn_callgrind::chain_link_detached` for the chain).
 //! `queued N 1 Q` (Q >= N): the same, but the only worker is held until all N are queued, so
 //! the count does not depend on how the threads interleave. `nested N`: one scope, N outer
 //! tasks spawning N inner tasks each. `fib N`: fib(N) with a `join` at every level (in
@@ -100,11 +102,21 @@ fn tree_sum_seq(node: &Node) -> u64 {
     node.val + l + r
 }
 
-const DRIVERS: [&str; 8] = [
-    "spawn", "queued", "nested", "fib", "fib-seq", "tree", "tree-seq", "chain",
+const DRIVERS: [&str; 11] = [
+    "spawn",
+    "spawn-detached",
+    "queued",
+    "queued-detached",
+    "nested",
+    "fib",
+    "fib-seq",
+    "tree",
+    "tree-seq",
+    "chain",
+    "chain-detached",
 ];
-const USAGE: &str = "usage: spawn_callgrind spawn N [T [Q]] | queued N 1 Q | nested N \
-                     | fib N | fib-seq N | tree D | tree-seq D | chain N [T]   (see the file's header)";
+const USAGE: &str = "usage: spawn_callgrind spawn[-detached] N [T [Q]] | queued[-detached] N 1 Q | nested N \
+                     | fib N | fib-seq N | tree D | tree-seq D | chain[-detached] N [T]   (see the file's header)";
 
 /// One link of `chain`: a detached spawn from the worker running it, of the next link.
 #[inline(never)] // keeps the name that `--toggle-collect` looks for
@@ -113,6 +125,16 @@ fn chain_link(left: usize) {
         hit();
     } else {
         drop(corepool::spawn(move || chain_link(left - 1)));
+    }
+}
+
+/// One link of `chain-detached`: the same with `corepool::spawn_detached` (no handle).
+#[inline(never)] // keeps the name that `--toggle-collect` looks for
+fn chain_link_detached(left: usize) {
+    if left == 0 {
+        hit();
+    } else {
+        corepool::spawn_detached(move || chain_link_detached(left - 1)).expect("the pool is open");
     }
 }
 
@@ -144,12 +166,21 @@ fn main() {
         .pinning(corepool::Pinning::None)
         .build()
         .expect("pool");
-    match what.as_str() {
+    // `*-detached`: the same drivers with `spawn_detached` (no handle).
+    let detached = what.ends_with("-detached");
+    let spawn_hit = || {
+        if detached {
+            pool.spawn_detached(hit).expect("the pool is open");
+        } else {
+            drop(pool.spawn(hit));
+        }
+    };
+    match what.trim_end_matches("-detached") {
         "spawn" => {
             let start = std::time::Instant::now();
             LEFT.store(n, Ordering::Relaxed);
             for _ in 0..n {
-                drop(pool.spawn(hit));
+                spawn_hit();
             }
             let mut done = DONE.lock().unwrap();
             while !*done {
@@ -176,7 +207,7 @@ fn main() {
                 hit();
             }));
             for _ in 0..n {
-                drop(pool.spawn(hit));
+                spawn_hit();
             }
             *gate.0.lock().unwrap() = true;
             gate.1.notify_all();
@@ -220,7 +251,12 @@ fn main() {
         }
         "chain" => {
             LEFT.store(1, Ordering::Relaxed);
-            drop(pool.spawn(move || chain_link(n)));
+            if detached {
+                pool.spawn_detached(move || chain_link_detached(n))
+                    .expect("the pool is open");
+            } else {
+                drop(pool.spawn(move || chain_link(n)));
+            }
             let mut done = DONE.lock().unwrap();
             while !*done {
                 done = DONE_CV.wait(done).unwrap();

@@ -8,11 +8,12 @@
 //! - Off the workers, `Pool::block_on` marks its pool as this thread's for the call (restored
 //!   when it returns or unwinds), so the free functions inside the future use that pool.
 
+use crate::error::SpawnError;
 use crate::sched::registry::{Registry, Wait};
 use crate::sched::worker::WorkerThread;
 use crate::spawn::broadcast::BroadcastContext;
 use crate::spawn::scope::{Scope, ScopeFifo};
-use crate::spawn::submit::submit;
+use crate::spawn::submit::{spawn_detached_to, submit};
 use crate::task::cell::new_task;
 use crate::task::handle::JoinHandle;
 use crate::Pool;
@@ -174,6 +175,26 @@ where
         }
         None => with_outside_pool(|pool| pool.spawn(func)),
     }
+}
+
+/// Spawns a task with no [`JoinHandle`] on the current worker's pool (or, as for [`join`],
+/// the pool of a `block_on` running here, else the global pool). See
+/// [`Pool::spawn_detached`].
+///
+/// # Errors
+/// [`SpawnError::Shutdown`] with the closure, unrun, if that pool is shut down.
+///
+/// ```
+/// use std::sync::mpsc;
+/// let (tx, rx) = mpsc::channel();
+/// corepool::spawn_detached(move || tx.send(42).unwrap()).unwrap();
+/// assert_eq!(rx.recv().unwrap(), 42);
+/// ```
+pub fn spawn_detached<F>(func: F) -> Result<(), SpawnError<F>>
+where
+    F: FnOnce() + Send + 'static,
+{
+    with_current_registry(|registry| spawn_detached_to(registry, func, Wait::Forever))
 }
 
 /// The index of the current thread within its pool, if it is a corepool worker.

@@ -27,7 +27,7 @@ pub use futures::reserve::{Permit, Reserve};
 pub use global::{
     blocking, broadcast, current_num_threads, current_thread_index, in_place_scope,
     in_place_scope_fifo, join, join_all, join_all_async, scope, scope_fifo, spawn, spawn_broadcast,
-    yield_local, yield_now, Yield,
+    spawn_detached, yield_local, yield_now, Yield,
 };
 pub use metrics::{Histogram, Interval, IoMetrics, Metrics, WorkerMetrics};
 pub use par::{

@@ -15,7 +15,7 @@ use crate::sched::registry::{Registry, Wait};
 use crate::sched::worker::{Caller, WorkerThread};
 use crate::spawn::broadcast::BroadcastContext;
 use crate::spawn::scope::{Scope, ScopeFifo};
-use crate::spawn::submit::{spawn_to, Target};
+use crate::spawn::submit::{spawn_detached_to, spawn_to, Target};
 use crate::spawn::{install, scope};
 use crate::sync::atomic::Ordering;
 use crate::task::handle::JoinHandle;
@@ -131,6 +131,62 @@ impl Pool {
         let (handle, submitted) =
             spawn_to(&self.registry, func, Wait::No, Target::Cpu(Lane::Normal));
         submitted.map(|()| handle)
+    }
+
+    /// Spawns a task that nobody will join: no [`JoinHandle`], so the task is one smaller
+    /// allocation with no state to share and costs the submitter less than
+    /// `drop(pool.spawn(f))`. Otherwise it behaves as a spawned task whose handle was dropped:
+    /// it waits for room in a full queue like [`spawn`](Self::spawn) (from outside the pool;
+    /// a worker never blocks), it counts in the [`metrics`](Self::metrics) as a spawn, a panic
+    /// goes to the pool's panic handler, and a [`shutdown_now`](Self::shutdown_now) cancels it
+    /// (drops the closure unrun) if it has not started.
+    ///
+    /// # Errors
+    /// [`SpawnError::Shutdown`] with the closure, unrun, if the pool is shut down.
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    /// let pool = corepool::Pool::builder().threads(2).build()?;
+    /// let (tx, rx) = mpsc::channel();
+    /// for i in 0..4 {
+    ///     let tx = tx.clone();
+    ///     pool.spawn_detached(move || tx.send(i * i).unwrap()).unwrap();
+    /// }
+    /// drop(tx);
+    /// assert_eq!(rx.iter().sum::<i32>(), 14);
+    /// pool.shutdown();
+    /// let refused = pool.spawn_detached(|| ()).unwrap_err();
+    /// assert!(refused.is_shutdown());
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn spawn_detached<F>(&self, func: F) -> Result<(), SpawnError<F>>
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        spawn_detached_to(&self.registry, func, Wait::Forever)
+    }
+
+    /// [`spawn_detached`](Self::spawn_detached) without waiting: a full queue hands the closure
+    /// back at once, in [`SpawnError::Full`].
+    ///
+    /// # Errors
+    /// [`SpawnError::Full`] if the injection queue is full, [`SpawnError::Shutdown`] if the
+    /// pool is shut down; either holds the closure, unrun.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::builder().threads(1).build()?;
+    /// pool.try_spawn_detached(|| println!("ran")).unwrap();
+    /// pool.shutdown();
+    /// let err = pool.try_spawn_detached(|| println!("refused")).unwrap_err();
+    /// assert!(err.is_shutdown());
+    /// (err.into_inner())(); // the closure came back unrun: this prints "refused"
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn try_spawn_detached<F>(&self, func: F) -> Result<(), SpawnError<F>>
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        spawn_detached_to(&self.registry, func, Wait::No)
     }
 
     /// Spawns a task, waiting at most `timeout` for room in the queue; then hands the closure

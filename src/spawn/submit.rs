@@ -16,7 +16,8 @@ use crate::sched::injection::PushError;
 use crate::sched::lanes::Lane;
 use crate::sched::registry::{Registry, Wait};
 use crate::sched::worker::Caller;
-use crate::task::cell::{new_task, UnsubmittedTask};
+use crate::task::cell::{new_task, Unsubmitted, UnsubmittedTask};
+use crate::task::detached::new_detached;
 use crate::task::handle::JoinHandle;
 use std::sync::Arc;
 
@@ -55,6 +56,20 @@ where
     (handle, submitted)
 }
 
+/// A handle-less task (`spawn_detached`) handed to `registry`'s Normal lane by the path that
+/// fits the calling thread, counted as a spawn like any other.
+pub(crate) fn spawn_detached_to<F>(
+    registry: &Arc<Registry>,
+    func: F,
+    wait: Wait,
+) -> Result<(), SpawnError<F>>
+where
+    F: FnOnce() + Send + 'static,
+{
+    let task = new_detached(func, registry.stats.sample_submit());
+    submit_lane(registry, task, wait, Lane::Normal)
+}
+
 /// Hands a new task to `registry` by the path that fits the calling thread.
 pub(crate) fn submit<F, T>(
     registry: &Arc<Registry>,
@@ -69,16 +84,12 @@ where
 }
 
 /// Hands a new task to `registry`'s `lane` by the path that fits the calling thread.
-pub(crate) fn submit_lane<F, T>(
+pub(crate) fn submit_lane<F>(
     registry: &Arc<Registry>,
-    task: UnsubmittedTask<F, T>,
+    task: impl Unsubmitted<F>,
     wait: Wait,
     lane: Lane,
-) -> Result<(), SpawnError<F>>
-where
-    F: FnOnce() -> T + Send + 'static,
-    T: Send + 'static,
-{
+) -> Result<(), SpawnError<F>> {
     let (result, own) = submit_lane_unrecorded(registry, task, wait, lane);
     registry.record_cpu_submission(
         result.as_ref().map(|_| ()).map_err(SpawnError::is_full),
@@ -89,16 +100,12 @@ where
 
 /// [`submit_lane`] without counting the outcome in the metrics; also returns the index of the
 /// calling worker if it is one of `registry`'s (for the caller's own count).
-pub(crate) fn submit_lane_unrecorded<F, T>(
+pub(crate) fn submit_lane_unrecorded<F>(
     registry: &Arc<Registry>,
-    task: UnsubmittedTask<F, T>,
+    task: impl Unsubmitted<F>,
     wait: Wait,
     lane: Lane,
-) -> (Result<(), SpawnError<F>>, Option<usize>)
-where
-    F: FnOnce() -> T + Send + 'static,
-    T: Send + 'static,
-{
+) -> (Result<(), SpawnError<F>>, Option<usize>) {
     let caller = Caller::of(registry);
     let result = match caller {
         Caller::Own(worker) => task.submit(|job| {

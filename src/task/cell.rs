@@ -219,6 +219,14 @@ pub(crate) struct Settle<T> {
 }
 
 impl<T> Settle<T> {
+    /// The output of a task nobody can observe any more: disposed of by [`run`](Self::run).
+    fn unread(output: Result<T, Payload>) -> Self {
+        Settle {
+            unread: Some(output),
+            waker: None,
+        }
+    }
+
     /// Whether running it runs user code.
     pub(crate) fn runs_user_code(&self) -> bool {
         self.waker.is_some()
@@ -356,16 +364,18 @@ where
                 cell.skipped()
             };
         }
-        if cell.completion.state.claim_run() == Claim::Lost {
+        let Claim::Won(claimed) = cell.completion.state.claim_run() else {
             return cell.skipped();
-        }
+        };
+        // The handle was dropped before the task ran and no other reference (an
+        // `AbortHandle`, a `JoinSet`) is left: nobody can read the output, wait, cancel or look
+        // at the state any more (a new reference is only ever cloned from a live one, and the
+        // job's is the last). The handle's half of completion (the output slot, the COMPLETE
+        // transition, the waiter check) is then skipped; the output is disposed of here.
+        let unobserved = claimed.is_detached() && Arc::strong_count(&cell) == 1;
         let func = cell.take_func().expect("a claimed task has its closure");
         let submitted = cell.completion.submitted.at;
-        let started = if submitted != 0 {
-            registry.stats.start_time()
-        } else {
-            0
-        };
+        let started = start_time(registry, submitted);
         let output = unwind::catch(func);
         let worker = match mode {
             Mode::RunOn(index) => Some(index),
@@ -375,33 +385,13 @@ where
             worker,
             panicked: output.is_err(),
         });
-        let outcome = if output.is_ok() {
-            Outcome::Completed
+        let outcome = record_ran(registry, mode, submitted, started, output.is_err());
+        let settle = if unobserved {
+            Settle::unread(output)
         } else {
-            Outcome::Panicked
+            cell.completion
+                .complete(output, TaskState::complete, || registry.panic_sink())
         };
-        match mode {
-            // The executing worker is known: count without a thread-local lookup.
-            Mode::RunOn(index) => {
-                if submitted != 0 {
-                    registry
-                        .stats
-                        .record_sampled(Some(index), submitted, started);
-                }
-                registry
-                    .stats
-                    .record_task_end_on(index, outcome == Outcome::Panicked);
-            }
-            _ => {
-                if submitted != 0 {
-                    registry.record_sampled(submitted, started);
-                }
-                registry.record_task_end(outcome == Outcome::Panicked);
-            }
-        }
-        let settle = cell
-            .completion
-            .complete(output, TaskState::complete, || registry.panic_sink());
         if settle.runs_user_code() {
             // A task its hook handed to this worker to run next would wait behind that code,
             // which may block: it goes where a peer can take it.
@@ -456,6 +446,69 @@ where
             }
         }
         Outcome::Nothing
+    }
+}
+
+/// The start time of a task submitted at `submitted` (0: not sampled, no clock read).
+#[inline(always)] // on every task's path, from two kinds of task
+pub(crate) fn start_time(registry: &Registry, submitted: u64) -> u64 {
+    if submitted != 0 {
+        registry.stats.start_time()
+    } else {
+        0
+    }
+}
+
+/// Counts a task that ran (submitted at `submitted`, started at `started`, both 0 if it was not
+/// sampled) in its pool's metrics; its outcome.
+#[inline(always)] // on every task's path, from two kinds of task
+pub(crate) fn record_ran(
+    registry: &Registry,
+    mode: Mode,
+    submitted: u64,
+    started: u64,
+    panicked: bool,
+) -> Outcome {
+    match mode {
+        // The executing worker is known: count without a thread-local lookup.
+        Mode::RunOn(index) => {
+            if submitted != 0 {
+                registry
+                    .stats
+                    .record_sampled(Some(index), submitted, started);
+            }
+            registry.stats.record_task_end_on(index, panicked);
+        }
+        _ => {
+            if submitted != 0 {
+                registry.record_sampled(submitted, started);
+            }
+            registry.record_task_end(panicked);
+        }
+    }
+    if panicked {
+        Outcome::Panicked
+    } else {
+        Outcome::Completed
+    }
+}
+
+/// A task not yet handed to a queue, whatever its kind: it becomes a `JobRef`, or gives its
+/// closure back.
+pub(crate) trait Unsubmitted<F> {
+    /// Hands the task to `push` as a job reference. If `push` refuses it, the reference is
+    /// taken back and the closure returned inside the matching [`SpawnError`].
+    fn submit(
+        self,
+        push: impl FnOnce(JobRef) -> Result<(), PushError>,
+    ) -> Result<(), SpawnError<F>>;
+}
+
+/// The error for a closure whose job `push` refused as `refused` says.
+pub(crate) fn refused<F>(refused: PushError, func: F) -> SpawnError<F> {
+    match refused {
+        PushError::Full(_) => SpawnError::Full(func),
+        PushError::Closed(_) => SpawnError::Shutdown(func),
     }
 }
 
@@ -521,6 +574,7 @@ where
 
     /// Hands the task to `push` as a job reference. If `push` refuses it, the reference is
     /// taken back and the closure returned inside the matching [`SpawnError`].
+    #[inline]
     pub(crate) fn submit(
         self,
         push: impl FnOnce(JobRef) -> Result<(), PushError>,
@@ -543,9 +597,21 @@ where
         let func = cell
             .take_func()
             .expect("a refused task still has its closure");
-        Err(match refused {
-            PushError::Full(_) => SpawnError::Full(func),
-            PushError::Closed(_) => SpawnError::Shutdown(func),
-        })
+        Err(self::refused(refused, func))
+    }
+}
+
+impl<F, T, H> Unsubmitted<F> for UnsubmittedTask<F, T, H>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+    H: TaskHook,
+{
+    #[inline(always)] // only a name for the inherent method
+    fn submit(
+        self,
+        push: impl FnOnce(JobRef) -> Result<(), PushError>,
+    ) -> Result<(), SpawnError<F>> {
+        UnsubmittedTask::submit(self, push)
     }
 }

@@ -181,6 +181,68 @@ impl Default for LifoSlot {
     }
 }
 
+/// The shared stack of recycled task blocks (`task/recycle.rs`), over blocks the model makes.
+pub struct RecycleStack(crate::task::recycle::SharedStack);
+
+/// A block for [`RecycleStack`]: an allocation of the recycled blocks' layout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Block(usize);
+
+impl Block {
+    /// A new block. The model owns it until it pushes it; [`RecycleStack::free`] frees it.
+    pub fn new() -> Block {
+        // SAFETY: the layout has a non-zero size.
+        let block = unsafe { std::alloc::alloc(crate::task::recycle::BLOCK) };
+        assert!(!block.is_null());
+        Block(block as usize)
+    }
+}
+
+impl RecycleStack {
+    /// An empty stack.
+    pub fn new() -> Self {
+        RecycleStack(crate::task::recycle::SharedStack::new())
+    }
+
+    /// Links `blocks` (owned by the caller, at least one) into a list and pushes it whole.
+    pub fn push(&self, blocks: &[Block]) {
+        use crate::task::recycle::Free;
+        let mut head = std::ptr::null_mut();
+        for block in blocks.iter().rev() {
+            // SAFETY: the model's own block, given up here.
+            head = unsafe { Free::init(block.0 as *mut u8, head) };
+        }
+        let tail = blocks.last().expect("a list of at least one block").0 as *mut Free;
+        // SAFETY: `head..=tail` is the list just built, which the caller gave up.
+        unsafe { self.0.push_list(head, tail) };
+    }
+
+    /// Takes every block on the stack, in list order, following the links.
+    pub fn take_all(&self) -> Vec<Block> {
+        use crate::task::recycle::Free;
+        let mut out = Vec::new();
+        let mut node = self.0.take_all();
+        while !node.is_null() {
+            out.push(Block(node as usize));
+            // SAFETY: the list is ours since the swap.
+            node = unsafe { Free::next(node) };
+        }
+        out
+    }
+
+    /// Frees a block taken back from the stack.
+    pub fn free(block: Block) {
+        // SAFETY: an allocation of the blocks' layout, which the caller owns.
+        unsafe { std::alloc::dealloc(block.0 as *mut u8, crate::task::recycle::BLOCK) };
+    }
+}
+
+impl Default for RecycleStack {
+    fn default() -> Self {
+        RecycleStack::new()
+    }
+}
+
 /// Why the injection queue refused a job; the job is handed back.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Refused {

@@ -61,8 +61,8 @@ pub struct Metrics {
     /// The most that can wait in all of them: `(workers + 2) × injection_queue_capacity`
     /// (tasks a group releases aside: the group's own bounds hold those).
     pub injection_queue_bound: usize,
-    /// CPU tasks with a handle accepted (`spawn`, `try_spawn`, `spawn_timeout`, permits,
-    /// `spawn_future`), from any thread.
+    /// CPU tasks accepted (`spawn`, `try_spawn`, `spawn_timeout`, permits, `spawn_future`,
+    /// and the handle-less `spawn_detached`), from any thread.
     pub spawned: u64,
     /// CPU tasks that finished (a future counts once, when it completes), panics included.
     pub completed: u64,

@@ -21,9 +21,13 @@
 //!   on the shared stack, so the blocks are bounded by the most tasks alive at once, times the
 //!   number of threads whose caches keep some.
 //!
-//! Under `corepool_loom` every block comes from the allocator and goes back to it: the cache
-//! guards no protocol of the pool's, and loom's atomics cannot live in a `static`.
+//! The shared stack is its own type, [`SharedStack`], so that loom can check it
+//! (`loom-tests/tests/recycle.rs`). Under `corepool_loom` the pool itself does not recycle:
+//! every block comes from the allocator and goes back to it, because loom's atomics cannot live
+//! in a `static`.
 
+use crate::sync::atomic::{AtomicUsize, Ordering};
+use crate::sync::UnsafeCell;
 use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
 
 /// The size and alignment of every recycled block.
@@ -70,10 +74,111 @@ pub(crate) unsafe fn give_back(block: *mut u8) {
     unsafe { imp::give_back(block) }
 }
 
+/// A free block, as a node of a list: its first word links to the next. The link is a checked
+/// cell, so that loom reports a taker that reads it unordered with its writer.
+pub(crate) struct Free {
+    next: UnsafeCell<*mut Free>,
+}
+
+impl Free {
+    /// Makes `block` a node linking to `next`.
+    ///
+    /// # Safety
+    /// `block` is a block of [`BLOCK`] that the caller owns and does not otherwise use.
+    pub(crate) unsafe fn init(block: *mut u8, next: *mut Free) -> *mut Free {
+        let node = block.cast::<Free>();
+        // SAFETY: as the caller guarantees; a `Free` fits in a block.
+        unsafe {
+            node.write(Free {
+                next: UnsafeCell::new(next),
+            })
+        };
+        node
+    }
+
+    /// The node after `node`.
+    ///
+    /// # Safety
+    /// `node` is a node of a list the caller owns.
+    pub(crate) unsafe fn next(node: *mut Free) -> *mut Free {
+        // SAFETY: as the caller guarantees: nobody else touches the node.
+        unsafe { (*node).next.with_mut(|next| *next) }
+    }
+
+    /// Links `node` to `next`.
+    ///
+    /// # Safety
+    /// As for [`next`](Self::next).
+    unsafe fn set_next(node: *mut Free, next: *mut Free) {
+        // SAFETY: as the caller guarantees.
+        unsafe { (*node).next.with_mut(|link| *link = next) };
+    }
+}
+
+/// The shared stack of free blocks: lists pushed whole (one compare-and-swap each), taken all
+/// at once (one swap).
+///
+/// Invariant: no thread ever pops a single node, so the stack has no ABA problem. A push links
+/// its list's tail to the top it read and succeeds only if that is still the top: if the same
+/// address was taken and pushed back in between, it is the top again, and linking to it is
+/// still right. The push's release orders the list's links (and the blocks' last uses) before
+/// the taker's acquire swap, which owns the whole list from then on.
+pub(crate) struct SharedStack {
+    /// The address of the top node, 0 if empty.
+    top: AtomicUsize,
+}
+
+impl SharedStack {
+    #[cfg(not(corepool_loom))]
+    pub(crate) const fn new() -> Self {
+        SharedStack {
+            top: AtomicUsize::new(0),
+        }
+    }
+
+    #[cfg(corepool_loom)]
+    pub(crate) fn new() -> Self {
+        SharedStack {
+            top: AtomicUsize::new(0),
+        }
+    }
+
+    /// Pushes the list `head..=tail`, which the caller owns and gives up.
+    ///
+    /// # Safety
+    /// `head..=tail` is a list of [`Free`] nodes that the caller owns, `tail` its last node.
+    pub(crate) unsafe fn push_list(&self, head: *mut Free, tail: *mut Free) {
+        let mut top = self.top.load(Ordering::Relaxed);
+        loop {
+            // SAFETY: `tail` is the caller's; the stack does not see it before the CAS below.
+            unsafe { Free::set_next(tail, top as *mut Free) };
+            // Release: the links written above are visible to the thread that takes the stack.
+            match self.top.compare_exchange_weak(
+                top,
+                head as usize,
+                Ordering::Release,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return,
+                Err(now) => top = now,
+            }
+        }
+    }
+
+    /// Takes every node on the stack (null if empty); the caller owns the list.
+    pub(crate) fn take_all(&self) -> *mut Free {
+        // A plain look first: an empty stack costs no read-modify-write.
+        if self.top.load(Ordering::Relaxed) == 0 {
+            return std::ptr::null_mut();
+        }
+        // Acquire: the links were written before the lists were pushed (Release).
+        self.top.swap(0, Ordering::Acquire) as *mut Free
+    }
+}
+
 #[cfg(not(corepool_loom))]
 mod imp {
-    use super::{dealloc, BLOCK};
-    use crate::sync::atomic::{AtomicUsize, Ordering};
+    use super::{dealloc, Free, SharedStack, BLOCK};
     use std::cell::Cell;
     use std::ptr;
 
@@ -82,14 +187,8 @@ mod imp {
     /// Free blocks a thread collects beyond its cache before it hands them to the shared stack.
     pub(super) const BATCH: usize = 32;
 
-    /// A free block, as a node of a list: its first word links to the next.
-    struct Free {
-        next: *mut Free,
-    }
-
-    /// The shared stack of free blocks (the address of its first node, 0 if empty): pushed a
-    /// batch at a time, taken all at once.
-    static SHARED: AtomicUsize = AtomicUsize::new(0);
+    /// The process's shared stack of free blocks.
+    static SHARED: SharedStack = SharedStack::new();
 
     /// One thread's free blocks.
     struct Local {
@@ -111,7 +210,7 @@ mod imp {
                 while !node.is_null() {
                     // SAFETY: a node of this thread's own list (module invariants): read its
                     // link before its block is freed.
-                    let next = unsafe { (*node).next };
+                    let next = unsafe { Free::next(node) };
                     // SAFETY: every block is an allocation of `BLOCK`, owned by this list.
                     unsafe { dealloc(node.cast(), BLOCK) };
                     node = next;
@@ -137,18 +236,14 @@ mod imp {
             .try_with(|local| {
                 let mut head = local.cache.get();
                 if head.is_null() {
-                    // Everything the other threads handed on, in one RMW (skipped when empty).
-                    if SHARED.load(Ordering::Relaxed) == 0 {
-                        return None;
-                    }
-                    // Acquire: the links were written before the batches were pushed (Release).
-                    head = SHARED.swap(0, Ordering::Acquire) as *mut Free;
+                    // Everything the other threads handed on, in one RMW (none when empty).
+                    head = SHARED.take_all();
                     if head.is_null() {
                         return None;
                     }
                 }
                 // SAFETY: a node of this thread's cache, or of the list just taken whole.
-                local.cache.set(unsafe { (*head).next });
+                local.cache.set(unsafe { Free::next(head) });
                 local.cached.set(local.cached.get().saturating_sub(1));
                 Some(head.cast::<u8>())
             })
@@ -158,28 +253,24 @@ mod imp {
 
     pub(super) unsafe fn give_back(block: *mut u8) {
         let kept = LOCAL.try_with(|local| {
-            let node = block.cast::<Free>();
             if local.cached.get() < CACHE {
                 // SAFETY: the caller gave the block up: it is ours to link.
-                unsafe {
-                    node.write(Free {
-                        next: local.cache.get(),
-                    })
-                };
+                let node = unsafe { Free::init(block, local.cache.get()) };
                 local.cache.set(node);
                 local.cached.set(local.cached.get() + 1);
                 return;
             }
             let batch = local.batch.get();
             // SAFETY: as above.
-            unsafe { node.write(Free { next: batch }) };
+            let node = unsafe { Free::init(block, batch) };
             if batch.is_null() {
                 local.batch_tail.set(node);
             }
             local.batch.set(node);
             local.batched.set(local.batched.get() + 1);
             if local.batched.get() == BATCH {
-                push_shared(node, local.batch_tail.get());
+                // SAFETY: the batch is this thread's list, `batch_tail` its last node.
+                unsafe { SHARED.push_list(node, local.batch_tail.get()) };
                 local.batch.set(ptr::null_mut());
                 local.batched.set(0);
             }
@@ -188,25 +279,6 @@ mod imp {
             // This thread's cache is gone (thread exit): straight back to the allocator.
             // SAFETY: every block is an allocation of `BLOCK`, and the caller gave this one up.
             unsafe { dealloc(block, BLOCK) };
-        }
-    }
-
-    /// Pushes the list `head..=tail` (owned by the caller) onto the shared stack.
-    fn push_shared(head: *mut Free, tail: *mut Free) {
-        let mut top = SHARED.load(Ordering::Relaxed);
-        loop {
-            // SAFETY: `tail` is the caller's; the stack does not see it before the CAS below.
-            unsafe { (*tail).next = top as *mut Free };
-            // Release: the links written above are visible to the thread that takes the stack.
-            match SHARED.compare_exchange_weak(
-                top,
-                head as usize,
-                Ordering::Release,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => return,
-                Err(now) => top = now,
-            }
         }
     }
 }

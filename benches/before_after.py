@@ -14,6 +14,12 @@ import statistics
 import subprocess
 import sys
 
+# Systems only the "after" build has (a new API), run from it alone.
+AFTER_ONLY = {
+    "spawn_empty": ["corepool-detached"],
+    "spawn_chain": ["corepool-detached"],
+}
+
 ROWS = {
     # row: (corepool systems, peers)
     "fib": (["corepool"], ["rayon", "sequential"]),
@@ -55,6 +61,7 @@ def main():
         for row in only:
             cps, peers = ROWS[row]
             cells = [("before", before, s) for s in cps] + [("after", after, s) for s in cps]
+            cells += [("after", after, s) for s in AFTER_ONLY.get(row, [])]
             cells += [("peer", after, s) for s in peers]
             k = rep % len(cells)
             for build, exe, system in cells[k:] + cells[:k]:
@@ -76,6 +83,10 @@ def main():
                 a = med[(row, "after", system, metric)]
                 print(f"| {row} | {metric} | {system} | {fmt(b)} | {fmt(a)} | {a / b:.2f}× | "
                       f"{best} {fmt(pv)} | {b / pv:.2f}× | {a / pv:.2f}× |")
+            for system in AFTER_ONLY.get(row, []):
+                a = med[(row, "after", system, metric)]
+                print(f"| {row} | {metric} | {system} (new) | – | {fmt(a)} | – | "
+                      f"{best} {fmt(pv)} | – | {a / pv:.2f}× |")
             if "sequential" in peers:
                 sv = med[(row, "peer", "sequential", metric)]
                 b = med[(row, "before", cps[0], metric)]

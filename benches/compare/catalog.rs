@@ -29,7 +29,7 @@ pub enum Role {
 pub fn role(system: &str) -> Role {
     match system {
         "corepool" | "corepool-nopin" | "corepool-async" | "corepool-blocking"
-        | "corepool-group-64" => Role::Corepool,
+        | "corepool-group-64" | "corepool-detached" => Role::Corepool,
         "sequential" => Role::Sequential,
         _ => Role::Peer,
     }
@@ -53,15 +53,15 @@ pub const WORKLOADS: &[Workload] = &[
     },
     Workload {
         name: "spawn_empty",
-        systems: &[CP, NOPIN, "rayon", "tokio", "threadpool"],
+        systems: &[CP, NOPIN, "corepool-detached", "rayon", "tokio", "threadpool"],
         metrics: &["time"],
-        note: "empty tasks spawned from a non-pool thread (corepool `Pool::spawn` with the handle dropped and default queue capacity 8192, so the submitter blocks when it is full; rayon `spawn`; tokio `Runtime::spawn`; threadpool `execute`); completion via one atomic countdown + a final notification.",
+        note: "empty tasks spawned from a non-pool thread (corepool `Pool::spawn` with the handle dropped and default queue capacity 8192, so the submitter blocks when it is full; corepool-detached = `Pool::spawn_detached`, no handle at all; rayon `spawn`; tokio `Runtime::spawn`; threadpool `execute`); completion via one atomic countdown + a final notification.",
     },
     Workload {
         name: "spawn_chain",
-        systems: &[CP, NOPIN, "rayon", "tokio"],
+        systems: &[CP, NOPIN, "corepool-detached", "rayon", "tokio"],
         metrics: &["time"],
-        note: "a chain of detached spawns from inside the pool: each task spawns its successor and returns (corepool `corepool::spawn` with the handle dropped, rayon `rayon::spawn`, tokio `tokio::spawn`), the last one hits a countdown. No two links ever run at once, so the best schedule keeps the chain on one worker.",
+        note: "a chain of detached spawns from inside the pool: each task spawns its successor and returns (corepool `corepool::spawn` with the handle dropped, corepool-detached `corepool::spawn_detached`, rayon `rayon::spawn`, tokio `tokio::spawn`), the last one hits a countdown. No two links ever run at once, so the best schedule keeps the chain on one worker.",
     },
     Workload {
         name: "nested_spawn",

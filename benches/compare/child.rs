@@ -165,6 +165,10 @@ fn run(a: &Args, s: &Sizes) -> Vec<(&'static str, f64)> {
                     let pool = cp(None);
                     timed(inner, || w::spawn_empty_corepool(&pool, n, done))
                 }
+                "corepool-detached" => {
+                    let pool = cp(None);
+                    timed(inner, || w::spawn_empty_corepool_detached(&pool, n, done))
+                }
                 "rayon" => {
                     let pool = w::rayon_pool(t);
                     timed(inner, || w::spawn_empty_rayon(&pool, n, done))
@@ -186,6 +190,10 @@ fn run(a: &Args, s: &Sizes) -> Vec<(&'static str, f64)> {
                 "corepool" | "corepool-nopin" => {
                     let pool = cp(None);
                     timed(inner, || w::chain_corepool(&pool, n, done))
+                }
+                "corepool-detached" => {
+                    let pool = cp(None);
+                    timed(inner, || w::chain_corepool_detached(&pool, n, done))
                 }
                 "rayon" => {
                     let pool = w::rayon_pool(t);

@@ -348,6 +348,17 @@ pub fn spawn_empty_corepool(pool: &corepool::Pool, n: usize, done: &'static Coun
     done.wait();
 }
 
+/// corepool: `Pool::spawn_detached` (no handle).
+pub fn spawn_empty_corepool_detached(pool: &corepool::Pool, n: usize, done: &'static Countdown) {
+    done.reset(n);
+    for _ in 0..n {
+        if pool.spawn_detached(move || done.hit()).is_err() {
+            unreachable!("the pool is running");
+        }
+    }
+    done.wait();
+}
+
 /// rayon: `ThreadPool::spawn`.
 pub fn spawn_empty_rayon(pool: &rayon::ThreadPool, n: usize, done: &'static Countdown) {
     done.reset(n);
@@ -391,6 +402,28 @@ fn chain_link_corepool(left: usize, done: &'static Countdown) {
 pub fn chain_corepool(pool: &corepool::Pool, n: usize, done: &'static Countdown) {
     done.reset(1);
     drop(pool.spawn(move || chain_link_corepool(n, done)));
+    done.wait();
+}
+
+fn chain_link_corepool_detached(left: usize, done: &'static Countdown) {
+    if left == 0 {
+        done.hit();
+    } else if corepool::spawn_detached(move || chain_link_corepool_detached(left - 1, done))
+        .is_err()
+    {
+        unreachable!("the pool is running");
+    }
+}
+
+/// corepool: `corepool::spawn_detached` from the task running (no handle).
+pub fn chain_corepool_detached(pool: &corepool::Pool, n: usize, done: &'static Countdown) {
+    done.reset(1);
+    if pool
+        .spawn_detached(move || chain_link_corepool_detached(n, done))
+        .is_err()
+    {
+        unreachable!("the pool is running");
+    }
     done.wait();
 }
 

@@ -174,6 +174,7 @@ impl WorkerThread {
     }
 
     fn main_loop(&self) {
+        crate::sched::credit::in_main_loop();
         loop {
             if let Some(job) = self.find_work() {
                 self.execute(job);
@@ -204,6 +205,7 @@ impl WorkerThread {
     /// Leaves the main loop for good.
     fn exit_main_loop(&self) {
         let registry = &*self.registry;
+        crate::sched::credit::fold(registry);
         // The last `idle` reopened the busy period: close it, or an exited worker would
         // count as active and busy for ever.
         registry.stats.idle(self.index);
@@ -224,6 +226,7 @@ impl WorkerThread {
             } else {
                 Mode::RunOn(self.index)
             };
+            crate::sched::credit::before_job(&job, registry);
             // SAFETY: every `JobRef` in this pool's queues (or handed to this worker) is live
             // and unexecuted, and was removed from its queue by the caller (or taken out of
             // `handed`), so it is executed exactly once.
@@ -396,6 +399,7 @@ impl WorkerThread {
     fn idle(&self, done: &dyn Fn() -> bool, main: bool) -> Option<JobRef> {
         let registry = &*self.registry;
         let sleep = &registry.sleep;
+        crate::sched::credit::fold(registry);
         registry.stats.idle(self.index);
         registry.inboxes[self.index].owner_idle();
         if main {

@@ -205,8 +205,6 @@ fn scope_from_outside_on_one_thread_with_many_children() {
 fn a_kept_scope_decrement_is_applied_before_an_unrelated_task_runs() {
     watchdog("credit before an unrelated task", || {
         let pool = pool(1);
-        // A worker's very first job runs before its main loop: take that turn now.
-        pool.spawn(|| ()).join().unwrap();
         let (started, is_started) = mpsc::channel::<()>();
         let (go, gone) = mpsc::channel::<()>();
         let (scope_done, wait_for_scope) = mpsc::channel::<()>();

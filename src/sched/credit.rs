@@ -130,7 +130,8 @@ unsafe fn execute_counted(data: *const (), mode: Mode, registry: &Registry) -> O
     Outcome::Ran
 }
 
-/// Hook: the worker enters its main loop.
+/// Hook: the worker enters its main loop (its start hook, user code, is behind it: from now on
+/// a job it executes at depth 1 returns to the main loop).
 pub(crate) fn in_main_loop() {
     MAIN.with(|m| m.set(true));
 }

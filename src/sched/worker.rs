@@ -161,6 +161,7 @@ impl WorkerThread {
         {
             stats.unparks.bump();
         }
+        crate::sched::credit::in_main_loop();
         let first = worker.leave_idle(&|| worker.main_drained(), true);
         if let Some(job) = first {
             worker.execute(job);
@@ -174,7 +175,6 @@ impl WorkerThread {
     }
 
     fn main_loop(&self) {
-        crate::sched::credit::in_main_loop();
         loop {
             if let Some(job) = self.find_work() {
                 self.execute(job);

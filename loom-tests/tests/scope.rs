@@ -2,7 +2,9 @@
 //!
 //! Invariant checked (the completion counter): `pending` starts at 1 for the body, is
 //! incremented before each child is queued and decremented once by each child after it
-//! finished; the owner returns only after it reached zero. So `scope` returns only after every
+//! finished (at once, or later through the credit its worker keeps, `sched/credit.rs`: a
+//! spawn from that worker may spend it instead of incrementing); the owner returns only after
+//! it reached zero. So `scope` returns only after every
 //! spawned child, nested spawns included, has finished, and the first panic is re-raised after
 //! all finished.
 //!

@@ -23,9 +23,15 @@
 //!   before it does anyway). Anywhere else (a child run inside another job's wait, or by
 //!   caller-runs) its thread returns into the enclosing job's code, which may block: the child
 //!   folds at once, together with any credit kept for the same parent.
-//! - Keeping credit needs no care about who waits: a worker that runs a child of the parent
-//!   while keeping its credit only delays the fold by that child, which the parent waits for
-//!   anyway; and a job that is not a child never runs with credit kept at the top level.
+//! - Where a worker stops running a parent's children, and what folds there: it takes another
+//!   job (`before_job`, in `execute`, also for nested and handed jobs), finds none and idles
+//!   (`fold` at the start of `idle`, the main loop's and every wait's), leaves its main loop
+//!   (`fold` in `exit_main_loop`), finishes a child of another parent (`child_done` folds the
+//!   old credit first), or returns from a nested child into the enclosing job (that child did
+//!   not keep). Nothing needs to fold where a worker blocks or yields *inside* a child of the
+//!   parent (user code, `help_once`): the parent waits for that child anyway, so the credit
+//!   it keeps delays nothing. The same holds for the parent's owner anywhere inside its
+//!   scope, which is why the owner keeps credit at any depth.
 //! - Only a CPU worker of the parent's pool keeps credit (the child ran with `Mode::RunOn`):
 //!   the fold wakes the waiter through that pool, which the folding worker belongs to.
 

@@ -197,6 +197,34 @@ fn scope_from_outside_on_one_thread_with_many_children() {
     });
 }
 
+/// A worker that finished a scope's child from its main loop may keep the child's decrement of
+/// the scope's count for later (worker-local credit), but must apply it before it runs a job
+/// that is not a child of that scope: here the next job blocks until the scope has returned,
+/// so a decrement kept across it would keep the scope (and so that job) waiting for ever.
+#[test]
+fn a_kept_scope_decrement_is_applied_before_an_unrelated_task_runs() {
+    watchdog("credit before an unrelated task", || {
+        let pool = pool(1);
+        let (started, is_started) = mpsc::channel::<()>();
+        let (go, gone) = mpsc::channel::<()>();
+        let (scope_done, wait_for_scope) = mpsc::channel::<()>();
+        // The owner is this thread (outside the pool): it parks, and only the count wakes it.
+        pool.in_place_scope(|s| {
+            s.spawn(move |_| {
+                started.send(()).unwrap();
+                gone.recv().unwrap();
+            });
+            is_started.recv().unwrap();
+            // Queued while the only worker runs the child: its next job once the child ends,
+            // with no idle spell in between (which would apply the decrement anyway).
+            drop(pool.spawn(move || wait_for_scope.recv().unwrap()));
+            go.send(()).unwrap();
+        });
+        scope_done.send(()).unwrap();
+        pool.shutdown();
+    });
+}
+
 /// `Scope::spawn` from a thread that is not a worker never blocks: with the injection queue full
 /// the task runs at once on that thread, and the scope still waits for it.
 #[test]

@@ -132,6 +132,59 @@ fn io_counts_and_threads() {
     assert_eq!(m.io.keep_alive_exits, m.io.thread_starts);
 }
 
+/// I/O counts are kept per I/O thread (and per CPU worker for submissions): whoever submits or
+/// runs a blocking task, the totals are exact, and they stay so after every I/O thread has
+/// retired and taken its own counters with it.
+#[test]
+fn io_counts_are_exact_from_every_kind_of_thread_and_survive_retirement() {
+    let pool = Pool::builder()
+        .threads(1)
+        .io_threads(3)
+        .io_keep_alive(Duration::from_millis(20))
+        .build()
+        .unwrap();
+    // From outside: 5, one of which panics.
+    for i in 0..5 {
+        let _ = pool
+            .spawn_blocking(move || {
+                if i == 2 {
+                    panic!("io counted");
+                }
+            })
+            .join();
+    }
+    // From a CPU worker: 4.
+    let inner = pool.clone();
+    pool.spawn(move || {
+        for _ in 0..4 {
+            inner.spawn_blocking(|| ()).join().unwrap();
+        }
+    })
+    .join()
+    .unwrap();
+    // From an I/O thread: 3 (plus the one that submits them).
+    let inner = pool.clone();
+    pool.spawn_blocking(move || {
+        for _ in 0..3 {
+            inner.spawn_blocking(|| ()).join().unwrap();
+        }
+    })
+    .join()
+    .unwrap();
+    let check = |m: &corepool::Metrics| {
+        assert_eq!(m.io.spawned, 13);
+        assert_eq!(m.io.completed, 13);
+        assert_eq!(m.io.panicked, 1);
+    };
+    check(&pool.metrics());
+    while pool.metrics().io.threads_alive > 0 {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    check(&pool.metrics());
+    pool.shutdown();
+    check(&pool.metrics());
+}
+
 #[test]
 fn queue_depth_is_seen_while_workers_are_held_and_zero_after() {
     let pool = Pool::builder()

@@ -2,7 +2,9 @@
 //!
 //! Invariant checked (the completion counter): `pending` starts at 1 for the body, is
 //! incremented before each child is queued and decremented once by each child after it
-//! finished; the owner returns only after it reached zero. So `scope` returns only after every
+//! finished (at once, or later through the credit its worker keeps, `sched/credit.rs`: a
+//! spawn from that worker may spend it instead of incrementing); the owner returns only after
+//! it reached zero. So `scope` returns only after every
 //! spawned child, nested spawns included, has finished, and the first panic is re-raised after
 //! all finished.
 //!
@@ -13,7 +15,7 @@
 
 mod common;
 
-use common::{expected_panic, is_expected, model, pool};
+use common::{expected_panic, is_expected, model, model_with, pool};
 use loom::cell::UnsafeCell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
@@ -134,4 +136,56 @@ fn outside_owner_parks_until_the_last_child() {
         );
         pool.shutdown();
     });
+}
+
+/// Worker-local credit (`sched/credit.rs`): two workers, a scope owned by worker 0. A child
+/// finished on the other worker from its main loop keeps its decrement instead of writing
+/// `pending`; a child run next on the same worker keeps its own too, and a spawn from a
+/// worker keeping credit spends one instead of incrementing. The thief must fold its credit
+/// before it sleeps (or runs anything else), or the owner waits for ever: loom reports the
+/// deadlock. The owner keeps the decrements of the children it runs, and applies them in its
+/// own wait check once they are all that `pending` holds.
+#[test]
+fn credit_is_kept_spent_and_folded_before_sleeping() {
+    static THIEF_RAN_A_CHILD: AtomicBool = AtomicBool::new(false);
+    // One preemption is enough here: the bugs this model is for (a worker sleeping, running
+    // other work or exiting with credit kept) need no race, only the right order of jobs,
+    // and the bound-2 models above cover the count's races.
+    model_with(
+        "scope::credit_is_kept_spent_and_folded_before_sleeping",
+        Some(1),
+        || {
+            let pool = pool(2, 4);
+            let slots = Slots::new();
+            let slots_ref = &slots;
+            pool.scope(|s| {
+                let owner = corepool::current_thread_index();
+                // Pushed first: the oldest job, the one a thief steals. On whichever worker it
+                // runs, it spawns while that worker may keep the credit of `leaf`.
+                s.spawn(move |s| {
+                    if corepool::current_thread_index() != owner {
+                        THIEF_RAN_A_CHILD.store(true, Relaxed);
+                    }
+                    slots_ref.write(0, 10);
+                    s.spawn(move |_| slots_ref.write(1, 11));
+                });
+                s.spawn(move |_| {
+                    if corepool::current_thread_index() != owner {
+                        THIEF_RAN_A_CHILD.store(true, Relaxed);
+                    }
+                    slots_ref.write(2, 12);
+                });
+            });
+            assert_eq!(
+                (slots.read(0), slots.read(1), slots.read(2)),
+                (10, 11, 12),
+                "scope returned before a child finished"
+            );
+            pool.shutdown();
+        },
+    );
+    assert!(
+        THIEF_RAN_A_CHILD.load(Relaxed),
+        "no iteration had a child run by the worker that does not own the scope"
+    );
 }

@@ -61,6 +61,8 @@ pub(crate) struct WorkerStats {
     pub(crate) panicked: Counter,
     pub(crate) cancelled: Counter,
     pub(crate) spawned: Counter,
+    /// Tasks this worker submitted to the blocking-I/O pool.
+    pub(crate) io_spawned: Counter,
     pub(crate) caller_runs: Counter,
     pub(crate) steals: Counter,
     pub(crate) parks: Counter,
@@ -127,15 +129,80 @@ impl Submit {
 pub(crate) struct SharedStats {
     pub(crate) rejected_full: Counter,
     pub(crate) rejected_shutdown: Counter,
-    pub(crate) io_completed: Counter,
-    pub(crate) io_panicked: Counter,
+    /// I/O tasks finished, and I/O submissions, by threads that are neither this pool's CPU
+    /// workers nor its I/O threads (those count in their own [`IoCounts`]): outside
+    /// submitters, and a shutdown finishing queued I/O jobs itself.
+    io_completed: Counter,
+    io_panicked: Counter,
     pub(crate) io_cancelled: Counter,
-    pub(crate) io_spawned: Counter,
+    io_spawned: Counter,
     pub(crate) io_queue_wait: HistogramCells,
     pub(crate) io_run_time: HistogramCells,
     /// CPU tasks cancelled off the workers: through their handle (counted by the cancelling
     /// thread, before `cancel()` returns), by shutdown drains, or as refused wakes.
     pub(crate) outside_cancelled: Counter,
+}
+
+/// The task counts of one I/O thread, written only by that thread (plain adds, its own line).
+#[derive(Default)]
+struct IoCounts {
+    completed: Counter,
+    panicked: Counter,
+    spawned: Counter,
+}
+
+impl IoCounts {
+    fn add_into(&self, sums: &mut [u64; 3]) {
+        sums[0] += self.completed.get();
+        sums[1] += self.panicked.get();
+        sums[2] += self.spawned.get();
+    }
+}
+
+/// The I/O threads' counts: one [`IoCounts`] per live thread, and the sum of those of the
+/// threads that exited. A thread folds its counts into `retired` and leaves `live` in one
+/// critical section, and a snapshot sums both under the same lock, so the elastic pool's
+/// totals never go backwards when a thread retires.
+#[derive(Default)]
+struct IoTally {
+    /// Boxed so their addresses stay put while the `Vec` changes: each thread's cache
+    /// ([`IO_COUNTS`]) points at its own.
+    #[allow(clippy::vec_box)]
+    live: Vec<Box<CachePadded<IoCounts>>>,
+    retired: [u64; 3],
+}
+
+std::thread_local! {
+    /// On an I/O thread: the id of its pool's statistics and the address of its own counts
+    /// there ((0, 0) on every other thread). A cache, not a synchronisation point (metrics are
+    /// off under loom).
+    static IO_COUNTS: Cell<(u64, usize)> = const { Cell::new((0, 0)) };
+}
+
+/// Registers the calling I/O thread's own counts for its life; dropping it (the thread's exit)
+/// folds them into the pool's retired total.
+pub(crate) struct IoThreadCounts<'a> {
+    stats: &'a PoolStats,
+}
+
+impl Drop for IoThreadCounts<'_> {
+    fn drop(&mut self) {
+        let (id, addr) = IO_COUNTS.with(|c| c.replace((0, 0)));
+        if id != self.stats.id {
+            return;
+        }
+        let mut tally = self.stats.io_tally.lock();
+        if let Some(pos) = tally
+            .live
+            .iter()
+            .position(|c| &***c as *const IoCounts as usize == addr)
+        {
+            let counts = tally.live.swap_remove(pos);
+            let mut retired = tally.retired;
+            counts.add_into(&mut retired);
+            tally.retired = retired;
+        }
+    }
 }
 
 const STRIPES: usize = 16;
@@ -175,6 +242,7 @@ pub(crate) struct PoolStats {
     own_spawned: Mutex<Vec<Box<OwnCounter>>>,
     id: u64,
     pub(crate) shared: SharedStats,
+    io_tally: Mutex<IoTally>,
     epoch: Instant,
     sample_every: u64,
 }
@@ -188,6 +256,7 @@ impl PoolStats {
             own_spawned: Mutex::new(Vec::new()),
             id: NEXT_STATS_ID.next(),
             shared: SharedStats::default(),
+            io_tally: Mutex::new(IoTally::default()),
             epoch,
             sample_every: sample_every.max(1),
         }
@@ -258,6 +327,85 @@ impl PoolStats {
         };
         drop(own);
         SPAWN_COUNTER.with(|c| c.set((self.id, cached)));
+    }
+
+    /// Gives the calling thread, one of this pool's I/O threads, counts of its own for as long
+    /// as the returned guard lives (nothing with metrics off).
+    pub(crate) fn io_thread_counts(&self) -> IoThreadCounts<'_> {
+        if ENABLED {
+            let counts: Box<CachePadded<IoCounts>> = Box::default();
+            let addr = &**counts as *const IoCounts as usize;
+            self.io_tally.lock().live.push(counts);
+            IO_COUNTS.with(|c| c.set((self.id, addr)));
+        }
+        IoThreadCounts { stats: self }
+    }
+
+    /// The calling thread's own I/O counts in this pool, if it is one of its I/O threads.
+    #[inline]
+    fn own_io_counts(&self) -> Option<&IoCounts> {
+        let (id, addr) = IO_COUNTS.with(Cell::get);
+        // The cache was set by `io_thread_counts` of the pool with this id (ids are never
+        // reused) to a boxed `IoCounts` it keeps in `io_tally.live` until the guard's drop
+        // clears the cache first.
+        // SAFETY: so it points into `self`, which is alive while we hold `&self`.
+        (id == self.id).then(|| unsafe { &*(addr as *const IoCounts) })
+    }
+
+    /// Counts a task with a handle that finished off the CPU workers (before its handle can
+    /// observe it): on an I/O thread in its own counts, elsewhere in the shared ones.
+    #[inline]
+    pub(crate) fn record_io_task_end(&self, panicked: bool) {
+        if !ENABLED {
+            return;
+        }
+        match self.own_io_counts() {
+            Some(own) => {
+                // Only this thread writes its own counts.
+                own.completed.bump();
+                if panicked {
+                    own.panicked.bump();
+                }
+            }
+            None => {
+                self.shared.io_completed.add_shared(1);
+                if panicked {
+                    self.shared.io_panicked.add_shared(1);
+                }
+            }
+        }
+    }
+
+    /// Counts a task accepted by the I/O pool, submitted by CPU worker `worker` (if one), by an
+    /// I/O thread, or by any other thread.
+    #[inline]
+    pub(crate) fn record_io_spawned(&self, worker: Option<usize>) {
+        if !ENABLED {
+            return;
+        }
+        match (worker, self.own_io_counts()) {
+            (Some(index), _) => self.workers[index].io_spawned.bump(),
+            (None, Some(own)) => own.spawned.bump(),
+            (None, None) => self.shared.io_spawned.add_shared(1),
+        }
+    }
+
+    /// The I/O pool's task counts: completed, panicked, spawned.
+    fn io_counts(&self) -> [u64; 3] {
+        let mut sums = [
+            self.shared.io_completed.get(),
+            self.shared.io_panicked.get(),
+            self.shared.io_spawned.get(),
+        ];
+        sums[2] += self.workers.iter().map(|w| w.io_spawned.get()).sum::<u64>();
+        let tally = self.io_tally.lock();
+        for (sum, retired) in sums.iter_mut().zip(tally.retired) {
+            *sum += retired;
+        }
+        for counts in &tally.live {
+            counts.add_into(&mut sums);
+        }
+        sums
     }
 
     /// A new CPU task's submission: its submit timestamp, non-zero for one task in
@@ -451,9 +599,11 @@ impl PoolStats {
             .map(|c| c.count.get())
             .sum::<u64>();
         metrics.cancelled += self.shared.outside_cancelled.get();
-        metrics.io.spawned = self.shared.io_spawned.get();
-        metrics.io.completed = self.shared.io_completed.get();
-        metrics.io.panicked = self.shared.io_panicked.get();
+        [
+            metrics.io.completed,
+            metrics.io.panicked,
+            metrics.io.spawned,
+        ] = self.io_counts();
         metrics.io.cancelled = self.shared.io_cancelled.get();
         self.shared
             .io_queue_wait

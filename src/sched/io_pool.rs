@@ -309,6 +309,8 @@ fn submitter(registry: &Registry) -> Submitter {
 
 fn io_thread_main(registry: Arc<Registry>, id: usize) {
     let _member = PoolThread::enter(&registry, ThreadKind::Io);
+    // This thread's own task counts, folded into the pool's total when it exits.
+    let _counts = registry.stats.io_thread_counts();
     // A blocking thread started from a pinned CPU worker would inherit its single core.
     crate::sched::pinning::unpin_current();
     let pool = &registry.blocking;

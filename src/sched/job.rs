@@ -48,11 +48,14 @@ pub(crate) trait Job {
     unsafe fn execute(this: *const Self, mode: Mode, registry: &Registry) -> Outcome;
 }
 
+/// What executes a job from its type-erased data.
+pub(crate) type ExecuteFn = unsafe fn(*const (), Mode, &Registry) -> Outcome;
+
 /// A type-erased pointer to a job plus the function that executes it.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct JobRef {
     data: *const (),
-    execute_fn: unsafe fn(*const (), Mode, &Registry) -> Outcome,
+    execute_fn: ExecuteFn,
 }
 
 impl PartialEq for JobRef {
@@ -86,6 +89,25 @@ impl JobRef {
             data: data.cast(),
             execute_fn: call::<J>,
         }
+    }
+
+    /// A reference that executes by calling `execute_fn` with `data`: for a job kind whose
+    /// references are told apart by that function ([`data_if_run_by`](Self::data_if_run_by)).
+    ///
+    /// # Safety
+    /// As for [`JobRef::new`]: `execute_fn(data, ..)` must be sound to call once, until then.
+    pub(crate) unsafe fn from_parts(data: *const (), execute_fn: ExecuteFn) -> JobRef {
+        JobRef { data, execute_fn }
+    }
+
+    /// The job's data if it executes through `execute_fn` (a reference made by
+    /// [`from_parts`](Self::from_parts) with it). Function addresses are not unique: the same
+    /// function may have two (one per codegen unit), so a `None` may be wrong; two functions
+    /// share one only if their bodies are identical, so a `Some` is right when `execute_fn`'s
+    /// body is unlike any other's.
+    #[inline]
+    pub(crate) fn data_if_run_by(&self, execute_fn: ExecuteFn) -> Option<*const ()> {
+        (self.execute_fn as usize == execute_fn as usize).then_some(self.data)
     }
 
     /// Executes the job. Never unwinds: every job catches its user code where it runs (see

@@ -4,6 +4,7 @@
 //! through it; nothing here knows about tasks, handles or the public API.
 
 pub(crate) mod config;
+pub(crate) mod credit;
 pub(crate) mod find;
 pub(crate) mod injection;
 pub(crate) mod io_pool;

@@ -363,15 +363,9 @@ impl Registry {
     #[inline]
     pub(crate) fn record_task_end(&self, panicked: bool) {
         let worker = Caller::of(self).own().map(|w| w.index);
-        let stats = &self.stats;
         match worker {
-            Some(index) => stats.record_task_end_on(index, panicked),
-            None => {
-                stats.shared.io_completed.add_shared(1);
-                if panicked {
-                    stats.shared.io_panicked.add_shared(1);
-                }
-            }
+            Some(index) => self.stats.record_task_end_on(index, panicked),
+            None => self.stats.record_io_task_end(panicked),
         }
     }
 
@@ -387,7 +381,7 @@ impl Registry {
         if io {
             let stats = &self.stats;
             match accepted {
-                Ok(()) => stats.shared.io_spawned.add_shared(1),
+                Ok(()) => stats.record_io_spawned(Caller::of(self).own().map(|w| w.index)),
                 Err(true) => stats.shared.rejected_full.add_shared(1),
                 Err(false) => stats.shared.rejected_shutdown.add_shared(1),
             }

@@ -171,6 +171,7 @@ impl WorkerThread {
         {
             stats.unparks.bump();
         }
+        crate::sched::credit::in_main_loop();
         let first = worker.leave_idle(&|| worker.main_drained(), true);
         if let Some(job) = first {
             worker.execute(job);
@@ -214,6 +215,7 @@ impl WorkerThread {
     /// Leaves the main loop for good.
     fn exit_main_loop(&self) {
         let registry = &*self.registry;
+        crate::sched::credit::fold(registry);
         // The last `idle` reopened the busy period: close it, or an exited worker would
         // count as active and busy for ever.
         registry.stats.idle(self.index);
@@ -234,6 +236,7 @@ impl WorkerThread {
             } else {
                 Mode::RunOn(self.index)
             };
+            crate::sched::credit::before_job(&job, registry);
             // SAFETY: every `JobRef` in this pool's queues (or handed to this worker) is live
             // and unexecuted, and was removed from its queue by the caller (or taken out of
             // `handed`), so it is executed exactly once.
@@ -480,6 +483,7 @@ impl WorkerThread {
     fn idle(&self, done: &dyn Fn() -> bool, main: bool) -> Option<JobRef> {
         let registry = &*self.registry;
         let sleep = &registry.sleep;
+        crate::sched::credit::fold(registry);
         registry.stats.idle(self.index);
         registry.inboxes[self.index].owner_idle();
         if main {

@@ -6,9 +6,15 @@
 //! - Each child decrements it exactly once, after it finished (panicked or not); the body
 //!   decrements once when it returns. The owner returns only after seeing zero, so nothing that
 //!   borrows from the frame outlives it.
-//! - The child that brings it to zero wakes the owner through the sleep protocol; the owner
-//!   re-checks `pending` after announcing it sleeps. It reads what it needs before the
-//!   decrement, since the scope may be freed right after.
+//! - A worker may keep a finished child's decrement for later instead of applying it at once,
+//!   and spend it on its next spawn into the same scope instead of an increment (worker-local
+//!   credit, `sched/credit.rs`, where the rules for when it must be applied are). `pending`
+//!   then over-states, never under-states: it cannot reach zero early, and the scope is alive
+//!   while any worker keeps credit for it. The owner's wait check counts its own kept credit:
+//!   it is done when `pending` equals that credit, and applies it then.
+//! - The decrement that brings it to zero wakes the owner through the sleep protocol; the owner
+//!   re-checks `pending` after announcing it sleeps. Whoever applies it reads what it needs
+//!   before the decrement, since the scope may be freed right after.
 //! - The first panic (body or child) is kept and re-raised on the owner after all finished.
 //! - The owner is whoever runs the body: a worker of the scope's pool (`scope`, or
 //!   `in_place_scope` on one), a worker of another pool, or a thread outside every pool
@@ -17,9 +23,10 @@
 //!   child that finishes last takes its own reference to what wakes the owner *before* its
 //!   decrement, because the scope may be freed the moment `pending` reads zero.
 
+use crate::sched::credit;
 use crate::sched::injection::PushError;
 use crate::sched::job::HeapJob;
-use crate::sched::job::JobRef;
+use crate::sched::job::{JobRef, Mode};
 use crate::sched::lanes::Lane;
 use crate::sched::registry::{Registry, Wait};
 use crate::sched::unwind::{self, AbortOnUnwind, Payload};
@@ -180,27 +187,44 @@ impl<'scope> Scope<'scope> {
         }
     }
 
-    /// Counts a new child and boxes it into a job.
+    /// Counts a new child (spending a decrement this worker keeps for the scope, if any:
+    /// see `sched/credit.rs`) and boxes it into a job.
     fn child_job<F>(&self, body: F) -> JobRef
     where
         F: FnOnce(&Scope<'scope>) + Send + 'scope,
     {
-        self.pending.fetch_add(1, Ordering::SeqCst);
+        if !credit::take_one(self.target()) {
+            self.pending.fetch_add(1, Ordering::SeqCst);
+        }
         let scope = ScopePtr(self);
-        let run = move |registry: &Registry| {
+        let run = move |registry: &Registry, mode: Mode, keep: bool| {
             let scope = scope;
             // SAFETY: the owner does not leave the scope before `pending` reaches zero, which
-            // happens only in `child_finished` below, after the last use of `scope`.
+            // happens only after this child's decrement is applied, after its last use of
+            // `scope` here (`fold_into` reads what it needs before decrementing).
             let scope_ref = unsafe { &*scope.0 };
             if let Err(payload) = unwind::catch(|| body(scope_ref)) {
                 scope_ref.record_panic(payload);
             }
-            // SAFETY: as above; `child_finished` reads what it needs before decrementing.
-            unsafe { Scope::child_finished(scope.0, registry) };
+            // The owner may keep its decrements wherever it runs a child: it checks them in
+            // its own wait (`run_scope`).
+            let keep = keep || scope_ref.owned_by(mode);
+            // SAFETY: as above.
+            unsafe { credit::child_done(scope_ref.target(), Scope::fold_into, keep, registry) };
         };
         // SAFETY: the job only borrows data that outlives 'scope, and the scope outlives the
         // job (see the module invariants).
-        unsafe { HeapJob::into_job_ref(run) }
+        unsafe { credit::counted_job(self.target(), run) }
+    }
+
+    /// The scope as the parent of its counted children (`sched/credit.rs`).
+    fn target(&self) -> *const () {
+        self as *const Self as *const ()
+    }
+
+    /// Whether the worker executing in `mode` is this scope's owner (a worker of its pool).
+    fn owned_by(&self, mode: Mode) -> bool {
+        matches!((&self.owner, mode), (Owner::Worker(owner), Mode::RunOn(index)) if *owner == index)
     }
 
     /// Runs a child that a queue refused (full, or closed by a shutdown) right here.
@@ -222,12 +246,16 @@ impl<'scope> Scope<'scope> {
         }
     }
 
+    /// Applies `n` decrements of finished children (a [`credit::FoldFn`]).
+    ///
     /// # Safety
-    /// `this` must be live on entry; it may be freed as soon as `pending` reaches zero.
-    unsafe fn child_finished(this: *const Scope<'_>, registry: &Registry) {
+    /// `target` must be a live scope on entry; it may be freed as soon as `pending` reaches
+    /// zero.
+    unsafe fn fold_into(target: *const (), n: usize, registry: &Registry) {
+        let this = target.cast::<Scope<'static>>();
         // SAFETY: live until the decrement below.
         let (alarm, pending) = unsafe { ((*this).owner.alarm(), &(*this).pending) };
-        if pending.fetch_sub(1, Ordering::SeqCst) == 1 {
+        if pending.fetch_sub(n, Ordering::SeqCst) == n {
             match alarm {
                 // `registry` is the executing worker's (same pool) or held by the caller, so
                 // it is alive even though the scope may not be.
@@ -388,7 +416,22 @@ where
     // Until every child finished, children may still use `scope` in this frame.
     let shared = AbortOnUnwind::new("a scope waiting for its tasks");
     scope.pending.fetch_sub(1, Ordering::SeqCst);
-    let all_done = || scope.pending.load(Ordering::SeqCst) == 0;
+    // Done when `pending` holds only the decrements this thread keeps for the scope (a worker
+    // owner that ran children keeps theirs: `sched/credit.rs`). Then no child is pending and
+    // no other thread keeps any, so nobody else writes `pending` again: applying ours brings
+    // it to zero. Between children the owner folds nothing.
+    let all_done = || {
+        let kept = credit::kept_for(scope.target());
+        if scope.pending.load(Ordering::SeqCst) != kept {
+            return false;
+        }
+        if kept != 0 {
+            credit::take_all(scope.target());
+            let before = scope.pending.fetch_sub(kept, Ordering::SeqCst);
+            debug_assert_eq!(before, kept, "only the owner's credit was left");
+        }
+        true
+    };
     match &scope.owner {
         Owner::Worker(_) | Owner::OtherPool(..) => {
             let worker = WorkerThread::current().expect("a worker owner runs on its worker");

@@ -84,37 +84,46 @@ impl LifoSlot {
     /// Owner only: takes the job back, unless a peer stole it.
     #[inline]
     pub(crate) fn take_own(&self) -> Option<JobRef> {
-        // The owner's own FULL store is always visible to it: a cheap check first, so an empty
-        // slot costs no read-modify-write.
-        if self.state.load(Ordering::Relaxed) != FULL {
+        if !self.claim(EMPTY) {
             return None;
         }
-        self.state
-            .compare_exchange(FULL, EMPTY, Ordering::Acquire, Ordering::Relaxed)
-            .ok()?;
         // SAFETY: this thread moved the state from FULL, so the cell holds a job nobody else
         // reads or takes; the owner wrote it itself.
-        Some(
-            self.job
-                .with_mut(|cell| unsafe { (*cell).assume_init_read() }),
-        )
+        Some(unsafe { self.read() })
     }
 
     /// A peer: takes the job if the slot holds one.
     pub(crate) fn steal(&self) -> Option<JobRef> {
-        if self.state.load(Ordering::Relaxed) != FULL {
+        if !self.claim(TAKING) {
             return None;
         }
-        self.state
-            .compare_exchange(FULL, TAKING, Ordering::Acquire, Ordering::Relaxed)
-            .ok()?;
         // SAFETY: this thread moved the state from FULL (acquire, after the owner's release that
         // published the write): the owner does not write the cell again until it sees EMPTY.
-        let job = self
-            .job
-            .with_mut(|cell| unsafe { (*cell).assume_init_read() });
+        let job = unsafe { self.read() };
         self.state.store(EMPTY, Ordering::Release);
         Some(job)
+    }
+
+    /// Moves the state from FULL to `to`; whether this thread did. A plain look first, so an
+    /// empty slot costs no read-modify-write (the owner always sees its own FULL store).
+    #[inline]
+    fn claim(&self, to: u8) -> bool {
+        self.state.load(Ordering::Relaxed) == FULL
+            && self
+                .state
+                .compare_exchange(FULL, to, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+    }
+
+    /// The job in the cell.
+    ///
+    /// # Safety
+    /// The caller moved the state from FULL (`claim`) and reads the job once.
+    #[inline]
+    unsafe fn read(&self) -> JobRef {
+        // SAFETY: as the caller guarantees: the cell holds a job only this thread reads.
+        self.job
+            .with_mut(|cell| unsafe { (*cell).assume_init_read() })
     }
 
     /// Whether the slot holds a job (a hint for peers deciding whether to watch it).

@@ -93,6 +93,9 @@ impl<'w> Caller<'w> {
     }
 }
 
+/// What a worker saw of a peer's LIFO slot: its fill count when first seen full, and when.
+pub(super) type SlotSeen = Cell<(u64, Option<Instant>)>;
+
 /// The state of one worker, living on its thread's stack for the thread's whole life.
 pub(crate) struct WorkerThread {
     pub(super) deque: Worker<JobRef>,
@@ -119,7 +122,7 @@ pub(crate) struct WorkerThread {
     pub(super) executing: Cell<u32>,
     /// Per peer: the fill count its LIFO slot had when this worker first saw it full, and
     /// when (`lifo.rs`: a peer takes a slot that held the same job for the patience).
-    pub(super) slots_seen: Box<[Cell<(u64, Option<Instant>)>]>,
+    pub(super) slots_seen: Box<[SlotSeen]>,
 }
 
 impl WorkerThread {

@@ -32,7 +32,7 @@ TAG = "@@compare"
 THREADS_ENV = "COREPOOL_BENCH_THREADS"
 # The compare runner's CPU workloads that rayon also runs (the blocking, latency and memory
 # rows do not measure scaling).
-WORKLOADS = ["fib", "tree_sum", "spawn_empty", "nested_spawn", "map"]
+WORKLOADS = ["fib", "tree_sum", "spawn_empty", "spawn_chain", "nested_spawn", "map"]
 SYSTEMS = ["corepool", "rayon"]
 COLOURS = {"corepool": "#1f77b4", "rayon": "#d62728", "corepool-nopin": "#2ca02c"}
 

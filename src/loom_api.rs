@@ -61,6 +61,11 @@ impl Sleep {
             .sleep(index, should_wake, || watch().then(Instant::now), || {});
     }
 
+    /// A searcher leaves to run a job: passes the watch on if `any_full` (a peer's slot).
+    pub fn pass_watch(&self, any_full: impl Fn() -> bool) {
+        self.0.pass_watch(any_full);
+    }
+
     /// A worker filled its LIFO slot: wakes a sleeper if nobody searches or watches.
     pub fn notify_slot_filled(&self) {
         self.0.notify_slot_filled();

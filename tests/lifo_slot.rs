@@ -241,3 +241,24 @@ fn a_slot_task_completes_or_is_cancelled_at_shutdown() {
         }
     });
 }
+
+/// An affinity patience too long to represent ("peers never take my work") is accepted: a
+/// worker going to sleep beside a full slot sets no wake-up for it instead of overflowing the
+/// clock (which panicked inside the sleep protocol and killed the worker). Every worker is
+/// still alive afterwards: a broadcast reaches each.
+#[test]
+fn an_endless_patience_leaves_every_worker_alive() {
+    watchdog("endless patience", || {
+        let pool = pool(2, Duration::MAX);
+        for _ in 0..5 {
+            let h = pool.spawn(|| {
+                let h = corepool::spawn(|| 3);
+                // Long enough for the idle peer to go to sleep beside the full slot.
+                std::thread::sleep(Duration::from_millis(20));
+                h
+            });
+            assert_eq!(h.join().unwrap().join().unwrap(), 3);
+        }
+        assert_eq!(pool.broadcast(|ctx| ctx.index()).len(), 2);
+    });
+}

@@ -9,6 +9,9 @@
 //!   (its task keeps running); a peer that searches and goes to sleep either saw the slot and
 //!   sleeps with a wake-up set (a watcher, which the timer ends), or is woken by the filler. It
 //!   then steals the job. A lost watch is a loom deadlock.
+//! - **The watch is passed on:** a peer that was searching when the slot was filled (so the
+//!   filler woke nobody) leaves to run other work instead of sleeping; it passes the watch on,
+//!   and a peer asleep without a wake-up is woken to watch the slot.
 #![cfg(corepool_loom)]
 
 mod common;
@@ -98,6 +101,53 @@ fn a_full_slot_is_watched_until_a_peer_takes_it() {
             peer.join().unwrap();
             timer.join().unwrap();
             assert!(ran.load(Ordering::SeqCst));
+        },
+    );
+}
+
+#[test]
+fn a_searcher_leaving_for_other_work_passes_the_watch_on() {
+    model(
+        "lifo_slot::a_searcher_leaving_for_other_work_passes_the_watch_on",
+        || {
+            let slot = Arc::new(LifoSlot::new());
+            let jobs = Arc::new(TestJobs::new(1));
+            let sleep = Arc::new(Sleep::new(3));
+            // Both peers are searching when the owner's task starts.
+            sleep.start_searching();
+            sleep.start_searching();
+            // Worker 1 finds other work (an outside spawn) and leaves to run it, for good.
+            let leaver = {
+                let (slot, sleep) = (Arc::clone(&slot), Arc::clone(&sleep));
+                thread::spawn(move || {
+                    sleep.stop_searching(|| false);
+                    sleep.pass_watch(|| slot.is_full());
+                })
+            };
+            // Worker 2 finds nothing, sleeps (watching if it sees the full slot), and steals
+            // the slot once its timed sleep ends.
+            let watcher = {
+                let (slot, sleep) = (Arc::clone(&slot), Arc::clone(&sleep));
+                thread::spawn(move || {
+                    loop {
+                        if slot.steal().is_some() {
+                            break;
+                        }
+                        sleep.sleep_watching(2, || false, || slot.is_full());
+                    }
+                    sleep.stop_searching(|| false);
+                })
+            };
+            let timer = {
+                let sleep = Arc::clone(&sleep);
+                thread::spawn(move || sleep.expire(2))
+            };
+            // Worker 0: spawns into its slot and keeps running (blocked on the successor).
+            slot.fill(jobs.job(0));
+            sleep.notify_slot_filled();
+            leaver.join().unwrap();
+            watcher.join().unwrap();
+            timer.join().unwrap();
         },
     );
 }

@@ -171,7 +171,10 @@ impl WorkerThread {
                     now
                 }
             };
-            let at = since + registry.affinity_patience;
+            // A patience too long to represent: no wake-up for this slot (never stale).
+            let Some(at) = since.checked_add(registry.affinity_patience) else {
+                continue;
+            };
             first = Some(first.map_or(at, |f| f.min(at)));
         }
         first

@@ -23,9 +23,14 @@
 //!   every full slot: a filler that sees no peer searching and none in a timed sleep wakes one
 //!   (`Sleep::notify_slot_filled`), a peer going to sleep while a slot is full sets its wake-up
 //!   for the affinity patience, and a peer takes a slot that has held the *same* job (the fill
-//!   count unchanged) for at least the patience. A chain of short tasks refills the slot far
-//!   more often than that, so it is never stolen; a long task's successor waits at most about
-//!   one patience, as a task spawned onto a busy worker's inbox does (`lanes.rs`).
+//!   count unchanged) for at least the patience. A searcher or watcher that leaves to run
+//!   other work instead passes the watch on (`Sleep::pass_watch`). A chain of short tasks
+//!   refills the slot far more often than that, so it is never stolen; a long task's successor
+//!   waits one to two patiences (the watcher's wake-up may be set by an earlier look), as a
+//!   task spawned onto a busy worker's inbox does (`lanes.rs`), or until a peer goes idle if
+//!   every peer is busy.
+//! - A worker that is quiet (a graceful shutdown polling futures, `shutdown.rs`) never fills
+//!   its slot: the futures' drain rule looks for closures in the queues and deques only.
 
 use crate::sched::job::JobRef;
 // The fill count only tells a watching peer whether the job changed; it orders nothing (the
@@ -62,7 +67,8 @@ impl LifoSlot {
     }
 
     /// Owner only: puts `job` in the slot, which the owner has emptied (`take_own`) or a peer
-    /// has stolen from (it may still be reading: then this waits the few instructions it takes).
+    /// has stolen from (it may still be reading: then this waits the few instructions it takes;
+    /// `push_spawned` checks `is_empty` first and does not come here then).
     pub(crate) fn fill(&self, job: JobRef) {
         loop {
             match self.state.load(Ordering::Acquire) {
@@ -124,6 +130,13 @@ impl LifoSlot {
         // SAFETY: as the caller guarantees: the cell holds a job only this thread reads.
         self.job
             .with_mut(|cell| unsafe { (*cell).assume_init_read() })
+    }
+
+    /// Whether the slot is empty: neither full nor being read by a thief (the owner's test
+    /// before it fills).
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.state.load(Ordering::Relaxed) == EMPTY
     }
 
     /// Whether the slot holds a job (a hint for peers deciding whether to watch it).

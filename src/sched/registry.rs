@@ -315,6 +315,14 @@ impl Registry {
                 .any(|(i, s)| i != own && !s.is_empty())
     }
 
+    /// Whether a LIFO slot of a peer of worker `index` is full (`Sleep::pass_watch`).
+    pub(crate) fn any_peer_slot_full(&self, index: usize) -> bool {
+        self.lifo
+            .iter()
+            .enumerate()
+            .any(|(owner, slot)| owner != index && slot.is_full())
+    }
+
     /// When the first inbox of a peer of worker `index` that holds work, and whose owner is
     /// busy, opens to `index` (the owner's patience runs out); `None` if there is none. A worker
     /// going to sleep sets its wake-up for then.

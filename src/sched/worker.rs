@@ -249,9 +249,13 @@ impl WorkerThread {
                 .set(self.ran_since_idle.get().saturating_add(1));
             if let Some(next) = self.handed.take() {
                 // A handed job is a pick too: when the shared sources are due, it waits in the
-                // deque and the main loop's `find_work` looks at them first.
+                // deque and the main loop's `find_work` looks at them first. So does a task in
+                // the slot: between jobs the slot is empty (`lifo.rs`).
                 if self.fairness_due() {
                     self.picks_left.set(0);
+                    if let Some(spawned) = self.own_slot().take_own() {
+                        self.push(spawned);
+                    }
                     self.push(next);
                     break;
                 }
@@ -324,11 +328,15 @@ impl WorkerThread {
     /// Inside a nested `execute` (a wait's help, caller-runs) the task beneath may wait for a
     /// while, so the spawn is a plain push.
     pub(crate) fn push_spawned(&self, job: JobRef) {
-        if self.executing.get() != 1 {
+        // A quiet worker (a graceful shutdown polling futures) must not hold a closure where the
+        // futures' drain rule cannot see it (`has_closure_work` reads the queues and deques).
+        if self.executing.get() != 1 || self.quiet.get() {
             return self.push_or_run(job);
         }
         let slot = self.own_slot();
-        let full = slot.is_full();
+        // Not empty: full, or a thief still reading a stolen job out of it (then the spawn goes
+        // to the deque rather than wait for the thief, which may be off its core).
+        let full = !slot.is_empty();
         // The slot counts as one of the local jobs that `local_queue_limit` bounds: the spawn
         // that would exceed it runs inline, as in `push_or_run`.
         if self.deque.len() + usize::from(full) >= self.registry.local_queue_limit {
@@ -534,6 +542,11 @@ impl WorkerThread {
         // (`lanes.rs`).
         registry.inboxes[self.index].owner_busy();
         sleep.stop_searching(|| registry.has_work_for(self.index));
+        if job.is_some() {
+            // Off to run a job, not to sleep: a peer's full slot this worker was counted on to
+            // watch gets another watcher (`Sleep::pass_watch`).
+            sleep.pass_watch(|| registry.any_peer_slot_full(self.index));
+        }
         registry.stats.busy(self.index);
         job
     }

@@ -19,8 +19,10 @@
 //! watch it. A sleeper with a wake-up set counts in `watching` from before it parks until it
 //! runs again; `notify_slot_filled` wakes a sleeper only when nobody searches or watches. The
 //! sleeper reads the slots (its deadline) after its fence, and the filler reads `watching` and
-//! `sleepers` after its own, so by the fence-fence rule a sleeper that missed the fill is seen
-//! as a sleeper that does not watch, and is woken.
+//! `sleepers` after its own, so by the fence-fence rule a sleeper that missed the fill is not
+//! yet counted as watching, and is woken. A searcher or watcher the filler counted on may then
+//! leave to run other work instead of sleeping: it passes the watch on (`pass_watch`, after
+//! its last decrement and a fence), so the fill is seen by someone who will watch it.
 //!
 //! The fence-free publication (`notify_published_by_rmw`, the spawn fast path): a publisher
 //! whose work became visible through a read-modify-write on a word `W` that every worker's
@@ -235,6 +237,20 @@ impl Sleep {
             return;
         }
         self.wake_any();
+    }
+
+    /// A worker that was searching (or watching) stops, to run a job: if `any_full` says a
+    /// peer's LIFO slot is full, that slot may have counted on this worker to watch it (a
+    /// filler skips the wake-up while anyone searches or watches), so the watch is passed on,
+    /// as a fill would (`lifo.rs`). Call after `stop_searching` (and after a timed sleep's
+    /// `watching` decrement): the fence here pairs with the filler's, so a filler that saw this
+    /// worker searching or watching has its fill seen by `any_full`.
+    #[inline]
+    pub(crate) fn pass_watch(&self, any_full: impl Fn() -> bool) {
+        fence(Ordering::SeqCst);
+        if any_full() {
+            self.notify_slot_filled();
+        }
     }
 
     /// Called after new work was made visible by a read-modify-write on a word that every

@@ -434,7 +434,8 @@ impl WorkerThread {
     }
 
     /// Runs a spawned job right here (caller-runs), counted as such; past
-    /// [`MAX_INLINE_DEPTH`] it is queued on this worker's deque instead (see
+    /// [`MAX_INLINE_DEPTH`] it is queued on this worker's deque instead, past the local bound
+    /// and, for a job of another lane (High, an inbox), outside its lane (see
     /// [`push_or_run`](Self::push_or_run)).
     pub(crate) fn run_inline(&self, job: JobRef) {
         if !self.may_run_inline() {

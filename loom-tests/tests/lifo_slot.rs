@@ -18,7 +18,6 @@ mod common;
 
 use common::model;
 use corepool::loom_api::{LifoSlot, Sleep, TestJobs};
-use loom::sync::atomic::{AtomicBool, Ordering};
 use loom::thread;
 use std::sync::Arc;
 
@@ -64,43 +63,51 @@ fn owner_and_thief_take_each_job_once() {
     });
 }
 
+/// Worker `index`, a peer (searching already, or starting to when `start`): steals the slot,
+/// or sleeps (watching if it sees the slot full) and tries again when woken or when its timed
+/// sleep ends; then stops searching.
+fn watch_and_steal(
+    slot: &Arc<LifoSlot>,
+    sleep: &Arc<Sleep>,
+    index: usize,
+    start: bool,
+) -> thread::JoinHandle<()> {
+    let (slot, sleep) = (Arc::clone(slot), Arc::clone(sleep));
+    thread::spawn(move || {
+        if start {
+            sleep.start_searching();
+        }
+        while slot.steal().is_none() {
+            sleep.sleep_watching(index, || false, || slot.is_full());
+        }
+        sleep.stop_searching(|| false);
+    })
+}
+
+/// The timer of worker `index`: its (next) timed sleep ends once.
+fn timer(sleep: &Arc<Sleep>, index: usize) -> thread::JoinHandle<()> {
+    let sleep = Arc::clone(sleep);
+    thread::spawn(move || sleep.expire(index))
+}
+
 #[test]
 fn a_full_slot_is_watched_until_a_peer_takes_it() {
     model(
         "lifo_slot::a_full_slot_is_watched_until_a_peer_takes_it",
         || {
             let slot = Arc::new(LifoSlot::new());
-            let jobs = Arc::new(TestJobs::new(1));
+            let jobs = TestJobs::new(1);
             let sleep = Arc::new(Sleep::new(2));
-            let ran = Arc::new(AtomicBool::new(false));
-            // Worker 1, the peer: searches, sleeps (watching if it sees a full slot), and steals
-            // the slot once its timed sleep ends.
-            let peer = {
-                let (slot, sleep, ran) = (Arc::clone(&slot), Arc::clone(&sleep), Arc::clone(&ran));
-                thread::spawn(move || {
-                    sleep.start_searching();
-                    loop {
-                        if slot.steal().is_some() {
-                            ran.store(true, Ordering::SeqCst);
-                            break;
-                        }
-                        sleep.sleep_watching(1, || false, || slot.is_full());
-                    }
-                    sleep.stop_searching(|| false);
-                })
-            };
-            // The peer's timer: its (next) timed sleep ends once.
-            let timer = {
-                let sleep = Arc::clone(&sleep);
-                thread::spawn(move || sleep.expire(1))
-            };
+            // Worker 1, the peer: searches, sleeps, steals (it returns only once it stole).
+            let peer = watch_and_steal(&slot, &sleep, 1, true);
+            let timer = timer(&sleep, 1);
             // Worker 0, the owner: its task spawns into the slot and keeps running until the job
             // ran elsewhere (it never takes the slot back).
             slot.fill(jobs.job(0));
             sleep.notify_slot_filled();
             peer.join().unwrap();
             timer.join().unwrap();
-            assert!(ran.load(Ordering::SeqCst));
+            assert!(!slot.is_full(), "the peer took the job");
         },
     );
 }
@@ -111,7 +118,7 @@ fn a_searcher_leaving_for_other_work_passes_the_watch_on() {
         "lifo_slot::a_searcher_leaving_for_other_work_passes_the_watch_on",
         || {
             let slot = Arc::new(LifoSlot::new());
-            let jobs = Arc::new(TestJobs::new(1));
+            let jobs = TestJobs::new(1);
             let sleep = Arc::new(Sleep::new(3));
             // Both peers are searching when the owner's task starts.
             sleep.start_searching();
@@ -125,23 +132,9 @@ fn a_searcher_leaving_for_other_work_passes_the_watch_on() {
                 })
             };
             // Worker 2 finds nothing, sleeps (watching if it sees the full slot), and steals
-            // the slot once its timed sleep ends.
-            let watcher = {
-                let (slot, sleep) = (Arc::clone(&slot), Arc::clone(&sleep));
-                thread::spawn(move || {
-                    loop {
-                        if slot.steal().is_some() {
-                            break;
-                        }
-                        sleep.sleep_watching(2, || false, || slot.is_full());
-                    }
-                    sleep.stop_searching(|| false);
-                })
-            };
-            let timer = {
-                let sleep = Arc::clone(&sleep);
-                thread::spawn(move || sleep.expire(2))
-            };
+            // the slot once woken or once its timed sleep ends.
+            let watcher = watch_and_steal(&slot, &sleep, 2, false);
+            let timer = timer(&sleep, 2);
             // Worker 0: spawns into its slot and keeps running (blocked on the successor).
             slot.fill(jobs.job(0));
             sleep.notify_slot_filled();

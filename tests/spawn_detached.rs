@@ -5,8 +5,8 @@
 //!
 //! Panicking user code prints the usual panic message on stderr; that is expected.
 mod common;
-use common::{hold_workers, panic_message, wait_for, watchdog};
-use corepool::{Pinning, Pool};
+use common::{hold_workers, pool_reporting_panics, wait_for, watchdog};
+use corepool::Pool;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 
@@ -16,13 +16,9 @@ type Reports = Arc<Mutex<Vec<String>>>;
 fn pool_with_handler(threads: usize, capacity: usize) -> (Pool, Reports) {
     let reports: Reports = Arc::default();
     let sink = Arc::clone(&reports);
-    let pool = Pool::builder()
-        .threads(threads)
-        .queue_capacity(capacity)
-        .pinning(Pinning::None)
-        .panic_handler(move |payload| sink.lock().unwrap().push(panic_message(&*payload)))
-        .build()
-        .unwrap();
+    let pool = pool_reporting_panics(threads, capacity, move |message| {
+        sink.lock().unwrap().push(message)
+    });
     (pool, reports)
 }
 

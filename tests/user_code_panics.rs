@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{hold_workers, panic_message, watchdog};
+use common::{hold_workers, panic_message, pool_reporting_panics, watchdog};
 use corepool::{Pinning, Pool};
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -51,16 +51,10 @@ fn pool_with_handler(threads: usize, capacity: usize) -> (Pool, Reports) {
     quiet_pool_thread_panics();
     let reports: Reports = Arc::default();
     let sink = Arc::clone(&reports);
-    let pool = Pool::builder()
-        .threads(threads)
-        .queue_capacity(capacity)
-        .pinning(Pinning::None)
-        .panic_handler(move |payload| {
-            sink.messages.lock().unwrap().push(panic_message(&*payload));
-            sink.count.fetch_add(1, Ordering::Release);
-        })
-        .build()
-        .unwrap();
+    let pool = pool_reporting_panics(threads, capacity, move |message| {
+        sink.messages.lock().unwrap().push(message);
+        sink.count.fetch_add(1, Ordering::Release);
+    });
     (pool, reports)
 }
 

@@ -69,6 +69,23 @@ fn nested_spawns_one_worker() {
     model("scope::nested_spawns_one_worker", || nested_scope(1));
 }
 
+/// Spawns into `s` a child that writes slot 0 and spawns a grandchild that writes slot 1;
+/// `moved` records a child run on a worker other than `owner` (the body's).
+fn spawn_child_with_grandchild<'scope>(
+    s: &corepool::Scope<'scope>,
+    slots: &'scope Slots,
+    owner: Option<usize>,
+    moved: &'static AtomicBool,
+) {
+    s.spawn(move |s| {
+        if corepool::current_thread_index() != owner {
+            moved.store(true, Relaxed);
+        }
+        slots.write(0, 10);
+        s.spawn(move |_| slots.write(1, 11));
+    });
+}
+
 /// Two workers: children may be stolen, so the owner waits (sleeping through the sleep
 /// protocol) for the last child on the other worker to bring `pending` to zero.
 #[test]
@@ -79,14 +96,7 @@ fn nested_spawns_two_workers() {
         let slots = Slots::new();
         let slots_ref = &slots;
         pool.scope(|s| {
-            let owner = corepool::current_thread_index();
-            s.spawn(move |s| {
-                if corepool::current_thread_index() != owner {
-                    STOLEN.store(true, Relaxed);
-                }
-                slots_ref.write(0, 10);
-                s.spawn(move |_| slots_ref.write(1, 11));
-            });
+            spawn_child_with_grandchild(s, slots_ref, corepool::current_thread_index(), &STOLEN);
         });
         assert_eq!((slots.read(0), slots.read(1)), (10, 11));
         pool.shutdown();
@@ -162,13 +172,7 @@ fn credit_is_kept_spent_and_folded_before_sleeping() {
                 let owner = corepool::current_thread_index();
                 // Pushed first: the oldest job, the one a thief steals. On whichever worker it
                 // runs, it spawns while that worker may keep the credit of `leaf`.
-                s.spawn(move |s| {
-                    if corepool::current_thread_index() != owner {
-                        THIEF_RAN_A_CHILD.store(true, Relaxed);
-                    }
-                    slots_ref.write(0, 10);
-                    s.spawn(move |_| slots_ref.write(1, 11));
-                });
+                spawn_child_with_grandchild(s, slots_ref, owner, &THIEF_RAN_A_CHILD);
                 s.spawn(move |_| {
                     if corepool::current_thread_index() != owner {
                         THIEF_RAN_A_CHILD.store(true, Relaxed);

@@ -420,3 +420,19 @@ pub fn unpinned_pools(threads: &[usize]) -> Vec<corepool::Pool> {
         })
         .collect()
 }
+
+/// A pool of `threads` unpinned workers and an injection queue of `capacity`, whose panic
+/// handler hands each payload's message to `report`.
+pub fn pool_reporting_panics(
+    threads: usize,
+    capacity: usize,
+    report: impl Fn(String) + Send + Sync + 'static,
+) -> corepool::Pool {
+    corepool::Pool::builder()
+        .threads(threads)
+        .queue_capacity(capacity)
+        .pinning(corepool::Pinning::None)
+        .panic_handler(move |payload| report(panic_message(&*payload)))
+        .build()
+        .unwrap()
+}
